@@ -1,0 +1,83 @@
+"""Model registry: ``create_model(name, ...)`` and ``list_models()``."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Any, Callable
+
+from lite_tf.models.builder import build_model
+
+# Overrides every model accepts (besides num_classes and input_shape).
+COMMON_OVERRIDES = ("width", "dropout", "include_top", "pooling", "bn_momentum", "bn_epsilon",
+                    "padding", "classifier_activation")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: a family's ``features`` function and the settings of this variant."""
+
+    name: str
+    family: str
+    features: Callable
+    settings: dict[str, Any]
+    family_options: tuple[str, ...] = ()
+
+    @property
+    def default_input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.settings["input_shape"])
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register(name: str, family: str, features: Callable, *, family_options=(), **settings):
+    """Register variant ``name``; ``settings`` are build_model keywords (width, head, defaults...)."""
+    if name in _REGISTRY:
+        raise ValueError(f"model {name!r} is already registered")
+    settings.setdefault("input_shape", (224, 224, 3))
+    settings.setdefault("num_classes", 1000)
+    _REGISTRY[name] = ModelEntry(name, family, features, settings, tuple(family_options))
+
+
+def list_models(family: str | None = None) -> list[str]:
+    """Registered model names (of one ``family`` if given), sorted."""
+    return sorted(n for n, e in _REGISTRY.items() if family is None or e.family == family)
+
+
+def list_families() -> list[str]:
+    return sorted({e.family for e in _REGISTRY.values()})
+
+
+def get_entry(name: str) -> ModelEntry:
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=5, cutoff=0.5)
+        hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(list_models())}"
+        raise ValueError(f"unknown model {name!r}; {hint}")
+    return _REGISTRY[name]
+
+
+_DEFAULT = object()
+
+
+def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, **overrides):
+    """Build registered model ``name`` as a functional tf_keras model with fresh weights.
+
+    ``num_classes`` and ``input_shape`` default to the model's own (1000 and (224, 224, 3); the
+    MobileFaceNet default is its 128-d embedding at 112x112x3). Overrides every model accepts:
+    width (any float; replaces the width in the name), dropout, include_top, pooling,
+    bn_momentum, bn_epsilon, padding ('tf' or 'symmetric'), classifier_activation; families add
+    their own (MobileNeXt: identity_multiplier, se).
+    """
+    entry = get_entry(name)
+    allowed = set(COMMON_OVERRIDES) | set(entry.family_options)
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        raise ValueError(f"{name} does not accept {', '.join(unknown)}; "
+                         f"overrides: {', '.join(sorted(allowed))}")
+    settings = dict(entry.settings, **overrides)
+    if num_classes is not _DEFAULT:
+        settings["num_classes"] = num_classes
+    if input_shape is not _DEFAULT:
+        settings["input_shape"] = tuple(input_shape)
+    return build_model(name, entry.features, **settings)
