@@ -51,10 +51,22 @@ def list_families() -> list[str]:
 
 def get_entry(name: str) -> ModelEntry:
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=5, cutoff=0.5)
+        close = closest(name, list(_REGISTRY))
         hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(list_models())}"
         raise ValueError(f"unknown model {name!r}; {hint}")
     return _REGISTRY[name]
+
+
+def closest(query: str, names: list[str], n: int = 5) -> list[str]:
+    """Up to ``n`` names like ``query``: longest common prefix (ignoring underscores) first,
+    then by similarity, so 'mobilenetv2' suggests the mobilenet_v2 models."""
+    def prefix(name):
+        a, b = query.replace("_", ""), name.replace("_", "")
+        return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+    scored = [(difflib.SequenceMatcher(None, query, name).ratio(), name) for name in names]
+    ranked = sorted(scored, key=lambda t: (-prefix(t[1]), -t[0], t[1]))
+    return [name for ratio, name in ranked if ratio >= 0.5][:n]
 
 
 _DEFAULT = object()

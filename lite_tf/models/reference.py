@@ -1,0 +1,66 @@
+"""Published complexity of each zoo model at 224x224x3 (MobileFaceNet 112x112x3), 1000 classes.
+
+``params``: trainable parameters, exact where counted on the reference implementation
+(``exact=True``), else the paper's figure. ``macs``: multiply-accumulates of conv and dense
+layers, counted on the reference implementation or from the paper (ShuffleNet's "FLOPs").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    params: int | None
+    macs: float  # millions
+    source: str
+    exact: bool = True
+    top1: float | None = None
+
+
+_KERAS_V1 = "keras.applications MobileNet; MACs: arXiv 1704.04861"
+_V2 = "torchvision / keras.applications MobileNetV2"
+_MNEXT = "official MobileNeXt code (mnext.py)"
+_MEGVII = "megvii ShuffleNetV1 (network.py)"
+_TV = "torchvision"
+
+REFERENCES: dict[str, Reference] = {
+    "mobilenet_v1_025": Reference(470_072, 41, _KERAS_V1, top1=50.6),
+    "mobilenet_v1_050": Reference(1_331_592, 149, _KERAS_V1, top1=63.7),
+    "mobilenet_v1_075": Reference(2_585_560, 325, _KERAS_V1, top1=68.4),
+    "mobilenet_v1_100": Reference(4_231_976, 569, _KERAS_V1, top1=70.6),
+    "mobilenet_v2_035": Reference(1_677_128, 59.3, _V2, top1=60.3),
+    "mobilenet_v2_050": Reference(1_968_680, 97.1, _V2, top1=65.4),
+    "mobilenet_v2_075": Reference(2_636_424, 209.1, _V2, top1=69.8),
+    "mobilenet_v2_100": Reference(3_504_872, 300.8, _V2, top1=71.8),
+    "mobilenet_v2_140": Reference(6_108_776, 582.2, _V2, top1=75.0),
+    "mobilenext_035": Reference(1_913_976, 75.1, _MNEXT, top1=64.7),
+    "mobilenext_050": Reference(2_152_304, 103.3, _MNEXT, top1=67.7),
+    "mobilenext_075": Reference(2_766_168, 207.9, _MNEXT, top1=72.0),
+    "mobilenext_100": Reference(3_535_416, 311.3, _MNEXT, top1=74.02),
+    "mobilenext_140": Reference(6_126_168, 588.3, _MNEXT, top1=76.1),
+    # ShuffleNet 1x, paper Table 2 (MFLOPs, top-1 error).
+    "shufflenet_v1_g1_100": Reference(None, 143, "arXiv 1707.01083 Table 2", False, 100 - 33.6),
+    "shufflenet_v1_g2_100": Reference(None, 140, "arXiv 1707.01083 Table 2", False, 100 - 32.7),
+    "shufflenet_v1_g4_100": Reference(None, 133, "arXiv 1707.01083 Table 2", False, 100 - 32.8),
+    "shufflenet_v1_g3_050": Reference(717_324, 37.6, _MEGVII, top1=100 - 43.2),
+    "shufflenet_v1_g8_050": Reference(1_010_448, 40.5, _MEGVII, top1=100 - 42.3),
+    "shufflenet_v1_g3_100": Reference(1_864_728, 137.5, _MEGVII, top1=100 - 32.6),
+    "shufflenet_v1_g8_100": Reference(2_433_768, 138.4, _MEGVII, top1=100 - 32.4),
+    "shufflenet_v1_g3_150": Reference(3_441_168, 292.4, _MEGVII, top1=100 - 28.5),
+    "shufflenet_v1_g8_150": Reference(4_268_952, 290.2, _MEGVII),
+    "shufflenet_v1_g3_200": Reference(5_449_776, 524.0, _MEGVII, top1=100 - 26.3),
+    "shufflenet_v1_g8_200": Reference(6_521_232, 521.9, _MEGVII),
+    "shufflenet_v2_050": Reference(1_366_792, 40.5, _TV, top1=100 - 39.7),
+    "shufflenet_v2_100": Reference(2_278_604, 144.9, _TV, top1=100 - 30.6),
+    "shufflenet_v2_150": Reference(3_503_624, 295.8, _TV, top1=100 - 27.4),
+    "shufflenet_v2_200": Reference(7_393_996, 583.3, _TV, top1=100 - 25.1),
+    "squeezenet_10": Reference(1_248_424, 818.9, _TV, top1=57.5),
+    "squeezenet_11": Reference(1_235_496, 349.2, _TV, top1=58.2),
+    "mobilefacenet": Reference(990_000, 221, "arXiv 1804.07573", exact=False),
+    # ThunderNet names its backbones by MFLOPs; channel tables from reimplementations.
+    "snet_49": Reference(None, 49, "arXiv 1903.11752 (name)", exact=False),
+    "snet_146": Reference(None, 146, "arXiv 1903.11752 (name)", exact=False),
+    "snet_535": Reference(None, 535, "arXiv 1903.11752 (name)", exact=False),
+}

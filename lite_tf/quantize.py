@@ -1,0 +1,78 @@
+"""Quantization-aware training with TF-MOT for every zoo model.
+
+TF-MOT's default 8-bit registry has no entry for ``Multiply`` (squeeze-and-excite gates) or
+``PReLU`` (MobileFaceNet, ENet). ``quantize_model`` annotates those with the QuantizeConfigs
+below and leaves every other layer to TF-MOT's defaults, then applies TF-MOT's default scheme.
+Reload a QAT model from a checkpoint or ``.h5`` inside ``quantize_scope()``: TF-MOT cannot
+reload one from ``.keras``.
+"""
+
+from __future__ import annotations
+
+import tensorflow_model_optimization as tfmot
+
+from lite_tf.backend import keras, layers
+
+_q = tfmot.quantization.keras
+
+
+def _activation_quantizer():
+    return _q.quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False,
+                                                narrow_range=False)
+
+
+@keras.utils.register_keras_serializable(package="lite_tf")
+class OutputQuantizeConfig(_q.QuantizeConfig):
+    """No weights; quantize the output (elementwise layers such as Multiply, like TF-MOT's Add)."""
+
+    def get_weights_and_quantizers(self, layer):
+        return []
+
+    def get_activations_and_quantizers(self, layer):
+        return []
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        pass
+
+    def set_quantize_activations(self, layer, quantize_activations):
+        pass
+
+    def get_output_quantizers(self, layer):
+        return [_activation_quantizer()]
+
+    def get_config(self):
+        return {}
+
+
+@keras.utils.register_keras_serializable(package="lite_tf")
+class PReLUQuantizeConfig(OutputQuantizeConfig):
+    """PReLU: 8-bit slope (TFLite's int8 PRELU takes an int8 alpha) and 8-bit output."""
+
+    def get_weights_and_quantizers(self, layer):
+        return [(layer.alpha, _q.quantizers.LastValueQuantizer(
+            num_bits=8, per_axis=False, symmetric=False, narrow_range=False))]
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        layer.alpha = quantize_weights[0]
+
+
+CUSTOM_CONFIGS = {layers.Multiply: OutputQuantizeConfig, layers.PReLU: PReLUQuantizeConfig}
+
+
+def quantize_scope():
+    """Scope in which QAT models (and their custom QuantizeConfigs) deserialize."""
+    return _q.quantize_scope({c.__name__: c for c in CUSTOM_CONFIGS.values()})
+
+
+def annotate(model):
+    """Clone ``model`` with every layer annotated for QAT, sharing its weights."""
+    def clone(layer):
+        config = CUSTOM_CONFIGS.get(type(layer))
+        return _q.quantize_annotate_layer(layer, config() if config else None)
+    return keras.models.clone_model(model, clone_function=clone)
+
+
+def quantize_model(model):
+    """TF-MOT's ``quantize_model`` for any zoo model: fake-quantized, trainable, same weights."""
+    with quantize_scope():
+        return _q.quantize_apply(annotate(model))

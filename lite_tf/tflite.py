@@ -1,0 +1,82 @@
+"""TFLite conversion (the int8 converter call lives here) and running .tflite models with LiteRT."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+
+from lite_tf.backend import tf
+
+MODES = ("int8", "float16", "dynamic", "float32")
+
+
+def convert(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
+            io_type: str = "int8") -> bytes:
+    """Convert a tf_keras model at batch 1 (static shapes fold away).
+
+    ``int8``: full-integer, TFLITE_BUILTINS_INT8 only, inputs/outputs of ``io_type`` ('int8',
+    'uint8' or 'float32'); needs ``representative_data`` (a callable yielding input batches of
+    one) unless the model is QAT. ``float16``/``dynamic``: weight-only quantization; ``float32``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32)
+    fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], model)
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        if representative_data is not None:
+            converter.representative_dataset = lambda: ([np.asarray(x, np.float32)]
+                                                        for x in representative_data())
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
+        converter.inference_input_type = dtype
+        converter.inference_output_type = dtype
+    return converter.convert()
+
+
+class TFLiteModel:
+    """A .tflite model in the ai_edge_litert interpreter; ``__call__`` takes and returns float
+    arrays, quantizing and dequantizing integer inputs/outputs."""
+
+    def __init__(self, model_content: bytes, num_threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+        self.interpreter = Interpreter(model_content=model_content, num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+
+    def _one(self, x):
+        dtype = self.input["dtype"]
+        if dtype != np.float32:
+            scale, zero = self.input["quantization"]
+            info = np.iinfo(dtype)
+            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        self.interpreter.set_tensor(self.input["index"], x[None])
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self.output["index"])[0]
+        if self.output["dtype"] != np.float32:
+            scale, zero = self.output["quantization"]
+            y = (y.astype(np.float32) - zero) * scale
+        return y
+
+    def __call__(self, batch) -> np.ndarray:
+        return np.stack([self._one(np.asarray(x, np.float32)) for x in batch])
+
+
+def tensor_types(model_content: bytes) -> list[tuple[str, str]]:
+    """(op name, type of its first input) of every op, before any delegate is applied."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    interp = Interpreter(model_content=model_content,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    ops = []
+    for op in interp._get_ops_details():  # noqa: SLF001 (no public op listing in LiteRT)
+        first = next((i for i in op["inputs"] if i >= 0), None)
+        ops.append((op["op_name"], np.dtype(tensors[first]["dtype"]).name if first in tensors else "-"))
+    return ops

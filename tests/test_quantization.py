@@ -1,0 +1,57 @@
+"""Every family survives TF-MOT QAT and full-integer int8 TFLite conversion (ai_edge_litert)."""
+
+import numpy as np
+import pytest
+
+from lite_tf.backend import keras
+from lite_tf.models import create_model, get_entry, list_models
+from lite_tf.quantize import quantize_model
+from lite_tf.tflite import TFLiteModel, convert, tensor_types
+from conftest import one_per_family
+
+SIZE = 64
+INTEGER_TYPES = {"int8", "int32"}  # int32: biases and shape operands
+
+
+def check_qat_and_int8(name, rng, **overrides):
+    # A few float steps with fast BatchNorm statistics, so the moving averages are not defaults.
+    embedding = get_entry(name).settings["num_classes"] is None
+    if not embedding:
+        overrides.update(num_classes=10, classifier_activation=None)
+    model = create_model(name, input_shape=(SIZE, SIZE, 3), bn_momentum=0.5, **overrides)
+    x = rng.rand(16, SIZE, SIZE, 3).astype("float32")
+    y = rng.randn(16, 128).astype("float32") if embedding else rng.randint(0, 10, 16)
+    loss = "mse" if embedding else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(keras.optimizers.SGD(0.01), loss)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+
+    qat = quantize_model(model)
+    qat.compile(keras.optimizers.SGD(1e-3), loss)
+    history = qat.fit(x[:8], y[:8], batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+    tflite = convert(model, "int8", lambda: (x[i:i + 1] for i in range(len(x))), io_type="int8")
+    ops = tensor_types(tflite)
+    assert [op for op in ops if op[1] not in INTEGER_TYPES] == []
+    interpreter = TFLiteModel(tflite)
+    assert interpreter.input["dtype"] == np.int8 and interpreter.output["dtype"] == np.int8
+    got = interpreter(x[:8])
+    want = model.predict(x[:8], verbose=0)
+    cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert cosine.min() >= 0.9, cosine
+
+
+@pytest.mark.parametrize("name", one_per_family())
+def test_family_qat_and_int8(name, rng):
+    check_qat_and_int8(name, rng)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(set(list_models()) - set(one_per_family())))
+def test_every_model_qat_and_int8(name, rng):
+    check_qat_and_int8(name, rng)
+
+
+def test_mobilenext_se_and_partial_identity_qat_and_int8(rng):
+    """SE's Multiply and the identity multiplier's sliced shortcut quantize too."""
+    check_qat_and_int8("mobilenext_035", rng, se=True, identity_multiplier=0.5)

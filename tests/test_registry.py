@@ -1,0 +1,76 @@
+"""create_model / list_models: names, errors and the overrides every model accepts."""
+
+import numpy as np
+import pytest
+
+from lite_tf.backend import layers
+from lite_tf.models import create_model, list_families, list_models
+
+
+def trainable(model):
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def test_registered_names():
+    names = set(list_models())
+    for required in ["mobilenet_v1_025", "mobilenet_v1_100", "mobilenet_v2_035", "mobilenet_v2_140",
+                     "mobilenext_035", "mobilenext_140", "shufflenet_v1_g1_100",
+                     "shufflenet_v1_g8_200", "shufflenet_v2_050", "shufflenet_v2_200",
+                     "squeezenet_10", "squeezenet_11", "snet_49", "snet_146", "snet_535",
+                     "mobilefacenet"]:
+        assert required in names
+    assert len(list_families()) == 8
+    assert list_models("squeezenet") == ["squeezenet_10", "squeezenet_11"]
+
+
+def test_unknown_name_lists_the_closest():
+    with pytest.raises(ValueError, match=r"unknown model 'mobilenext_10'.*closest: mobilenext_100, "):
+        create_model("mobilenext_10")
+
+
+def test_unknown_override_is_rejected():
+    with pytest.raises(ValueError, match="does not accept identity_multiplier"):
+        create_model("mobilenet_v2_100", identity_multiplier=0.5)
+
+
+def test_width_override_replaces_the_width_in_the_name():
+    assert trainable(create_model("mobilenet_v2_100", width=0.5)) == 1_968_680
+    assert trainable(create_model("shufflenet_v2_100", width=2.0)) == 7_393_996
+    model = create_model("mobilenext_100", width=0.6)  # any float
+    assert model.get_layer("stem").filters == 24  # make_divisible(19.2, 8)
+
+
+def test_head_overrides(rng):
+    model = create_model("mobilenet_v2_035", num_classes=7, input_shape=(96, 96, 3), dropout=0.3)
+    assert model.output_shape == (None, 7)
+    assert model.get_layer("dropout").rate == 0.3
+    np.testing.assert_allclose(model(rng.rand(2, 96, 96, 3)).numpy().sum(1), 1.0, rtol=1e-5)
+    logits = create_model("mobilenet_v2_035", classifier_activation=None)
+    assert logits.layers[-1].name == "logits"
+    for pooling, shape in ((None, (None, 7, 7, 1280)), ("avg", (None, 1280)), ("max", (None, 1280))):
+        assert create_model("mobilenet_v2_035", include_top=False, pooling=pooling).output_shape == shape
+
+
+def test_batchnorm_and_padding_overrides():
+    model = create_model("shufflenet_v2_050", bn_momentum=0.9, bn_epsilon=1e-3, padding="tf")
+    bns = [l for l in model.layers if isinstance(l, layers.BatchNormalization)]
+    assert {(b.momentum, b.epsilon) for b in bns} == {(0.9, 1e-3)}
+    assert model.get_layer("stem_pad").padding == ((0, 1), (0, 1))
+    assert create_model("shufflenet_v2_050").get_layer("stem_pad").padding == ((1, 1), (1, 1))
+
+
+def test_mobilenext_identity_multiplier_and_se():
+    base = create_model("mobilenext_100")
+    half = create_model("mobilenext_100", identity_multiplier=0.5)
+    assert trainable(half) == trainable(base)
+    assert half.get_layer("s3b2_add").output_shape[-1] == 96  # half of 192 carried
+    se = create_model("mobilenext_100", se=True)
+    assert trainable(se) == pytest.approx(3.94e6, rel=0.03)  # paper: MobileNeXt-1.0 + SE
+    assert isinstance(se.get_layer("s3b2_se_scale"), layers.Multiply)
+
+
+def test_mobilefacenet_embedding_or_classifier():
+    assert create_model("mobilefacenet").output_shape == (None, 128)
+    classifier = create_model("mobilefacenet", num_classes=100)
+    assert classifier.output_shape == (None, 100)
+    assert classifier.get_layer("logits").input_shape == (None, 128)
