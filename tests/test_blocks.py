@@ -201,7 +201,8 @@ def test_crelu_computes_concat_relu_x_relu_minus_x(rng):
 def test_enet_bottleneck(kind):
     filters = 64 if kind == "downsample" else 16
     m = block_model(blocks.enet_bottleneck, filters=filters, kind=kind, name="bn")
-    assert m.output_shape == (None, 4 if kind == "downsample" else 8, 8 if kind != "downsample" else 4, filters)
+    size = 4 if kind == "downsample" else 8
+    assert m.output_shape == (None, size, size, filters)
     names = {l.name for l in m.layers}
     assert ("bn_pad_channels" in names) == (kind == "downsample")
     if kind == "asymmetric":
