@@ -1,0 +1,96 @@
+"""Input pipelines: any TFDS image-classification dataset, image folders, the bundled digits.
+
+``dataset`` names a TFDS dataset (``'imagenet2012'``, ``'cifar10'``, the bundled offline
+``'sklearn_digits'``), or ``'folder:/path'`` for a ``tfds.ImageFolder`` root whose split
+directories hold one directory per class. Preprocessing lives here, not in the model:
+Inception-style random resized crop (+ optional flip) for training, center crop + resize for
+evaluation, scaled to [-1, 1]; parallel map, cache and prefetch with AUTOTUNE.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import tensorflow_datasets as tfds
+
+import lite_tf.datasets  # noqa: F401  (registers sklearn_digits)
+from lite_tf.backend import tf
+
+AUTOTUNE = tf.data.AUTOTUNE
+CACHE_LIMIT_BYTES = 2 << 30  # cache decoded images in memory for datasets below 2 GiB
+FOLDER_PREFIX = "folder:"
+SHUFFLE_BUFFER = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Augment:
+    """Training augmentation: random resized crop over ``scale`` of the area with aspect ratios in
+    ``ratio`` (Inception: 8%-100%, 3/4-4/3), then an optional horizontal flip."""
+
+    scale: tuple[float, float] = (0.08, 1.0)
+    ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    flip: bool = True
+
+
+def get_builder(dataset: str, data_dir: str | None = None, manual_dir: str | None = None):
+    """The TFDS builder for ``dataset``, prepared (downloaded if needed)."""
+    if dataset.startswith(FOLDER_PREFIX):
+        root = os.path.expanduser(dataset[len(FOLDER_PREFIX):])
+        if not os.path.isdir(root):
+            raise ValueError(f"image folder {root!r} does not exist")
+        return tfds.ImageFolder(root)
+    builder = tfds.builder(dataset, data_dir=data_dir)
+    if not builder.is_prepared():
+        config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
+        builder.download_and_prepare(download_config=config)
+    return builder
+
+
+def _to_float(image, channels: int):
+    image = tf.cast(image, tf.float32)
+    if image.shape[-1] == 1 and channels == 3:
+        image = tf.image.grayscale_to_rgb(image)
+    return image
+
+
+def normalize(image):
+    """[0, 255] -> [-1, 1] (the MobileNet / keras.applications convention)."""
+    return image / 127.5 - 1.0
+
+
+def train_transform(image, image_size: int, augment: Augment, channels: int = 3):
+    """Random resized crop to ``image_size`` (+ flip), normalized."""
+    image = _to_float(image, channels)
+    begin, size, _ = tf.image.sample_distorted_bounding_box(
+        tf.shape(image), tf.zeros([0, 0, 4], tf.float32), min_object_covered=0.0,
+        aspect_ratio_range=augment.ratio, area_range=augment.scale, max_attempts=10,
+        use_image_if_no_bounding_boxes=True)
+    image = tf.image.resize(tf.slice(image, begin, size), (image_size, image_size))
+    if augment.flip:
+        image = tf.image.random_flip_left_right(image)
+    return normalize(image)
+
+
+def eval_transform(image, image_size: int, crop_fraction: float = 0.875, channels: int = 3):
+    """Central crop of ``crop_fraction`` of each side, resized to ``image_size``, normalized."""
+    image = _to_float(image, channels)
+    if crop_fraction < 1.0:
+        image = tf.image.central_crop(image, crop_fraction)
+    return normalize(tf.image.resize(image, (image_size, image_size)))
+
+
+def make_dataset(builder, split: str, *, training: bool, batch_size: int, image_size: int,
+                 augment: Augment = Augment(), crop_fraction: float = 0.875, seed: int | None = None):
+    """Batched (image, one-hot label) pairs; training data is shuffled and repeats forever."""
+    num_classes = builder.info.features["label"].num_classes
+    ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=training)
+    if (builder.info.dataset_size or CACHE_LIMIT_BYTES) < CACHE_LIMIT_BYTES:
+        ds = ds.cache()
+    if training:
+        ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed).repeat()
+        transform = lambda x: train_transform(x, image_size, augment)  # noqa: E731
+    else:
+        transform = lambda x: eval_transform(x, image_size, crop_fraction)  # noqa: E731
+    ds = ds.map(lambda x, y: (transform(x), tf.one_hot(y, num_classes)), num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)

@@ -1,0 +1,60 @@
+"""Optimizers and learning-rate schedules for training (gin-configurable through the trainer)."""
+
+from __future__ import annotations
+
+import math
+
+from lite_tf.backend import keras, tf
+
+OPTIMIZERS = ("sgd", "rmsprop", "adamw")
+SCHEDULES = ("cosine", "step", "constant")
+
+
+@keras.utils.register_keras_serializable(package="lite_tf")
+class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup from 0 over ``warmup_steps``, then cosine decay to 0 or step decay
+    (x ``decay_rate`` every ``decay_steps``), or constant."""
+
+    def __init__(self, peak, total_steps, warmup_steps=0, kind="cosine", decay_steps=1,
+                 decay_rate=1.0):
+        if kind not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {kind!r}")
+        self.peak, self.total_steps, self.warmup_steps = float(peak), int(total_steps), int(warmup_steps)
+        self.kind, self.decay_steps, self.decay_rate = kind, int(decay_steps), float(decay_rate)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warm = float(max(self.warmup_steps, 1))
+        after = tf.maximum(step - self.warmup_steps, 0.0)
+        if self.kind == "cosine":
+            span = float(max(self.total_steps - self.warmup_steps, 1))
+            lr = 0.5 * self.peak * (1.0 + tf.cos(math.pi * tf.minimum(after / span, 1.0)))
+        elif self.kind == "step":
+            lr = self.peak * self.decay_rate ** tf.floor(after / float(max(self.decay_steps, 1)))
+        else:
+            lr = tf.constant(self.peak)
+        return tf.where(step < self.warmup_steps, self.peak * (step + 1.0) / warm, lr)
+
+    def get_config(self):
+        return dict(peak=self.peak, total_steps=self.total_steps, warmup_steps=self.warmup_steps,
+                    kind=self.kind, decay_steps=self.decay_steps, decay_rate=self.decay_rate)
+
+
+def make_optimizer(name, learning_rate, *, momentum=0.9, nesterov=False, rmsprop_rho=0.9,
+                   epsilon=None, weight_decay=0.0, clipnorm=None, ema_momentum=None):
+    """SGD (momentum / Nesterov), RMSProp (the MobileNet papers' recipe) or AdamW, with decoupled
+    weight decay (BatchNorm and biases excluded), optional gradient clipping and weight EMA."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    common = dict(learning_rate=learning_rate, weight_decay=weight_decay or None, clipnorm=clipnorm,
+                  use_ema=ema_momentum is not None, ema_momentum=ema_momentum or 0.99)
+    if name == "sgd":
+        opt = keras.optimizers.SGD(momentum=momentum, nesterov=nesterov, **common)
+    elif name == "rmsprop":
+        opt = keras.optimizers.RMSprop(rho=rmsprop_rho, momentum=momentum,
+                                       epsilon=epsilon or 1e-3, **common)
+    else:
+        opt = keras.optimizers.AdamW(epsilon=epsilon or 1e-7, **dict(common, weight_decay=weight_decay))
+    if weight_decay:
+        opt.exclude_from_weight_decay(var_names=["_bn/", "bias", "gamma", "beta"])
+    return opt

@@ -1,0 +1,70 @@
+"""Input pipelines: the bundled digits, TFDS datasets (mocked) and image folders, all offline."""
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from lite_tf import data
+from lite_tf.backend import tf
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    return data.get_builder("sklearn_digits", data_dir=str(tmp_path_factory.mktemp("tfds")))
+
+
+def test_digits_is_a_fixed_split_of_the_real_data(digits):
+    assert digits.info.splits["train"].num_examples == 1437
+    assert digits.info.splits["test"].num_examples == 360
+    images, labels = zip(*tfds.as_numpy(digits.as_dataset(split="test", as_supervised=True)))
+    assert np.asarray(images).shape == (360, 8, 8, 1) and max(np.asarray(images).ravel()) == 255
+    assert sorted(set(labels)) == list(range(10))
+    from sklearn.datasets import load_digits
+    real = np.round(load_digits().images * 255 / 16).astype(np.uint8)
+    assert any(np.array_equal(images[0][..., 0], r) for r in real)
+
+
+def test_training_and_eval_pipelines(digits):
+    train = data.make_dataset(digits, "train", training=True, batch_size=32, image_size=40,
+                              augment=data.Augment(scale=(0.5, 1.0), flip=False), seed=0)
+    x, y = next(iter(train))
+    assert x.shape == (32, 40, 40, 3) and y.shape == (32, 10)
+    assert -1.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0
+    evaluation = data.make_dataset(digits, "test", training=False, batch_size=100, image_size=40,
+                                   crop_fraction=1.0)
+    assert sum(int(x.shape[0]) for x, _ in evaluation) == 360  # every example, last batch too
+    first = np.concatenate([x.numpy() for x, _ in evaluation])
+    again = np.concatenate([x.numpy() for x, _ in evaluation])
+    np.testing.assert_array_equal(first, again)  # evaluation is deterministic
+
+
+def test_eval_transform_center_crops():
+    image = np.zeros((8, 8, 3), np.uint8)
+    image[2:6, 2:6] = 255
+    out = data.eval_transform(image, 4, crop_fraction=0.5).numpy()
+    np.testing.assert_allclose(out, 1.0)  # only the bright center survives
+
+
+def test_any_tfds_dataset_by_name(tmp_path):
+    with tfds.testing.mock_data(num_examples=20):
+        builder = data.get_builder("cifar10", data_dir=str(tmp_path))
+        x, y = next(iter(data.make_dataset(builder, "train", training=True, batch_size=8,
+                                           image_size=32)))
+    assert x.shape == (8, 32, 32, 3) and y.shape == (8, 10)
+
+
+def test_image_folder(tmp_path, rng):
+    for split in ("train", "test"):
+        for label in ("cat", "dog"):
+            folder = tmp_path / split / label
+            folder.mkdir(parents=True)
+            for i in range(3):
+                png = tf.io.encode_png(rng.randint(0, 255, (20, 24, 3)).astype(np.uint8))
+                (folder / f"{i}.png").write_bytes(png.numpy())
+    builder = data.get_builder(f"folder:{tmp_path}")
+    assert builder.info.features["label"].names == ["cat", "dog"]
+    x, _ = next(iter(data.make_dataset(builder, "test", training=False, batch_size=6,
+                                       image_size=16)))
+    assert x.shape == (6, 16, 16, 3)
+    with pytest.raises(ValueError, match="does not exist"):
+        data.get_builder(f"folder:{tmp_path}/missing")
