@@ -136,13 +136,14 @@ def train(workdir: str, *, model: str = gin.REQUIRED, dataset: str = "sklearn_di
             metrics=[keras.metrics.TopKCategoricalAccuracy(1, name="top1"),
                      keras.metrics.TopKCategoricalAccuracy(min(5, num_classes), name="top5")])
 
-    best = max((h.get("val_top1", 0.0) for h in read_metrics(workdir)["history"]), default=None)
+    log = MetricsLog(workdir, steps_per_epoch * batch_size, chief)
+    best = max((h.get("val_top1", 0.0) for h in log.metrics["history"]), default=None)
     os.makedirs(os.path.join(workdir, "checkpoints"), exist_ok=True)
     callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"),
                                          save_freq=checkpoint_every_steps or "epoch",
                                          delete_checkpoint=False),
-        MetricsLog(workdir, steps_per_epoch * batch_size, chief),
+        log,
         keras.callbacks.ModelCheckpoint(os.path.join(workdir, "checkpoints", "best.weights.h5"),
                                         monitor="val_top1", mode="max", save_best_only=True,
                                         save_weights_only=True, initial_value_threshold=best),
@@ -152,7 +153,7 @@ def train(workdir: str, *, model: str = gin.REQUIRED, dataset: str = "sklearn_di
     net.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=eval_ds,
             callbacks=callbacks, verbose=verbose)
 
-    metrics = read_metrics(workdir)
+    metrics = log.metrics  # what MetricsLog wrote to metrics.json
     last = metrics["history"][-1]
     metrics["final"] = {"model": model, "dataset": dataset, "epochs": last["epoch"],
                         "val_top1": last["val_top1"], "val_top5": last["val_top5"],
