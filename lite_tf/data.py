@@ -10,17 +10,23 @@ evaluation, scaled to [-1, 1]; parallel map, cache and prefetch with AUTOTUNE.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 
+import requests
 import tensorflow_datasets as tfds
 
 import lite_tf.datasets  # noqa: F401  (registers sklearn_digits)
 from lite_tf.backend import tf
+from lite_tf.errors import InputError
 
 AUTOTUNE = tf.data.AUTOTUNE
 CACHE_LIMIT_BYTES = 2 << 30  # cache decoded images in memory for datasets below 2 GiB
 FOLDER_PREFIX = "folder:"
 SHUFFLE_BUFFER = 10_000
+# Reachability check before a TFDS download: offline, TFDS's own retries take minutes to fail.
+PROBE_URL = "https://storage.googleapis.com/tfds-data/"
+PROBE_TIMEOUT_SECONDS = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,17 +40,63 @@ class Augment:
 
 
 def get_builder(dataset: str, data_dir: str | None = None, manual_dir: str | None = None):
-    """The TFDS builder for ``dataset``, prepared (downloaded if needed)."""
+    """The prepared TFDS builder for ``dataset`` (downloaded first if needed and possible).
+
+    Raises InputError, in one line, for an unknown dataset, one that is not image
+    classification, and one that is not prepared and cannot be downloaded here.
+    """
     if dataset.startswith(FOLDER_PREFIX):
         root = os.path.expanduser(dataset[len(FOLDER_PREFIX):])
         if not os.path.isdir(root):
-            raise ValueError(f"image folder {root!r} does not exist")
+            raise InputError(f"image folder {root!r} does not exist")
         return tfds.ImageFolder(root)
-    builder = tfds.builder(dataset, data_dir=data_dir)
+    try:
+        builder = tfds.builder(dataset, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        names = tfds.list_builders(with_community_datasets=False)  # the community index is online
+        close = difflib.get_close_matches(dataset, names, n=3, cutoff=0.6)
+        hint = f" (closest: {', '.join(close)})" if close else ""
+        raise InputError(f"unknown dataset {dataset!r}: not a TFDS dataset{hint}; "
+                         f"for your own images use 'folder:/path'") from None
+    keys = builder.info.supervised_keys
+    features = builder.info.features
+    if not (keys and isinstance(features[keys[0]], tfds.features.Image)
+            and isinstance(features[keys[1]], tfds.features.ClassLabel)):
+        raise InputError(f"dataset {dataset!r} is not image classification "
+                         f"(it needs an image input and a class label)")
     if not builder.is_prepared():
-        config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
-        builder.download_and_prepare(download_config=config)
+        _download_and_prepare(builder, dataset, manual_dir)
     return builder
+
+
+def online(url: str = PROBE_URL, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+    """Whether ``url`` answers within ``timeout`` seconds (through HTTPS_PROXY if set)."""
+    try:
+        requests.head(url, timeout=timeout)
+        return True
+    except requests.RequestException:
+        return False
+
+
+def _download_and_prepare(builder, dataset: str, manual_dir: str | None):
+    root = builder.data_dir_root
+    options = (f"put a prepared copy in data_dir ({root}; train.data_dir), the source files in "
+               f"manual_dir (train.manual_dir), or train on an image folder with "
+               f"train.dataset = 'folder:/path'")
+    if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+        manual_dir = manual_dir or os.path.join(root, "downloads", "manual")
+        if not (os.path.isdir(manual_dir) and os.listdir(manual_dir)):
+            raise InputError(f"dataset {dataset!r} is not prepared and needs a manual download "
+                             f"(see its TFDS page; manual_dir {manual_dir} is empty): {options}")
+    elif getattr(builder, "NEEDS_NETWORK", True) and not online():
+        raise InputError(f"dataset {dataset!r} is not prepared and cannot be downloaded "
+                         f"(offline): {options}")
+    config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
+    builder.download_and_prepare(download_config=config)
+
+
+def num_classes(builder) -> int:
+    return builder.info.features[builder.info.supervised_keys[1]].num_classes
 
 
 def _to_float(image, channels: int):
@@ -83,7 +135,7 @@ def eval_transform(image, image_size: int, crop_fraction: float = 0.875, channel
 def make_dataset(builder, split: str, *, training: bool, batch_size: int, image_size: int,
                  augment: Augment = Augment(), crop_fraction: float = 0.875, seed: int | None = None):
     """Batched (image, one-hot label) pairs; training data is shuffled and repeats forever."""
-    num_classes = builder.info.features["label"].num_classes
+    classes = num_classes(builder)
     ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=training)
     if (builder.info.dataset_size or CACHE_LIMIT_BYTES) < CACHE_LIMIT_BYTES:
         ds = ds.cache()
@@ -92,5 +144,5 @@ def make_dataset(builder, split: str, *, training: bool, batch_size: int, image_
         transform = lambda x: train_transform(x, image_size, augment)  # noqa: E731
     else:
         transform = lambda x: eval_transform(x, image_size, crop_fraction)  # noqa: E731
-    ds = ds.map(lambda x, y: (transform(x), tf.one_hot(y, num_classes)), num_parallel_calls=AUTOTUNE)
+    ds = ds.map(lambda x, y: (transform(x), tf.one_hot(y, classes)), num_parallel_calls=AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)

@@ -5,20 +5,22 @@ from __future__ import annotations
 import math
 
 from lite_tf.backend import keras, tf
+from lite_tf.errors import InputError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adamw")
-SCHEDULES = ("cosine", "step", "constant")
+SCHEDULES = ("cosine", "linear", "step", "constant")
 
 
 @keras.utils.register_keras_serializable(package="lite_tf")
 class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warmup from 0 over ``warmup_steps``, then cosine decay to 0 or step decay
-    (x ``decay_rate`` every ``decay_steps``), or constant."""
+    """Linear warmup from 0 over ``warmup_steps``, then cosine or linear decay to 0 (ShuffleNet,
+    SqueezeNet), step decay (x ``decay_rate`` every ``decay_steps``; MobileNet: 0.98 per epoch),
+    or constant."""
 
     def __init__(self, peak, total_steps, warmup_steps=0, kind="cosine", decay_steps=1,
                  decay_rate=1.0):
         if kind not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {kind!r}")
+            raise InputError(f"schedule must be one of {SCHEDULES}, got {kind!r}")
         self.peak, self.total_steps, self.warmup_steps = float(peak), int(total_steps), int(warmup_steps)
         self.kind, self.decay_steps, self.decay_rate = kind, int(decay_steps), float(decay_rate)
 
@@ -26,9 +28,11 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         step = tf.cast(step, tf.float32)
         warm = float(max(self.warmup_steps, 1))
         after = tf.maximum(step - self.warmup_steps, 0.0)
+        span = float(max(self.total_steps - self.warmup_steps, 1))
         if self.kind == "cosine":
-            span = float(max(self.total_steps - self.warmup_steps, 1))
             lr = 0.5 * self.peak * (1.0 + tf.cos(math.pi * tf.minimum(after / span, 1.0)))
+        elif self.kind == "linear":
+            lr = self.peak * (1.0 - tf.minimum(after / span, 1.0))
         elif self.kind == "step":
             lr = self.peak * self.decay_rate ** tf.floor(after / float(max(self.decay_steps, 1)))
         else:
@@ -45,7 +49,7 @@ def make_optimizer(name, learning_rate, *, momentum=0.9, nesterov=False, rmsprop
     """SGD (momentum / Nesterov), RMSProp (the MobileNet papers' recipe) or AdamW, with decoupled
     weight decay (BatchNorm and biases excluded), optional gradient clipping and weight EMA."""
     if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+        raise InputError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
     common = dict(learning_rate=learning_rate, weight_decay=weight_decay or None, clipnorm=clipnorm,
                   use_ema=ema_momentum is not None, ema_momentum=ema_momentum or 0.99)
     if name == "sgd":

@@ -16,6 +16,7 @@ import math
 import sys
 
 from lite_tf.backend import layers
+from lite_tf.errors import InputError
 from lite_tf.models import create_model, get_entry
 from lite_tf.models.reference import REFERENCES
 
@@ -126,10 +127,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
     try:
-        if args.input_size is not None and args.input_size < 16:
-            raise ValueError(f"--input-size must be at least 16, got {args.input_size}")
         result = profile(args.model, args.input_size, args.width)
-    except ValueError as e:
+    except InputError as e:
         print(f"python -m lite_tf.profile: error: {e}", file=sys.stderr)
         return 2
     print(json.dumps(result) if args.json else format_table(result))

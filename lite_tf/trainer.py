@@ -3,6 +3,7 @@
 A run's workdir holds ``backup/`` (the checkpoint training resumes from after any interruption),
 ``checkpoints/best.weights.h5`` (best validation top-1), ``model.keras`` and ``saved_model/``
 (the final model), ``config.gin`` (the operative config), ``tensorboard/`` and ``metrics.json``.
+In a multi-worker run, worker ``i > 0`` writes its copies under ``worker<i>/`` instead.
 """
 
 from __future__ import annotations
@@ -10,17 +11,25 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 import time
+from typing import Callable
 
 import gin
 
 from lite_tf import data, optim
 from lite_tf.backend import keras, tf
+from lite_tf.errors import InputError
 from lite_tf.models import create_model
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "tpu")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 gin.external_configurable(data.Augment, module="data")
+
+
+class Diverged(InputError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
 
 
 def make_strategy(name: str):
@@ -36,14 +45,16 @@ def make_strategy(name: str):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
+    raise InputError(f"strategy must be one of {STRATEGIES}, got {name!r}")
 
 
-def is_chief(strategy) -> bool:
-    """Whether this process writes the run's files (worker 0, or the only process)."""
+def worker_index(strategy) -> int:
+    """0 for the process that writes the run's files (worker 0, the chief or the only process)."""
     resolver = getattr(strategy, "cluster_resolver", None)
     task_type = getattr(resolver, "task_type", None)
-    return task_type in (None, "chief") or (task_type == "worker" and resolver.task_id == 0)
+    if task_type in (None, "chief"):
+        return 0
+    return resolver.task_id + (1 if "chief" in resolver.cluster_spec().as_dict() else 0)
 
 
 def read_metrics(workdir: str) -> dict:
@@ -56,66 +67,124 @@ def read_metrics(workdir: str) -> dict:
 
 def write_json(path: str, obj) -> None:
     """Write atomically: a reader never sees a half-written file."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
+    with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(path) or ".", delete=False,
+                                     suffix=".tmp") as f:
         json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
+    os.replace(f.name, path)
+
+
+def finite_loss(logs) -> bool:
+    loss = (logs or {}).get("loss")
+    return loss is None or math.isfinite(float(loss))
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss and remembers where (epoch, step)."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not finite_loss(logs):
+            self.where = (self.epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that also backs up at every epoch end when it saves every N steps, never
+    backs up after a non-finite loss (the last good backup stays), and says what it last saved."""
+
+    last = "none saved by this process"
+
+    def on_train_batch_end(self, batch, logs=None):
+        if finite_loss(logs):
+            super().on_train_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if finite_loss(logs):
+            self._backup(epoch=epoch)
+
+    def _backup(self, epoch, batch=None):
+        super()._backup(epoch=epoch)
+        self.last = f"epoch {epoch + 1}, " + ("end" if batch is None else f"step {batch + 1}")
 
 
 class MetricsLog(keras.callbacks.Callback):
-    """Keeps ``metrics.json`` ``history``: one record per epoch, contiguous across resumes (an epoch
-    rerun after an interruption replaces its earlier record), with images/s and cumulative
-    wall-clock seconds."""
+    """Keeps ``metrics.json`` ``history``: one record per finished epoch, contiguous across
+    resumes (an epoch rerun after an interruption replaces its earlier record), with images/s
+    and cumulative wall-clock seconds. An epoch that ends with a non-finite loss is not recorded."""
 
-    def __init__(self, workdir, images_per_epoch, chief=True):
+    def __init__(self, workdir, batch_size):
         super().__init__()
-        self.workdir, self.images_per_epoch, self.chief = workdir, images_per_epoch, chief
+        self.workdir, self.batch_size = workdir, batch_size
         self.metrics = read_metrics(workdir)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.metrics["history"] = [h for h in self.metrics["history"] if h["epoch"] <= epoch]
-        self.start = time.time()
+        self.start, self.steps = time.time(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
 
     def on_epoch_end(self, epoch, logs=None):
+        if not finite_loss(logs):
+            return
         seconds = time.time() - self.start
         previous = self.metrics["history"][-1]["wall_seconds"] if self.metrics["history"] else 0.0
         record = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
-                  "images_per_sec": self.images_per_epoch / seconds,
+                  "images_per_sec": self.steps * self.batch_size / seconds,
                   "wall_seconds": previous + seconds}
         self.metrics["history"].append(record)
-        if self.chief:
-            write_json(os.path.join(self.workdir, "metrics.json"), self.metrics)
+        write_json(os.path.join(self.workdir, "metrics.json"), self.metrics)
+
+
+def _split_size(builder, split: str, dataset: str) -> int:
+    try:
+        return builder.info.splits[split].num_examples
+    except (KeyError, ValueError):
+        raise InputError(f"dataset {dataset!r} has no split {split!r}; splits: "
+                         f"{', '.join(sorted(builder.info.splits))}") from None
 
 
 @gin.configurable(module="train", denylist=["workdir"])
-def train(workdir: str, *, model: str = gin.REQUIRED, dataset: str = "sklearn_digits",
-          train_split: str = "train", eval_split: str = "test", data_dir: str | None = None,
-          manual_dir: str | None = None, image_size: int = 224, batch_size: int = 128,
-          epochs: int = 10, optimizer: str = "sgd", learning_rate: float = 0.1,
-          base_batch_size: int | None = None, momentum: float = 0.9, nesterov: bool = False,
+def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
+          dataset: str = "sklearn_digits", train_split: str = "train", eval_split: str = "test",
+          data_dir: str | None = None, manual_dir: str | None = None, image_size: int = 224,
+          batch_size: int = 128, epochs: int = 10, optimizer: str = "sgd",
+          learning_rate: float = 0.1, base_batch_size: int | None = None, momentum: float = 0.9,
+          nesterov: bool = False, rmsprop_rho: float = 0.9, epsilon: float | None = None,
           weight_decay: float = 0.0, schedule: str = "cosine", warmup_epochs: float = 0.0,
           decay_epochs: float = 1.0, decay_rate: float = 1.0, label_smoothing: float = 0.0,
           ema_momentum: float | None = None, clipnorm: float | None = None,
           augment: data.Augment = data.Augment(), eval_crop_fraction: float = 0.875,
-          seed: int = 0, deterministic: bool = False, strategy: str = "default",
-          checkpoint_every_steps: int | None = None, model_overrides: dict | None = None,
-          verbose="auto") -> dict:
+          precision: str = "float32", seed: int = 0, deterministic: bool = False,
+          strategy: str = "default", checkpoint_every_steps: int | None = None,
+          model_overrides: dict | None = None, verbose="auto") -> dict:
     """Train ``model`` on ``dataset``; returns metrics.json's ``final`` record.
 
-    ``batch_size`` is global; the learning rate is ``learning_rate * batch_size / base_batch_size``
-    when ``base_batch_size`` is set (linear scaling), else ``learning_rate``. Training resumes from
-    ``workdir/backup`` (saved every ``checkpoint_every_steps`` steps and every epoch).
+    ``workdir`` is a path, or a function returning one that is called once the model, data and
+    settings have been checked (so bad input never creates or touches a workdir). ``batch_size``
+    is global; the learning rate is ``learning_rate * batch_size / base_batch_size`` when
+    ``base_batch_size`` is set (linear scaling), else ``learning_rate``. ``precision``
+    'mixed_float16' / 'mixed_bfloat16' computes in half precision with float32 weights. Training
+    resumes from ``workdir/backup`` (saved every ``checkpoint_every_steps`` steps and every epoch).
+    Raises InputError for bad settings and Diverged when the loss becomes NaN.
     """
+    if precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
-    os.makedirs(workdir, exist_ok=True)
     dist = make_strategy(strategy)
-    chief = is_chief(dist)
+    worker = worker_index(dist)
 
     builder = data.get_builder(dataset, data_dir, manual_dir)
-    num_classes = builder.info.features["label"].num_classes
-    num_train = builder.info.splits[train_split].num_examples
+    num_train = _split_size(builder, train_split, dataset)
+    _split_size(builder, eval_split, dataset)
     steps_per_epoch = max(num_train // batch_size, 1)
     train_ds = data.make_dataset(builder, train_split, training=True, batch_size=batch_size,
                                  image_size=image_size, augment=augment, seed=seed)
@@ -125,33 +194,62 @@ def train(workdir: str, *, model: str = gin.REQUIRED, dataset: str = "sklearn_di
     peak = learning_rate * (batch_size / base_batch_size if base_batch_size else 1.0)
     lr = optim.WarmupSchedule(peak, epochs * steps_per_epoch, round(warmup_epochs * steps_per_epoch),
                               schedule, round(decay_epochs * steps_per_epoch), decay_rate)
-    with dist.scope():
-        net = create_model(model, num_classes=num_classes, input_shape=(image_size, image_size, 3),
-                           **(model_overrides or {}))
-        net.compile(
-            optimizer=optim.make_optimizer(optimizer, lr, momentum=momentum, nesterov=nesterov,
-                                           weight_decay=weight_decay, clipnorm=clipnorm,
-                                           ema_momentum=ema_momentum),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-            metrics=[keras.metrics.TopKCategoricalAccuracy(1, name="top1"),
-                     keras.metrics.TopKCategoricalAccuracy(min(5, num_classes), name="top5")])
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        with dist.scope():
+            net = create_model(model, num_classes=data.num_classes(builder),
+                               input_shape=(image_size, image_size, 3), **(model_overrides or {}))
+            net.compile(
+                optimizer=optim.make_optimizer(optimizer, lr, momentum=momentum, nesterov=nesterov,
+                                               rmsprop_rho=rmsprop_rho, epsilon=epsilon, weight_decay=weight_decay,
+                                               clipnorm=clipnorm, ema_momentum=ema_momentum),
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+                metrics=[keras.metrics.TopKCategoricalAccuracy(1, name="top1"),
+                         keras.metrics.TopKCategoricalAccuracy(min(5, data.num_classes(builder)),
+                                                               name="top5")])
+        root = _make_workdir(workdir() if callable(workdir) else workdir)
+        return _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
+                    checkpoint_every_steps, verbose, model, dataset)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
-    log = MetricsLog(workdir, steps_per_epoch * batch_size, chief)
+
+def _make_workdir(path: str) -> str:
+    try:
+        os.makedirs(os.path.join(path, "checkpoints"), exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise InputError(f"cannot write to workdir {path}: {e.strerror}") from None
+    return path
+
+
+def _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
+         checkpoint_every_steps, verbose, model, dataset) -> dict:
+    """Fit with resume, best checkpoint, NaN guard and logs; save the final model (all workers:
+    worker i > 0 into ``worker<i>/``)."""
+    out = root if worker == 0 else _make_workdir(os.path.join(root, f"worker{worker}"))
+    log = MetricsLog(out, batch_size)
     best = max((h.get("val_top1", 0.0) for h in log.metrics["history"]), default=None)
-    os.makedirs(os.path.join(workdir, "checkpoints"), exist_ok=True)
+    nan = StopOnNaN()
+    backup = Backup(os.path.join(root, "backup"), save_freq=checkpoint_every_steps or "epoch",
+                    delete_checkpoint=False)
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"),
-                                         save_freq=checkpoint_every_steps or "epoch",
-                                         delete_checkpoint=False),
+        nan,
+        backup,
         log,
-        keras.callbacks.ModelCheckpoint(os.path.join(workdir, "checkpoints", "best.weights.h5"),
+        keras.callbacks.ModelCheckpoint(os.path.join(out, "checkpoints", "best.weights.h5"),
                                         monitor="val_top1", mode="max", save_best_only=True,
                                         save_weights_only=True, initial_value_threshold=best),
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard")),
+        keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")),
     ]
     net.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=eval_ds,
             callbacks=callbacks, verbose=verbose)
+    if nan.where:
+        raise Diverged(f"the loss became NaN in epoch {nan.where[0]}, step {nan.where[1]}: "
+                       f"training stopped; the last checkpoint before it ({backup.last}) is kept "
+                       f"in {os.path.join(root, 'backup')}, the best in checkpoints/: lower "
+                       f"train.learning_rate or set train.clipnorm")
 
     metrics = log.metrics  # what MetricsLog wrote to metrics.json
     last = metrics["history"][-1]
@@ -159,10 +257,9 @@ def train(workdir: str, *, model: str = gin.REQUIRED, dataset: str = "sklearn_di
                         "val_top1": last["val_top1"], "val_top5": last["val_top5"],
                         "val_loss": last["val_loss"], "wall_seconds": last["wall_seconds"],
                         "params": int(sum(math.prod(w.shape) for w in net.trainable_weights))}
-    if chief:
-        net.save(os.path.join(workdir, "model.keras"))
-        net.save(os.path.join(workdir, "saved_model"), save_format="tf")
-        with open(os.path.join(workdir, "config.gin"), "w") as f:
-            f.write(gin.operative_config_str())
-        write_json(os.path.join(workdir, "metrics.json"), metrics)
+    net.save(os.path.join(out, "model.keras"))
+    net.save(os.path.join(out, "saved_model"), save_format="tf")
+    with open(os.path.join(out, "config.gin"), "w") as f:
+        f.write(gin.operative_config_str())
+    write_json(os.path.join(out, "metrics.json"), metrics)
     return metrics["final"]

@@ -15,3 +15,13 @@ def one_per_family() -> list[str]:
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory) -> str:
+    """A TFDS data_dir with the bundled digits prepared (once per test process)."""
+    from lite_tf import data
+
+    path = str(tmp_path_factory.mktemp("tfds"))
+    data.get_builder("sklearn_digits", data_dir=path)
+    return path

@@ -1,11 +1,14 @@
 """Input pipelines: the bundled digits, TFDS datasets (mocked) and image folders, all offline."""
 
+import time
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from lite_tf import data
 from lite_tf.backend import tf
+from lite_tf.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,8 @@ def test_eval_transform_center_crops():
     np.testing.assert_allclose(out, 1.0)  # only the bright center survives
 
 
-def test_any_tfds_dataset_by_name(tmp_path):
+def test_any_tfds_dataset_by_name(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "online", lambda: True)  # mock_data stands in for the download
     with tfds.testing.mock_data(num_examples=20):
         builder = data.get_builder("cifar10", data_dir=str(tmp_path))
         x, y = next(iter(data.make_dataset(builder, "train", training=True, batch_size=8,
@@ -68,3 +72,28 @@ def test_image_folder(tmp_path, rng):
     assert x.shape == (6, 16, 16, 3)
     with pytest.raises(ValueError, match="does not exist"):
         data.get_builder(f"folder:{tmp_path}/missing")
+
+
+def test_unknown_and_unsuitable_datasets_are_one_line_errors(tmp_path):
+    with pytest.raises(InputError, match=r"unknown dataset 'cifar_10': not a TFDS dataset "
+                                         r"\(closest: cifar10, .*'folder:/path'$"):
+        data.get_builder("cifar_10", data_dir=str(tmp_path))
+    with pytest.raises(InputError, match="'imdb_reviews' is not image classification"):
+        data.get_builder("imdb_reviews", data_dir=str(tmp_path))
+    with pytest.raises(InputError, match="image folder '/no/such/dir' does not exist"):
+        data.get_builder("folder:/no/such/dir")
+
+
+def test_offline_download_fails_fast_and_names_the_ways_out(tmp_path, monkeypatch):
+    # A dead proxy makes this test offline on any machine (TFDS downloads honour it too).
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    start = time.time()
+    with pytest.raises(InputError) as error:
+        data.get_builder("mnist", data_dir=str(tmp_path))
+    assert time.time() - start < 30
+    message = str(error.value)
+    assert "\n" not in message and "'mnist' is not prepared and cannot be downloaded" in message
+    for way_out in (f"data_dir ({tmp_path}", "manual_dir", "folder:/path"):
+        assert way_out in message
+    with pytest.raises(InputError, match=r"needs a manual download .*manual_dir .* is empty"):
+        data.get_builder("imagenet2012", data_dir=str(tmp_path), manual_dir=str(tmp_path / "m"))

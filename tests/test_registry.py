@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import one_per_family
 
 from lite_tf.backend import layers
+from lite_tf.errors import InputError
 from lite_tf.models import create_model, list_families, list_models
+from lite_tf.models.builder import total_stride
 
 
 def trainable(model):
@@ -74,3 +77,17 @@ def test_mobilefacenet_embedding_or_classifier():
     classifier = create_model("mobilefacenet", num_classes=100)
     assert classifier.output_shape == (None, 100)
     assert classifier.get_layer("logits").input_shape == (None, 128)
+
+
+@pytest.mark.parametrize("name", one_per_family())
+def test_input_smaller_than_the_model_needs_is_one_clear_error(name):
+    needed = total_stride(create_model(name))
+    assert needed in (16, 32)
+    with pytest.raises(InputError, match=rf"input size {needed - 1}x{needed - 1} is too small for "
+                                         rf"{name}: it needs at least \d+x\d+$"):
+        create_model(name, input_shape=(needed - 1, needed - 1, 3))
+    with pytest.raises(InputError) as error:
+        create_model(name, input_shape=(8, 8, 3), num_classes=10)
+    small = int(str(error.value).rsplit("x", 1)[1])
+    assert small >= needed
+    assert create_model(name, input_shape=(small, small, 3), num_classes=10).output_shape == (None, 10)

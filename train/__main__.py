@@ -4,19 +4,26 @@ Trains a zoo model as the gin config says. ``--config`` takes a path or a bare n
 ``configs/`` (``quickstart`` -> configs/quickstart.gin) and repeats (later files override earlier
 ones); ``--gin_bindings`` apply last. The workdir defaults to ``runs/<config>-<timestamp>`` with
 ``runs/latest`` pointing at the newest run; rerunning the same command resumes that run if it did
-not finish. See lite_tf/trainer.py for every ``train.*`` binding.
+not finish (multi-worker runs need the same explicit --workdir on every worker). Bad input (a
+missing config, a gin error, an unknown model or dataset, an offline download, a too-small input,
+an unwritable workdir, a NaN loss) is one line on stderr and exit code 2, and leaves existing files
+alone. See lite_tf/trainer.py for every ``train.*`` binding.
 """
 
 from __future__ import annotations
 
 import datetime
+import difflib
+import inspect
 import json
 import os
+import re
 import sys
 
 from absl import app, flags, logging
 
 import lite_tf  # noqa: F401  (selects tf_keras first)
+from lite_tf.errors import InputError
 
 FLAGS = flags.DEFINE_multi_string("config", None, "Gin config: a path or a name in configs/ (repeatable).")
 BINDINGS = flags.DEFINE_multi_string("gin_bindings", [], "Extra gin bindings, e.g. 'train.epochs = 5'.")
@@ -27,16 +34,12 @@ CONFIG_DIRS = ("configs", os.path.join(os.path.dirname(os.path.dirname(os.path.a
                                        "configs"))
 
 
-class UsageError(Exception):
-    """Bad input: reported in one line, exit code 2."""
-
-
 def resolve_config(name: str) -> str:
     candidates = [name] + [os.path.join(d, n) for d in CONFIG_DIRS for n in (name, f"{name}.gin")]
     for path in candidates:
         if os.path.isfile(path):
             return os.path.abspath(path)
-    raise UsageError(f"config {name!r} not found (neither a file nor in ./configs)")
+    raise InputError(f"config {name!r} not found (neither a file nor in ./configs)")
 
 
 def choose_workdir(configs: list[str], command: dict, runs: str = "runs") -> str:
@@ -65,6 +68,20 @@ def choose_workdir(configs: list[str], command: dict, runs: str = "runs") -> str
     return os.path.realpath(workdir)
 
 
+def gin_error(error: Exception) -> InputError:
+    """One line for a gin parse error, with a suggestion for a misspelled train.* parameter."""
+    lines = str(error).splitlines()
+    line = next((l.strip() for l in lines if "Failed to parse" in l), lines[0] if lines else "")
+    unknown = re.match(r"Configurable 'train' doesn't have a parameter named '(\w+)'", line)
+    if unknown:
+        from lite_tf import trainer
+
+        line = line.rstrip(".")
+        close = difflib.get_close_matches(unknown[1], inspect.signature(trainer.train).parameters)
+        line += f" (did you mean {close[0]!r}?)" if close else ""
+    return InputError(f"gin: {line}")
+
+
 def run(configs: list[str], bindings: list[str], workdir: str | None) -> dict:
     import gin
 
@@ -75,17 +92,28 @@ def run(configs: list[str], bindings: list[str], workdir: str | None) -> dict:
     try:
         gin.parse_config_files_and_bindings(paths, bindings)
     except (ValueError, SyntaxError, KeyError) as e:
-        raise UsageError(f"gin: {str(e).splitlines()[0]}") from None
+        raise gin_error(e) from None
     command = {"config": paths, "gin_bindings": bindings}
-    workdir = os.path.abspath(workdir) if workdir else choose_workdir(paths, command)
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "command.json"), "w") as f:
-        json.dump(command, f)
-    print(f"workdir: {workdir}")
-    final = trainer.train(workdir)
+
+    chosen = None
+
+    def make_workdir() -> str:  # called by the trainer once the inputs have been checked
+        nonlocal chosen
+        path = os.path.abspath(workdir) if workdir else os.path.abspath("runs")
+        try:
+            path = path if workdir else choose_workdir(paths, command)
+            os.makedirs(path, exist_ok=True)
+            trainer.write_json(os.path.join(path, "command.json"), command)
+        except OSError as e:
+            raise InputError(f"cannot write to workdir {path}: {e.strerror}") from None
+        print(f"workdir: {path}", flush=True)
+        chosen = path
+        return path
+
+    final = trainer.train(make_workdir)
     rows = [("model", final["model"]), ("dataset", final["dataset"]), ("epochs", final["epochs"]),
             ("val top-1", f"{final['val_top1']:.4f}"), ("val top-5", f"{final['val_top5']:.4f}"),
-            ("wall seconds", f"{final['wall_seconds']:.0f}"), ("workdir", workdir)]
+            ("wall seconds", f"{final['wall_seconds']:.0f}"), ("workdir", chosen)]
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
     return final
@@ -100,8 +128,8 @@ def main(argv):
         return 2
     try:
         run(FLAGS.value, BINDINGS.value, WORKDIR.value)
-    except (UsageError, ValueError) as e:
-        print(f"python -m train: error: {e}", file=sys.stderr)
+    except InputError as e:  # gin appends "In call to configurable ..." lines: keep the first
+        print(f"python -m train: error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
     return 0
 

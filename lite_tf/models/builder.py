@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lite_tf.backend import keras, layers
 from lite_tf.blocks import BlockConfig, gdc_head
+from lite_tf.errors import InputError
 
 HEADS = ("dense", "conv", "gdc")
 POOLINGS = (None, "avg", "max")
@@ -35,11 +36,11 @@ def build_model(name, features, *, input_shape, num_classes, include_top=True, p
     ``predictions`` layer. Without the top, ``pooling`` is None, 'avg' or 'max'.
     """
     if head not in HEADS:
-        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        raise InputError(f"head must be one of {HEADS}, got {head!r}")
     if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        raise InputError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     if not width > 0:
-        raise ValueError(f"width must be positive, got {width}")
+        raise InputError(f"width must be positive, got {width}")
     cfg = BlockConfig(bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, padding=padding)
     inputs = keras.Input(tuple(input_shape), name="input")
     x = features(inputs, width=width, cfg=cfg, **family_options)
@@ -61,5 +62,19 @@ def build_model(name, features, *, input_shape, num_classes, include_top=True, p
                 x = layers.Dropout(dropout, name="dropout")(x)
             x = layers.Dense(num_classes, use_bias=classifier_bias, name="logits")(x)
     if include_top and num_classes and classifier_activation:
-        x = layers.Activation(classifier_activation, name="predictions")(x)
+        # float32 under a mixed-precision policy too, so the loss sees stable probabilities.
+        x = layers.Activation(classifier_activation, dtype="float32", name="predictions")(x)
     return keras.Model(inputs, x, name=name)
+
+
+def total_stride(model) -> int:
+    """The largest factor by which the model downsamples its input (32 for most ImageNet CNNs):
+    the product of the strides along the most-strided path through the graph."""
+    stride = {}
+    for layer in model.layers:
+        inbound = layer.inbound_nodes[0].inbound_layers if layer.inbound_nodes else []
+        inbound = inbound if isinstance(inbound, list) else [inbound]
+        before = max((stride[l.name] for l in inbound), default=1)
+        own = getattr(layer, "strides", None) or (1,)
+        stride[layer.name] = before * max(own)
+    return max(stride.values())

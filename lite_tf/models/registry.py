@@ -6,7 +6,8 @@ import dataclasses
 import difflib
 from typing import Any, Callable
 
-from lite_tf.models.builder import build_model
+from lite_tf.errors import InputError
+from lite_tf.models.builder import build_model, total_stride
 
 # Overrides every model accepts (besides num_classes and input_shape).
 COMMON_OVERRIDES = ("width", "dropout", "include_top", "pooling", "bn_momentum", "bn_epsilon",
@@ -53,7 +54,7 @@ def get_entry(name: str) -> ModelEntry:
     if name not in _REGISTRY:
         close = closest(name, list(_REGISTRY))
         hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(list_models())}"
-        raise ValueError(f"unknown model {name!r}; {hint}")
+        raise InputError(f"unknown model {name!r}; {hint}")
     return _REGISTRY[name]
 
 
@@ -85,11 +86,43 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, **overri
     allowed = set(COMMON_OVERRIDES) | set(entry.family_options)
     unknown = sorted(set(overrides) - allowed)
     if unknown:
-        raise ValueError(f"{name} does not accept {', '.join(unknown)}; "
+        raise InputError(f"{name} does not accept {', '.join(unknown)}; "
                          f"overrides: {', '.join(sorted(allowed))}")
     settings = dict(entry.settings, **overrides)
     if num_classes is not _DEFAULT:
         settings["num_classes"] = num_classes
     if input_shape is not _DEFAULT:
         settings["input_shape"] = tuple(input_shape)
-    return build_model(name, entry.features, **settings)
+    return _build_checked(entry, settings)
+
+
+def _build_checked(entry: ModelEntry, settings: dict):
+    """build_model, with a one-line InputError when the input is smaller than the model needs:
+    smaller than its total stride (its last stage would see only padding), or so small that a
+    VALID window (SqueezeNet's pools) does not fit."""
+    shape = settings["input_shape"]
+    size, default = min((d for d in shape[:2] if d), default=None), entry.default_input_shape[0]
+    try:
+        model = build_model(entry.name, entry.features, **settings)
+        if size is None or size >= total_stride(model):
+            return model
+    except ValueError:
+        if size is None or size >= default:
+            raise
+
+    def builds(s):
+        try:
+            build_model(entry.name, entry.features, **dict(settings, input_shape=(s, s, shape[2])))
+            return True
+        except ValueError:
+            return False
+
+    low, high = max(size + 1, total_stride(build_model(entry.name, entry.features, **dict(
+        settings, input_shape=(default, default, shape[2]))))), default
+    if not builds(low):  # a VALID window does not fit yet: binary search for the smallest size
+        low += 1
+        while low < high:
+            mid = (low + high) // 2
+            low, high = (low, mid) if builds(mid) else (mid + 1, high)
+    raise InputError(f"input size {size}x{size} is too small for {entry.name}: it needs at "
+                     f"least {low}x{low}")
