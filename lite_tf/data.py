@@ -133,10 +133,20 @@ def eval_transform(image, image_size: int, crop_fraction: float = 0.875, channel
 
 
 def make_dataset(builder, split: str, *, training: bool, batch_size: int, image_size: int,
-                 augment: Augment = Augment(), crop_fraction: float = 0.875, seed: int | None = None):
-    """Batched (image, one-hot label) pairs; training data is shuffled and repeats forever."""
+                 augment: Augment = Augment(), crop_fraction: float = 0.875, seed: int | None = None,
+                 num_workers: int = 1):
+    """Batched (image, one-hot label) pairs; training data is shuffled and repeats forever.
+
+    With ``num_workers`` > 1 (multi-worker training), a split stored in fewer files than workers
+    is sharded by example instead of by file."""
     classes = num_classes(builder)
-    ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=training)
+    ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=training,
+                            read_config=tfds.ReadConfig(shuffle_seed=seed))
+    num_files = getattr(builder.info.splits[split], "num_shards", 0) or 0
+    if num_workers > 1 and num_files < num_workers:
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        ds = ds.with_options(options)
     if (builder.info.dataset_size or CACHE_LIMIT_BYTES) < CACHE_LIMIT_BYTES:
         ds = ds.cache()
     if training:

@@ -57,6 +57,14 @@ def worker_index(strategy) -> int:
     return resolver.task_id + (1 if "chief" in resolver.cluster_spec().as_dict() else 0)
 
 
+def num_workers(strategy) -> int:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if getattr(resolver, "task_type", None) is None:
+        return 1
+    jobs = resolver.cluster_spec().as_dict()
+    return sum(len(jobs.get(job, [])) for job in ("chief", "worker"))
+
+
 def read_metrics(workdir: str) -> dict:
     path = os.path.join(workdir, "metrics.json")
     if not os.path.exists(path):
@@ -186,10 +194,13 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
     num_train = _split_size(builder, train_split, dataset)
     _split_size(builder, eval_split, dataset)
     steps_per_epoch = max(num_train // batch_size, 1)
+    workers = num_workers(dist)
     train_ds = data.make_dataset(builder, train_split, training=True, batch_size=batch_size,
-                                 image_size=image_size, augment=augment, seed=seed)
+                                 image_size=image_size, augment=augment, seed=seed,
+                                 num_workers=workers)
     eval_ds = data.make_dataset(builder, eval_split, training=False, batch_size=batch_size,
-                                image_size=image_size, crop_fraction=eval_crop_fraction)
+                                image_size=image_size, crop_fraction=eval_crop_fraction,
+                                num_workers=workers)
 
     peak = learning_rate * (batch_size / base_batch_size if base_batch_size else 1.0)
     lr = optim.WarmupSchedule(peak, epochs * steps_per_epoch, round(warmup_epochs * steps_per_epoch),
