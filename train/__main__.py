@@ -89,6 +89,8 @@ def run(configs: list[str], bindings: list[str], workdir: str | None) -> dict:
 
     paths = [resolve_config(c) for c in configs]
     gin.clear_config()
+    for directory in {os.path.dirname(p) for p in paths} | set(CONFIG_DIRS):
+        gin.add_config_file_search_path(directory)  # for "include 'imagenet.gin'"
     try:
         gin.parse_config_files_and_bindings(paths, bindings)
     except (ValueError, SyntaxError, KeyError) as e:

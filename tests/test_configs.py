@@ -1,0 +1,55 @@
+"""Every config in configs/ parses, names a registered model and an image-classification dataset,
+and opens with the comment the README promises (command, dataset, expected result and time)."""
+
+import os
+
+import gin
+import pytest
+import tensorflow_datasets as tfds
+
+import train.__main__ as cli
+from lite_tf import trainer  # noqa: F401  (registers the train.* configurable)
+from lite_tf.errors import InputError
+from lite_tf.models import create_model, list_models
+
+CONFIGS = sorted(f[:-4] for f in os.listdir(cli.CONFIG_DIRS[1]) if f.endswith(".gin")
+                 and f != "imagenet.gin")
+
+
+def parse(name):
+    gin.clear_config()
+    path = cli.resolve_config(name)
+    gin.add_config_file_search_path(os.path.dirname(path))
+    gin.parse_config_file(path)
+    return path
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_is_complete_and_documented(name):
+    path = parse(name)
+    header = [line for line in open(path).read().splitlines() if line.startswith("#")]
+    assert header[0].startswith(f"# python -m train --config {name}")
+    text = " ".join(header)
+    for promise in ("Dataset:", "Expected:", "GPUs" if name != "quickstart" else "CPU cores"):
+        assert promise in text, promise
+    model, dataset = gin.query_parameter("train.model"), gin.query_parameter("train.dataset")
+    assert model in list_models()
+    builder = tfds.builder(dataset)  # offline: the dataset's metadata only
+    assert builder.info.supervised_keys == ("image", "label")
+    size = gin.query_parameter("train.image_size")
+    assert create_model(model, num_classes=10, input_shape=(size, size, 3)).output_shape == (None, 10)
+    gin.clear_config()
+
+
+def test_family_configs_cover_every_imagenet_family():
+    assert {"mobilenet_v1", "mobilenet_v2", "mobilenext", "shufflenet_v1", "shufflenet_v2",
+            "squeezenet", "snet", "quickstart"} <= set(CONFIGS)
+
+
+def test_include_resolves_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="'imagenet2012' is not prepared and needs a manual "
+                                         "download"):  # parsed fully (include found), then checked
+        cli.run(["mobilenet_v2"], [f"train.data_dir = '{tmp_path}'"], str(tmp_path / "run"))
+    assert gin.query_parameter("train.dataset") == "imagenet2012"
+    assert not (tmp_path / "run").exists()
