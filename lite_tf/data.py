@@ -142,8 +142,7 @@ def make_dataset(builder, split: str, *, training: bool, batch_size: int, image_
     classes = num_classes(builder)
     ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=training,
                             read_config=tfds.ReadConfig(shuffle_seed=seed))
-    num_files = getattr(builder.info.splits[split], "num_shards", 0) or 0
-    if num_workers > 1 and num_files < num_workers:
+    if num_workers > 1 and len(builder.info.splits[split].file_instructions) < num_workers:
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         ds = ds.with_options(options)
