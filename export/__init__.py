@@ -1,1 +1,1 @@
-"""Export entry point (``python -m export --int8``): lands with the export issue (#4)."""
+"""The export entry point: ``python -m export`` (see export/__main__.py)."""

@@ -95,6 +95,18 @@ def _download_and_prepare(builder, dataset: str, manual_dir: str | None):
     builder.download_and_prepare(download_config=config)
 
 
+def split_size(builder, split: str) -> int:
+    """Examples in ``split`` (TFDS syntax, e.g. 'train[:90%]'); InputError if it has none."""
+    try:
+        size = builder.info.splits[split].num_examples
+    except (KeyError, ValueError):
+        raise InputError(f"dataset {builder.name!r} has no split {split!r}; splits: "
+                         f"{', '.join(sorted(builder.info.splits))}") from None
+    if not size:
+        raise InputError(f"split {split!r} of dataset {builder.name!r} is empty")
+    return size
+
+
 def num_classes(builder) -> int:
     return builder.info.features[builder.info.supervised_keys[1]].num_classes
 

@@ -150,14 +150,6 @@ class MetricsLog(keras.callbacks.Callback):
         write_json(os.path.join(self.workdir, "metrics.json"), self.metrics)
 
 
-def _split_size(builder, split: str, dataset: str) -> int:
-    try:
-        return builder.info.splits[split].num_examples
-    except (KeyError, ValueError):
-        raise InputError(f"dataset {dataset!r} has no split {split!r}; splits: "
-                         f"{', '.join(sorted(builder.info.splits))}") from None
-
-
 @gin.configurable(module="train", denylist=["workdir"])
 def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
           dataset: str = "sklearn_digits", train_split: str = "train", eval_split: str = "test",
@@ -191,8 +183,8 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
     worker = worker_index(dist)
 
     builder = data.get_builder(dataset, data_dir, manual_dir)
-    num_train = _split_size(builder, train_split, dataset)
-    _split_size(builder, eval_split, dataset)
+    num_train = data.split_size(builder, train_split)
+    data.split_size(builder, eval_split)
     steps_per_epoch = max(num_train // batch_size, 1)
     workers = num_workers(dist)
     train_ds = data.make_dataset(builder, train_split, training=True, batch_size=batch_size,

@@ -97,3 +97,11 @@ def test_offline_download_fails_fast_and_names_the_ways_out(tmp_path, monkeypatc
         assert way_out in message
     with pytest.raises(InputError, match=r"needs a manual download .*manual_dir .* is empty"):
         data.get_builder("imagenet2012", data_dir=str(tmp_path), manual_dir=str(tmp_path / "m"))
+
+
+def test_unknown_and_empty_splits(digits):
+    assert data.split_size(digits, "train[:10%]") == 144
+    with pytest.raises(InputError, match="has no split 'validation'; splits: test, train"):
+        data.split_size(digits, "validation")
+    with pytest.raises(InputError, match="split 'train\\[:0\\]' of dataset 'sklearn_digits' is empty"):
+        data.split_size(digits, "train[:0]")

@@ -1,0 +1,127 @@
+"""Export a training run to TFLite and verify it: the work behind ``python -m export``.
+
+The model is rebuilt in float32 from the zoo and given the run's weights (so mixed-precision runs
+export cleanly), converted by ``lite_tf.tflite.convert`` (full-integer int8 calibrates on the run's
+own training images, preprocessed as for evaluation), then evaluated with LiteRT next to the float
+model on the run's evaluation split. An int8 export that kept float kernels fails loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from lite_tf import data, tflite
+from lite_tf.backend import keras
+from lite_tf.errors import InputError
+from lite_tf.models import create_model
+from lite_tf.runs import Run
+
+# Ops allowed to touch float tensors in a full-integer model: the float I/O boundary.
+BOUNDARY_OPS = {"QUANTIZE", "DEQUANTIZE"}
+
+
+class ExportError(RuntimeError):
+    """The converted model is not what was asked for (e.g. float kernels in an int8 export)."""
+
+
+def load_float_model(run: Run):
+    """The run's final model, rebuilt in float32 with its trained weights."""
+    try:
+        trained = keras.models.load_model(run.model_path, compile=False)
+    except Exception as e:  # a truncated or foreign file: Keras raises many kinds
+        raise InputError(f"cannot read {run.model_path}: {str(e).splitlines()[0][:200]}") from None
+    size = run["image_size"]
+    model = create_model(run["model"], num_classes=trained.output_shape[-1],
+                         input_shape=(size, size, 3), **(run["model_overrides"] or {}))
+    model.set_weights(trained.get_weights())
+    return model
+
+
+def _batches(run: Run, builder, split: str, batch_size: int, limit: int | None):
+    ds = data.make_dataset(builder, split, training=False, batch_size=batch_size,
+                           image_size=run["image_size"], crop_fraction=run["eval_crop_fraction"])
+    if limit:
+        ds = ds.unbatch().take(limit).batch(batch_size)
+    return [(x.numpy(), y.numpy().argmax(-1)) for x, y in ds]
+
+
+def float_kernels(ops: list[tuple[str, str]]) -> list[str]:
+    return sorted({op for op, dtype in ops if dtype == "float32" and op not in BOUNDARY_OPS})
+
+
+def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samples: int = 200,
+           eval_samples: int | None = None, out_dir: str | None = None, progress=print) -> dict:
+    """Convert, verify and write ``<out_dir>/<model>_<mode>.tflite``, ``labels.txt`` and
+    ``export_report.json`` (default out_dir: ``<workdir>/export``); returns the report."""
+    start = time.time()
+    out_dir = out_dir or os.path.join(run.workdir, "export")
+    _check_writable(out_dir)
+    builder = data.get_builder(run["dataset"], run["data_dir"], run["manual_dir"])
+    labels = builder.info.features[builder.info.supervised_keys[1]].names
+    model = load_float_model(run)
+
+    data.split_size(builder, run["eval_split"])
+    calibration = None
+    if mode == "int8":
+        data.split_size(builder, run["train_split"])
+        calibration = _batches(run, builder, run["train_split"], 1, calibration_samples)
+    progress(f"converting {run['model']} to {mode} TFLite"
+             + (f" ({len(calibration)} calibration images)" if calibration else ""))
+    content = tflite.convert(model, mode, io_type=io_type, representative_data=(
+        (lambda: (x for x, _ in calibration)) if calibration else None))
+    ops = tflite.tensor_types(content)
+    if mode == "int8" and float_kernels(ops):
+        raise ExportError(f"the int8 export kept float kernels: {', '.join(float_kernels(ops))}")
+
+    evaluation = _batches(run, builder, run["eval_split"], 32, eval_samples)
+    progress(f"evaluating on {sum(len(y) for _, y in evaluation)} {run['eval_split']} images")
+    lite = tflite.TFLiteModel(content)
+    want, got_float, got_lite = [], [], []
+    for x, y in evaluation:
+        want.append(y)
+        got_float.append(model(x, training=False).numpy().argmax(-1))
+        got_lite.append(lite(x).argmax(-1))
+    want, got_float, got_lite = map(np.concatenate, (want, got_float, got_lite))
+
+    name = f"{run['model']}_{mode}"
+    report = {
+        "model": run["model"], "dataset": run["dataset"], "mode": mode,
+        "io_type": io_type if mode == "int8" else "float32",
+        "file": f"{name}.tflite", "size_bytes": len(content),
+        "eval_split": run["eval_split"], "eval_examples": int(len(want)),
+        "float_top1": float((got_float == want).mean()),
+        "tflite_top1": float((got_lite == want).mean()),
+        "agreement": float((got_lite == got_float).mean()),
+        "calibration_samples": len(calibration or []),
+        "input_shape": [1, run["image_size"], run["image_size"], 3],
+        "ops": [{"op": op, "type": dtype} for op, dtype in ops],
+        "seconds": round(time.time() - start, 1),
+    }
+    _write(out_dir, f"{name}.tflite", content)
+    _write(out_dir, "labels.txt", ("\n".join(labels) + "\n").encode())
+    _write(out_dir, "export_report.json", (json.dumps(report, indent=2) + "\n").encode())
+    return report
+
+
+def _check_writable(path: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise InputError(f"cannot write to {path}: {e.strerror}") from None
+
+
+def _write(directory: str, name: str, content: bytes) -> None:
+    """Atomic: readers see the old file or the whole new one, never a truncated one."""
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{name}.", delete=False) as f:
+        f.write(content)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(f.name, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
+    os.replace(f.name, os.path.join(directory, name))

@@ -1,0 +1,127 @@
+"""python -m export: a trained run to a verified TFLite model, and bad input."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import train.__main__ as train_cli
+from lite_tf import data, exporter, runs, tflite
+
+ROOT = os.path.dirname(train_cli.CONFIG_DIRS[1])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, digits_dir):
+    """A finished short quickstart run (MobileNeXt-0.35 at 32x32, about 90% top-1)."""
+    workdir = tmp_path_factory.mktemp("runs") / "run"
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        train_cli.run(["quickstart"], [
+            "train.model = 'mobilenext_035'", "train.epochs = 6", "train.warmup_epochs = 0",
+            "train.image_size = 32",
+            f"train.data_dir = '{digits_dir}'", "train.verbose = 0"], str(workdir))
+    finally:
+        os.chdir(cwd)
+    return workdir
+
+
+def copy_run(trained, tmp_path):
+    return shutil.copytree(trained, tmp_path / "run", symlinks=True)
+
+
+def run_export(args, cwd):
+    return subprocess.run([sys.executable, "-m", "export", *args], capture_output=True, text=True,
+                          cwd=cwd, env=dict(os.environ, PYTHONPATH=ROOT))
+
+
+def test_int8_export_is_verified_and_reported(trained, tmp_path):
+    workdir = copy_run(trained, tmp_path)
+    report = exporter.export(runs.find_run(str(workdir)), "int8", progress=lambda _: None)
+    out = workdir / "export"
+    assert sorted(os.listdir(out)) == ["export_report.json", "labels.txt", "mobilenext_035_int8.tflite"]
+    assert json.loads((out / "export_report.json").read_text()) == report
+    assert (out / "labels.txt").read_text().split() == [str(d) for d in range(10)]
+    assert report["size_bytes"] == (out / "mobilenext_035_int8.tflite").stat().st_size
+    assert report["eval_examples"] == 360 and report["calibration_samples"] == 200
+    assert abs(report["tflite_top1"] - report["float_top1"]) <= 1 - report["agreement"] + 1e-9
+    # The report describes the written file: its top-1 recomputed from the .tflite on disk.
+    run = runs.find_run(str(workdir))
+    builder = data.get_builder(run["dataset"], run["data_dir"])
+    lite = tflite.TFLiteModel((out / "mobilenext_035_int8.tflite").read_bytes())
+    hits = [lite(x).argmax(-1) == y.numpy().argmax(-1) for x, y in data.make_dataset(
+        builder, "test", training=False, batch_size=64, image_size=32, crop_fraction=1.0)]
+    assert np.concatenate(hits).mean() == pytest.approx(report["tflite_top1"])
+    assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"} <= {o["op"] for o in report["ops"]}
+    assert oct((out / "labels.txt").stat().st_mode & 0o777) != "0o600"
+
+
+def test_float16_export_through_the_cli(trained, tmp_path):
+    workdir = copy_run(trained, tmp_path)
+    proc = run_export(["--float16", "--workdir", str(workdir), "--eval-samples", "64"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "tflite top-1" in proc.stdout
+    report = json.loads((workdir / "export" / "export_report.json").read_text())
+    assert report["mode"] == "float16" and report["eval_examples"] == 64
+    assert report["agreement"] >= 0.95
+
+
+def one_error_line(proc, code=2):
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("python -m export: error:")]
+    assert proc.returncode == code and len(errors) == 1, proc.stderr[-3000:]
+    return errors[0]
+
+
+def snapshot(root):
+    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def break_run(case, workdir):
+    """Turn a good run into the bad input of ``case``; returns extra CLI arguments."""
+    if case == "unfinished run":
+        (workdir / "model.keras").unlink()
+    elif case == "corrupt model file":
+        (workdir / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    elif case == "empty calibration split":
+        config = (workdir / "config.gin").read_text()
+        (workdir / "config.gin").write_text(
+            config.replace("train.train_split = 'train'", "train.train_split = 'train[:0]'"))
+    elif case == "unwritable output folder":
+        (workdir / "export").write_text("a file where the export folder goes")
+    elif case == "incompatible flags":
+        return ["--float16", "--io", "uint8"]
+    return []
+
+
+BAD = {
+    "no run found": "no training run at runs/latest: train one with python -m train",
+    "unfinished run": "has not finished training: rerun its python -m train command",
+    "corrupt model file": "cannot read",
+    "incompatible flags": "--io uint8 applies to --int8 only, not --float16",
+    "empty calibration split": "split 'train[:0]' of dataset 'sklearn_digits' is empty",
+    "unwritable output folder": "cannot write to",
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_one_line_exit_2_and_nothing_half_written(case, trained, tmp_path):
+    workdir = copy_run(trained, tmp_path)
+    extra = break_run(case, workdir)
+    args = extra if case == "no run found" else ["--workdir", str(workdir), *extra]
+    before = snapshot(tmp_path)
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    proc = run_export(args, cwd)
+    assert BAD[case] in one_error_line(proc)
+    assert snapshot(tmp_path) == before
+
+
+def test_two_modes_at_once_is_one_line():
+    proc = run_export(["--int8", "--float16"], ROOT)
+    assert "not allowed with argument" in one_error_line(proc)
