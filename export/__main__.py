@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import lite_tf  # noqa: F401  (selects tf_keras first)
+from lite_tf import cli  # importing lite_tf selects tf_keras first
 from lite_tf.errors import InputError
 
 PROG = "python -m export"
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
         run = runs.find_run(args.workdir)
         report = exporter.export(run, mode, args.io, args.calibration_samples, args.eval_samples)
     except (InputError, exporter.ExportError) as e:
-        print(f"{PROG}: error: {str(e).splitlines()[0]}", file=sys.stderr)
+        cli.print_error(PROG, e)
         return 2 if isinstance(e, InputError) else 1
     out = f"{run.workdir}/export"
     rows = [("model", f"{out}/{report['file']}"), ("mode", f"{report['mode']} (I/O {report['io_type']})"),
@@ -62,8 +62,7 @@ def main(argv=None) -> int:
             ("agreement", f"{report['agreement']:.4f} on {report['eval_examples']} images"),
             ("ops", ", ".join(sorted({o['op'] for o in report['ops']}))),
             ("report", f"{out}/export_report.json")]
-    width = max(len(k) for k, _ in rows)
-    print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
+    print(cli.summary(rows))
     return 0
 
 

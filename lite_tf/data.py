@@ -107,8 +107,13 @@ def split_size(builder, split: str) -> int:
     return size
 
 
+def label_feature(builder):
+    """The dataset's ClassLabel feature (``.names``, ``.num_classes``)."""
+    return builder.info.features[builder.info.supervised_keys[1]]
+
+
 def num_classes(builder) -> int:
-    return builder.info.features[builder.info.supervised_keys[1]].num_classes
+    return label_feature(builder).num_classes
 
 
 def _to_float(image, channels: int):

@@ -8,14 +8,12 @@ model on the run's evaluation split. An int8 export that kept float kernels fail
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import time
 
 import numpy as np
 
-from lite_tf import data, tflite
+from lite_tf import data, files, tflite
 from lite_tf.backend import keras
 from lite_tf.errors import InputError
 from lite_tf.models import create_model
@@ -60,9 +58,9 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     ``export_report.json`` (default out_dir: ``<workdir>/export``); returns the report."""
     start = time.time()
     out_dir = out_dir or os.path.join(run.workdir, "export")
-    _check_writable(out_dir)
+    files.writable_dir(out_dir, "the export folder")
     builder = data.get_builder(run["dataset"], run["data_dir"], run["manual_dir"])
-    labels = builder.info.features[builder.info.supervised_keys[1]].names
+    labels = data.label_feature(builder).names
     model = load_float_model(run)
 
     data.split_size(builder, run["eval_split"])
@@ -102,26 +100,8 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         "ops": [{"op": op, "type": dtype} for op, dtype in ops],
         "seconds": round(time.time() - start, 1),
     }
-    _write(out_dir, f"{name}.tflite", content)
-    _write(out_dir, "labels.txt", ("\n".join(labels) + "\n").encode())
-    _write(out_dir, "export_report.json", (json.dumps(report, indent=2) + "\n").encode())
+    files.write_atomic(os.path.join(out_dir, f"{name}.tflite"), content)
+    files.write_atomic(os.path.join(out_dir, "labels.txt"), "\n".join(labels) + "\n")
+    files.write_json(os.path.join(out_dir, "export_report.json"), report)
     return report
 
-
-def _check_writable(path: str) -> None:
-    try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as e:
-        raise InputError(f"cannot write to {path}: {e.strerror}") from None
-
-
-def _write(directory: str, name: str, content: bytes) -> None:
-    """Atomic: readers see the old file or the whole new one, never a truncated one."""
-    with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{name}.", delete=False) as f:
-        f.write(content)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(f.name, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
-    os.replace(f.name, os.path.join(directory, name))

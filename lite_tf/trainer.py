@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from typing import Callable
 
 import gin
 
-from lite_tf import data, optim
+from lite_tf import data, files, optim
 from lite_tf.backend import keras, tf
 from lite_tf.errors import InputError
 from lite_tf.models import create_model
@@ -71,14 +70,6 @@ def read_metrics(workdir: str) -> dict:
         return {"history": []}
     with open(path) as f:
         return json.load(f)
-
-
-def write_json(path: str, obj) -> None:
-    """Write atomically: a reader never sees a half-written file."""
-    with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(path) or ".", delete=False,
-                                     suffix=".tmp") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(f.name, path)
 
 
 def finite_loss(logs) -> bool:
@@ -147,7 +138,7 @@ class MetricsLog(keras.callbacks.Callback):
                   "images_per_sec": self.steps * self.batch_size / seconds,
                   "wall_seconds": previous + seconds}
         self.metrics["history"].append(record)
-        write_json(os.path.join(self.workdir, "metrics.json"), self.metrics)
+        files.write_json(os.path.join(self.workdir, "metrics.json"), self.metrics)
 
 
 @gin.configurable(module="train", denylist=["workdir"])
@@ -197,10 +188,11 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
     peak = learning_rate * (batch_size / base_batch_size if base_batch_size else 1.0)
     lr = optim.WarmupSchedule(peak, epochs * steps_per_epoch, round(warmup_epochs * steps_per_epoch),
                               schedule, round(decay_epochs * steps_per_epoch), decay_rate)
+    classes = data.num_classes(builder)
     keras.mixed_precision.set_global_policy(precision)
     try:
         with dist.scope():
-            net = create_model(model, num_classes=data.num_classes(builder),
+            net = create_model(model, num_classes=classes,
                                input_shape=(image_size, image_size, 3), **(model_overrides or {}))
             net.compile(
                 optimizer=optim.make_optimizer(optimizer, lr, momentum=momentum, nesterov=nesterov,
@@ -208,7 +200,7 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
                                                clipnorm=clipnorm, ema_momentum=ema_momentum),
                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
                 metrics=[keras.metrics.TopKCategoricalAccuracy(1, name="top1"),
-                         keras.metrics.TopKCategoricalAccuracy(min(5, data.num_classes(builder)),
+                         keras.metrics.TopKCategoricalAccuracy(min(5, classes),
                                                                name="top5")])
         root = _make_workdir(workdir() if callable(workdir) else workdir)
         return _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
@@ -218,12 +210,8 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
 
 
 def _make_workdir(path: str) -> str:
-    try:
-        os.makedirs(os.path.join(path, "checkpoints"), exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as e:
-        raise InputError(f"cannot write to workdir {path}: {e.strerror}") from None
+    files.writable_dir(path, "workdir")
+    os.makedirs(os.path.join(path, "checkpoints"), exist_ok=True)
     return path
 
 
@@ -264,5 +252,5 @@ def _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_si
     net.save(os.path.join(out, "saved_model"), save_format="tf")
     with open(os.path.join(out, "config.gin"), "w") as f:
         f.write(gin.operative_config_str())
-    write_json(os.path.join(out, "metrics.json"), metrics)
+    files.write_json(os.path.join(out, "metrics.json"), metrics)
     return metrics["final"]

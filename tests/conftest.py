@@ -1,5 +1,9 @@
 import lite_tf  # noqa: F401  (selects tf_keras before TensorFlow is imported anywhere)
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -25,3 +29,25 @@ def digits_dir(tmp_path_factory) -> str:
     path = str(tmp_path_factory.mktemp("tfds"))
     data.get_builder("sklearn_digits", data_dir=path)
     return path
+
+
+# Command-line tests run this source tree's `python -m ...` from any directory.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_module(module, args, cwd=ROOT, env=None):
+    env = dict(env or os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          cwd=cwd, env=env)
+
+
+def one_error_line(proc, prog, code=2):
+    """The single ``prog: error:`` line of a failed command (asserting there is exactly one)."""
+    errors = [l for l in proc.stderr.splitlines() if l.startswith(f"{prog}: error:")]
+    assert proc.returncode == code and len(errors) == 1, proc.stderr[-3000:]
+    return errors[0]
+
+
+def snapshot(root):
+    """Every file under ``root`` with its bytes: equal snapshots mean nothing was written."""
+    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

@@ -3,16 +3,14 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+import conftest
 import train.__main__ as train_cli
+from conftest import ROOT, run_module, snapshot
 from lite_tf import data, exporter, runs, tflite
-
-ROOT = os.path.dirname(train_cli.CONFIG_DIRS[1])
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +34,7 @@ def copy_run(trained, tmp_path):
 
 
 def run_export(args, cwd):
-    return subprocess.run([sys.executable, "-m", "export", *args], capture_output=True, text=True,
-                          cwd=cwd, env=dict(os.environ, PYTHONPATH=ROOT))
+    return run_module("export", args, cwd)
 
 
 def test_int8_export_is_verified_and_reported(trained, tmp_path):
@@ -72,14 +69,8 @@ def test_float16_export_through_the_cli(trained, tmp_path):
     assert report["agreement"] >= 0.95
 
 
-def one_error_line(proc, code=2):
-    errors = [l for l in proc.stderr.splitlines() if l.startswith("python -m export: error:")]
-    assert proc.returncode == code and len(errors) == 1, proc.stderr[-3000:]
-    return errors[0]
-
-
-def snapshot(root):
-    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+def one_error_line(proc):
+    return conftest.one_error_line(proc, "python -m export")
 
 
 def break_run(case, workdir):

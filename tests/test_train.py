@@ -12,10 +12,10 @@ import time
 import numpy as np
 import pytest
 
+import conftest
 import train.__main__ as cli
+from conftest import ROOT, run_module, snapshot
 from lite_tf.backend import keras, tf
-
-ROOT = os.path.dirname(cli.CONFIG_DIRS[1])  # the source tree
 
 
 def quick(digits_dir, *extra):
@@ -59,20 +59,12 @@ def test_default_workdir_and_latest_link(tmp_path, monkeypatch):
     assert second != first and (tmp_path / "runs" / "latest").resolve() == tmp_path.joinpath(second)
 
 
-def run_cli(args, cwd=ROOT, env=None, **kwargs):
-    env = dict(env or os.environ, PYTHONPATH=ROOT)  # this source tree, from any directory
-    return subprocess.run([sys.executable, "-m", "train", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, **kwargs)
+def run_cli(args, cwd=ROOT, env=None):
+    return run_module("train", args, cwd, env)
 
 
 def one_error_line(proc):
-    errors = [l for l in proc.stderr.splitlines() if l.startswith("python -m train: error:")]
-    assert proc.returncode == 2 and len(errors) == 1, proc.stderr[-3000:]
-    return errors[0]
-
-
-def snapshot(root):
-    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return conftest.one_error_line(proc, "python -m train")
 
 
 BAD_INPUT = {
@@ -185,8 +177,7 @@ def test_sigkill_mid_epoch_then_rerun_resumes(tmp_path, digits_dir):
     metrics = json.loads((workdir / "metrics.json").read_text())
     assert [h["epoch"] for h in metrics["history"]] == [1] and not (workdir / "model.keras").exists()
 
-    rerun = subprocess.run([sys.executable, "-m", "train", *args], cwd=tmp_path, env=env,
-                           capture_output=True, text=True)
+    rerun = run_cli(args, cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     metrics = json.loads((workdir / "metrics.json").read_text())
     assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3] and metrics["final"]["epochs"] == 3

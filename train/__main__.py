@@ -22,7 +22,7 @@ import sys
 
 from absl import app, flags, logging
 
-import lite_tf  # noqa: F401  (selects tf_keras first)
+from lite_tf import cli  # importing lite_tf selects tf_keras first
 from lite_tf.errors import InputError
 
 FLAGS = flags.DEFINE_multi_string("config", None, "Gin config: a path or a name in configs/ (repeatable).")
@@ -85,7 +85,7 @@ def gin_error(error: Exception) -> InputError:
 def run(configs: list[str], bindings: list[str], workdir: str | None) -> dict:
     import gin
 
-    from lite_tf import trainer
+    from lite_tf import files, trainer
 
     paths = [resolve_config(c) for c in configs]
     gin.clear_config()
@@ -105,7 +105,7 @@ def run(configs: list[str], bindings: list[str], workdir: str | None) -> dict:
         try:
             path = path if workdir else choose_workdir(paths, command)
             os.makedirs(path, exist_ok=True)
-            trainer.write_json(os.path.join(path, "command.json"), command)
+            files.write_json(os.path.join(path, "command.json"), command)
         except OSError as e:
             raise InputError(f"cannot write to workdir {path}: {e.strerror}") from None
         print(f"workdir: {path}", flush=True)
@@ -116,8 +116,7 @@ def run(configs: list[str], bindings: list[str], workdir: str | None) -> dict:
     rows = [("model", final["model"]), ("dataset", final["dataset"]), ("epochs", final["epochs"]),
             ("val top-1", f"{final['val_top1']:.4f}"), ("val top-5", f"{final['val_top5']:.4f}"),
             ("wall seconds", f"{final['wall_seconds']:.0f}"), ("workdir", chosen)]
-    width = max(len(k) for k, _ in rows)
-    print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
+    print(cli.summary(rows))
     return final
 
 
@@ -130,8 +129,8 @@ def main(argv):
         return 2
     try:
         run(FLAGS.value, BINDINGS.value, WORKDIR.value)
-    except InputError as e:  # gin appends "In call to configurable ..." lines: keep the first
-        print(f"python -m train: error: {str(e).splitlines()[0]}", file=sys.stderr)
+    except InputError as e:
+        cli.print_error("python -m train", e)
         return 2
     return 0
 

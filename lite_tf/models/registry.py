@@ -110,15 +110,17 @@ def _build_checked(entry: ModelEntry, settings: dict):
         if size is None or size >= default:
             raise
 
+    def build_at(s):
+        return build_model(entry.name, entry.features, **dict(settings, input_shape=(s, s, shape[2])))
+
     def builds(s):
         try:
-            build_model(entry.name, entry.features, **dict(settings, input_shape=(s, s, shape[2])))
-            return True
+            build_at(s)
         except ValueError:
             return False
+        return True
 
-    low, high = max(size + 1, total_stride(build_model(entry.name, entry.features, **dict(
-        settings, input_shape=(default, default, shape[2]))))), default
+    low, high = max(size + 1, total_stride(build_at(default))), default
     if not builds(low):  # a VALID window does not fit yet: binary search for the smallest size
         low += 1
         while low < high:
