@@ -1,9 +1,10 @@
-"""python -m export [--int8 | --float16 | --dynamic | --float32] [--workdir DIR] [--io TYPE]
-[--calibration-samples N] [--eval-samples N]
+"""python -m export [--int8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH
+--dataset NAME] [--io TYPE] [--calibration-samples N] [--eval-samples N] [--out DIR]
 
-Exports a finished training run (default runs/latest) to TFLite, verifies it with LiteRT against
-the float model on the run's evaluation split, and writes ``<workdir>/export/<model>_<mode>.tflite``,
-``labels.txt`` and ``export_report.json``. Bad input is one line on stderr and exit code 2.
+Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
+dataset it was trained on, to TFLite; verifies it with LiteRT against the float model on the
+evaluation split and writes <name>_<mode>.tflite, labels.txt and export_report.json to
+<workdir>/export (or --out). Bad input is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -32,7 +33,21 @@ def main(argv=None) -> int:
                        ("dynamic", "int8 weights, dynamic-range quantized compute"),
                        ("float32", "no quantization")):
         modes.add_argument(f"--{mode}", dest="mode", action="store_const", const=mode, help=text)
-    parser.add_argument("--workdir", help="a finished training run (default: runs/latest)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--workdir", help="a finished training run (default: runs/latest)")
+    source.add_argument("--model", metavar="PATH",
+                        help="a .keras or .h5 file or a SavedModel folder instead of a run "
+                             "(needs --dataset; images are preprocessed as lite_tf trains: "
+                             "resized, scaled to [-1, 1])")
+    parser.add_argument("--dataset", help="with --model: its dataset (TFDS name, folder:PATH or "
+                                          "sklearn_digits), for calibration and verification")
+    parser.add_argument("--data-dir", help="with --model: the TFDS data_dir")
+    parser.add_argument("--train-split", default="train",
+                        help="with --model: the calibration split (default: train)")
+    parser.add_argument("--eval-split", default="test",
+                        help="with --model: the verification split (default: test)")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: <workdir>/export, "
+                                                     "or export/ beside --model)")
     parser.add_argument("--io", default="int8", choices=("int8", "uint8", "float32"),
                         help="input/output type of an int8 model (default: int8)")
     parser.add_argument("--calibration-samples", type=int, default=200, metavar="N",
@@ -45,16 +60,26 @@ def main(argv=None) -> int:
         parser.error(f"--io {args.io} applies to --int8 only, not --{mode}")
     if args.calibration_samples < 1:
         parser.error("--calibration-samples must be at least 1")
+    if args.model and not args.dataset:
+        parser.error("--model needs --dataset: int8 calibration and the verification read its images")
+    model_only = [flag for flag, value, default in (
+        ("--dataset", args.dataset, None), ("--data-dir", args.data_dir, None),
+        ("--train-split", args.train_split, "train"), ("--eval-split", args.eval_split, "test"))
+        if value != default]
+    if model_only and not args.model:
+        parser.error(f"{model_only[0]} applies to --model only: a run exports with its own data")
 
     from lite_tf import exporter, runs
 
     try:
-        run = runs.find_run(args.workdir)
-        report = exporter.export(run, mode, args.io, args.calibration_samples, args.eval_samples)
+        run = (runs.model_file_run(args.model, args.dataset, args.data_dir, args.train_split,
+                                   args.eval_split) if args.model else runs.find_run(args.workdir))
+        report = exporter.export(run, mode, args.io, args.calibration_samples, args.eval_samples,
+                                 args.out)
     except (InputError, exporter.ExportError) as e:
         cli.print_error(PROG, e)
         return 2 if isinstance(e, InputError) else 1
-    out = f"{run.workdir}/export"
+    out = args.out or f"{run.workdir}/export"
     rows = [("model", f"{out}/{report['file']}"), ("mode", f"{report['mode']} (I/O {report['io_type']})"),
             ("size", f"{report['size_bytes'] / 1024:.1f} KiB"),
             ("float top-1", f"{report['float_top1']:.4f}"),

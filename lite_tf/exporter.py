@@ -1,7 +1,8 @@
 """Export a training run to TFLite and verify it: the work behind ``python -m export``.
 
-The model is rebuilt in float32 from the zoo and given the run's weights (so mixed-precision runs
-export cleanly), converted by ``lite_tf.tflite.convert`` (full-integer int8 calibrates on the run's
+A run's model is rebuilt in float32 from the zoo and given the run's weights (so mixed-precision runs
+export cleanly); a model given by path (``.keras``, ``.h5``, SavedModel) is exported as it is. It is
+converted by ``lite_tf.tflite.convert`` (full-integer int8 calibrates on the run's
 own training images, preprocessed as for evaluation), then evaluated with LiteRT next to the float
 model on the run's evaluation split. An int8 export that kept float kernels fails loudly.
 """
@@ -14,7 +15,7 @@ import time
 import numpy as np
 
 from lite_tf import data, files, tflite
-from lite_tf.backend import keras
+from lite_tf.backend import keras, tf
 from lite_tf.errors import InputError
 from lite_tf.models import create_model
 from lite_tf.runs import Run
@@ -27,12 +28,57 @@ class ExportError(RuntimeError):
     """The converted model is not what was asked for (e.g. float kernels in an int8 export)."""
 
 
-def load_float_model(run: Run):
-    """The run's final model, rebuilt in float32 with its trained weights."""
+class SavedModelSignature(tf.Module):
+    """A SavedModel's ``serving_default`` signature, called like a Keras model: one image input,
+    its first output (sorted by name)."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.loaded = tf.saved_model.load(path)
+        function = self.loaded.signatures.get("serving_default")
+        inputs = function.structured_input_signature[1] if function else {}
+        if len(inputs) != 1:
+            raise InputError(f"{path} needs a serving_default signature with one image input")
+        (self.input_name, spec), = inputs.items()
+        self.input_shape = tuple(spec.shape)
+        self.output_name = sorted(function.structured_outputs)[0]
+        self.output_shape = tuple(function.structured_outputs[self.output_name].shape)
+        self.function = function
+
+    def __call__(self, x, training=False):
+        return self.function(**{self.input_name: tf.cast(x, tf.float32)})[self.output_name]
+
+
+def _read(path: str, load):
     try:
-        trained = keras.models.load_model(run.model_path, compile=False)
-    except Exception as e:  # a truncated or foreign file: Keras raises many kinds
-        raise InputError(f"cannot read {run.model_path}: {str(e).splitlines()[0][:200]}") from None
+        return load(path)
+    except InputError:
+        raise
+    except Exception as e:  # a truncated or foreign file: Keras and TensorFlow raise many kinds
+        raise InputError(f"cannot read {path}: {str(e).strip().splitlines()[0][:200]}") from None
+
+
+def load_model_file(path: str):
+    """A ``.keras`` / ``.h5`` model (QAT ``.h5`` too) or a SavedModel folder, ready to convert."""
+    if os.path.isdir(path):
+        return _read(path, SavedModelSignature)
+    from lite_tf.quantize import quantize_scope
+
+    with quantize_scope():
+        return _read(path, lambda p: keras.models.load_model(p, compile=False))
+
+
+def load_float_model(run: Run):
+    """The model to export: a run's final model rebuilt in float32 with its trained weights, or
+    the model file given by path."""
+    if run.model_file:
+        model = load_model_file(run.model_file)
+        shape = tuple(model.input_shape)
+        if len(shape) != 4 or shape[1] is None or shape[1] != shape[2]:
+            raise InputError(f"{run.model_file} takes input {shape}: export needs a fixed square "
+                             f"image input (batch, N, N, channels)")
+        return model
+    trained = _read(run.model_path, lambda p: keras.models.load_model(p, compile=False))
     size = run["image_size"]
     model = create_model(run["model"], num_classes=trained.output_shape[-1],
                          input_shape=(size, size, 3), **(run["model_overrides"] or {}))
@@ -40,9 +86,9 @@ def load_float_model(run: Run):
     return model
 
 
-def _batches(run: Run, builder, split: str, batch_size: int, limit: int | None):
+def _batches(run: Run, builder, split: str, batch_size: int, limit: int | None, image_size: int):
     ds = data.make_dataset(builder, split, training=False, batch_size=batch_size,
-                           image_size=run["image_size"], crop_fraction=run["eval_crop_fraction"])
+                           image_size=image_size, crop_fraction=run["eval_crop_fraction"])
     if limit:
         ds = ds.unbatch().take(limit).batch(batch_size)
     return [(x.numpy(), y.numpy().argmax(-1)) for x, y in ds]
@@ -62,12 +108,16 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     builder = data.get_builder(run["dataset"], run["data_dir"], run["manual_dir"])
     labels = data.label_feature(builder).names
     model = load_float_model(run)
+    size = model.input_shape[1]
+    if model.output_shape[-1] != len(labels):
+        raise InputError(f"{run.model_path} has {model.output_shape[-1]} outputs but "
+                         f"{run['dataset']} has {len(labels)} classes")
 
     data.split_size(builder, run["eval_split"])
     calibration = None
     if mode == "int8":
         data.split_size(builder, run["train_split"])
-        calibration = _batches(run, builder, run["train_split"], 1, calibration_samples)
+        calibration = _batches(run, builder, run["train_split"], 1, calibration_samples, size)
     progress(f"converting {run['model']} to {mode} TFLite"
              + (f" ({len(calibration)} calibration images)" if calibration else ""))
     content = tflite.convert(model, mode, io_type=io_type, representative_data=(
@@ -76,13 +126,13 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     if mode == "int8" and float_kernels(ops):
         raise ExportError(f"the int8 export kept float kernels: {', '.join(float_kernels(ops))}")
 
-    evaluation = _batches(run, builder, run["eval_split"], 32, eval_samples)
+    evaluation = _batches(run, builder, run["eval_split"], 32, eval_samples, size)
     progress(f"evaluating on {sum(len(y) for _, y in evaluation)} {run['eval_split']} images")
     lite = tflite.TFLiteModel(content)
     want, got_float, got_lite = [], [], []
     for x, y in evaluation:
         want.append(y)
-        got_float.append(model(x, training=False).numpy().argmax(-1))
+        got_float.append(np.asarray(model(x, training=False)).argmax(-1))
         got_lite.append(lite(x).argmax(-1))
     want, got_float, got_lite = map(np.concatenate, (want, got_float, got_lite))
 
@@ -96,7 +146,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         "tflite_top1": float((got_lite == want).mean()),
         "agreement": float((got_lite == got_float).mean()),
         "calibration_samples": len(calibration or []),
-        "input_shape": [1, run["image_size"], run["image_size"], 3],
+        "input_shape": [1, *model.input_shape[1:]],
         "ops": [{"op": op, "type": dtype} for op, dtype in ops],
         "seconds": round(time.time() - start, 1),
     }

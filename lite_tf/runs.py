@@ -24,10 +24,11 @@ SETTINGS = ("model", "model_overrides", "dataset", "data_dir", "manual_dir", "tr
 class Run:
     workdir: str
     settings: dict  # the run's train.* bindings, defaults included
+    model_file: str = ""  # a model given by path (see model_file_run); "" for a run's model.keras
 
     @property
     def model_path(self) -> str:
-        return os.path.join(self.workdir, "model.keras")
+        return self.model_file or os.path.join(self.workdir, "model.keras")
 
     def __getitem__(self, key):
         return self.settings[key]
@@ -48,6 +49,20 @@ def find_run(workdir: str | None = None) -> Run:
             f"(command.json) to resume it, or export the best weights so far from "
             f"{os.path.join(path, 'checkpoints', 'best.weights.h5')} after it finishes")
     return Run(os.path.realpath(path), read_settings(config))
+
+
+def model_file_run(path: str, dataset: str, data_dir: str | None = None,
+                   train_split: str = "train", eval_split: str = "test") -> Run:
+    """A model given by path (``.keras``, ``.h5`` or a SavedModel folder) with the dataset to
+    calibrate and verify it on, seen as a run: images are preprocessed as lite_tf trains
+    (resized whole, scaled to [-1, 1]); ``image_size`` is read from the model when it loads."""
+    if not os.path.exists(path):
+        raise InputError(f"no model at {path}")
+    name = os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
+    settings = dict(model=name, model_overrides=None, dataset=dataset, data_dir=data_dir,
+                    manual_dir=None, train_split=train_split, eval_split=eval_split,
+                    image_size=None, eval_crop_fraction=1.0, precision="float32")
+    return Run(os.path.dirname(os.path.abspath(path)), settings, os.path.abspath(path))
 
 
 def read_settings(config_path: str) -> dict:

@@ -36,8 +36,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_module(module, args, cwd=ROOT, env=None):
+    """``python -m module args`` from ``cwd``, importing this source tree."""
+    return run_script(["-m", module], args, cwd, env)
+
+
+def run_script(script, args, cwd=ROOT, env=None):
+    """``python script args`` (``script``: a path, or ``["-m", module]``)."""
+    script = [script] if isinstance(script, str) else script
     env = dict(env or os.environ, PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, *script, *args], capture_output=True, text=True,
                           cwd=cwd, env=env)
 
 

@@ -11,6 +11,7 @@ import conftest
 import train.__main__ as train_cli
 from conftest import ROOT, run_module, snapshot
 from lite_tf import data, exporter, runs, tflite
+from lite_tf.models import create_model
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +70,45 @@ def test_float16_export_through_the_cli(trained, tmp_path):
     assert report["agreement"] >= 0.95
 
 
+def test_model_files_export_like_their_run(trained, tmp_path, digits_dir):
+    """The run's model.keras (through the CLI) and its SavedModel, given by path with the dataset,
+    score the same float top-1 as the run's own export: same weights, same preprocessing."""
+    workdir = copy_run(trained, tmp_path)
+    quiet = dict(eval_samples=128, progress=lambda _: None)
+    from_run = exporter.export(runs.find_run(str(workdir)), "int8", **quiet)
+    proc = run_export(["--model", str(workdir / "model.keras"), "--dataset", "sklearn_digits",
+                       "--data-dir", digits_dir, "--eval-samples", "128", "--out",
+                       str(tmp_path / "keras")], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from_keras = json.loads((tmp_path / "keras" / "export_report.json").read_text())
+    assert (tmp_path / "keras" / "model_int8.tflite").stat().st_size == from_keras["size_bytes"]
+    saved_model = runs.model_file_run(str(workdir / "saved_model"), "sklearn_digits", digits_dir)
+    from_saved_model = exporter.export(saved_model, "float32", out_dir=str(tmp_path / "sm"), **quiet)
+    assert from_keras["float_top1"] == from_saved_model["float_top1"] == from_run["float_top1"]
+    assert from_saved_model["agreement"] == 1.0  # float32 TFLite of the same graph
+    # The same weights and calibration images give the same int8 model either way.
+    assert (from_keras["tflite_top1"], from_keras["size_bytes"]) == (from_run["tflite_top1"],
+                                                                     from_run["size_bytes"])
+    assert from_keras["input_shape"] == [1, 32, 32, 3]
+
+
 def one_error_line(proc):
     return conftest.one_error_line(proc, "python -m export")
 
 
-def break_run(case, workdir):
-    """Turn a good run into the bad input of ``case``; returns extra CLI arguments."""
+def break_run(case, workdir, digits_dir):
+    """Turn a good run into the bad input of ``case``; returns the CLI arguments."""
+    if case == "no run found":
+        return []
+    if case == "model file without a dataset":
+        return ["--model", str(workdir / "model.keras")]
+    if case == "dataset option with a run":
+        return ["--workdir", str(workdir), "--dataset", "mnist"]
+    if case == "model file with other classes":
+        model = create_model("mobilenet_v1_025", num_classes=5, input_shape=(32, 32, 3))
+        model.save(workdir / "five.keras")
+        return ["--model", str(workdir / "five.keras"), "--dataset", "sklearn_digits",
+                "--data-dir", digits_dir]
     if case == "unfinished run":
         (workdir / "model.keras").unlink()
     elif case == "corrupt model file":
@@ -86,8 +120,8 @@ def break_run(case, workdir):
     elif case == "unwritable output folder":
         (workdir / "export").write_text("a file where the export folder goes")
     elif case == "incompatible flags":
-        return ["--float16", "--io", "uint8"]
-    return []
+        return ["--workdir", str(workdir), "--float16", "--io", "uint8"]
+    return ["--workdir", str(workdir)]
 
 
 BAD = {
@@ -97,14 +131,16 @@ BAD = {
     "incompatible flags": "--io uint8 applies to --int8 only, not --float16",
     "empty calibration split": "split 'train[:0]' of dataset 'sklearn_digits' is empty",
     "unwritable output folder": "cannot write to",
+    "model file without a dataset": "--model needs --dataset",
+    "dataset option with a run": "--dataset applies to --model only",
+    "model file with other classes": "five.keras has 5 outputs but sklearn_digits has 10 classes",
 }
 
 
 @pytest.mark.parametrize("case", BAD)
-def test_bad_input_is_one_line_exit_2_and_nothing_half_written(case, trained, tmp_path):
+def test_bad_input_is_one_line_exit_2_and_nothing_half_written(case, trained, tmp_path, digits_dir):
     workdir = copy_run(trained, tmp_path)
-    extra = break_run(case, workdir)
-    args = extra if case == "no run found" else ["--workdir", str(workdir), *extra]
+    args = break_run(case, workdir, digits_dir)
     before = snapshot(tmp_path)
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()

@@ -1,0 +1,65 @@
+"""Int8 TFLite latency of the zoo's MobileNetV2 against tf_keras.applications.MobileNetV2.
+
+    python benchmarks/int8_latency.py [--image-size 224] [--threads 1] [--runs 100] [--rounds 5]
+
+Both models (random weights, 1000 classes) are converted to full-integer int8 by the same call
+(``lite_tf.tflite.convert``, calibrated on the same random images) and timed by the same host
+benchmark (``lite_tf.benchmark``: ai_edge_litert with XNNPACK, a fresh process per measurement).
+Rounds alternate between the models; each model's latency is the median of its rounds' p50s.
+mobilenext_100 is timed alongside. The last line is zoo / keras.applications MobileNetV2 (the bar
+is <= 1.05: the zoo's explicit ZeroPadding2D + VALID convolutions must cost no measurable speed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+
+import numpy as np
+
+from lite_tf import benchmark, tflite
+from lite_tf.backend import keras
+from lite_tf.models import create_model
+
+MODELS = {
+    "keras.applications MobileNetV2": lambda shape: keras.applications.MobileNetV2(
+        input_shape=shape, weights=None),
+    "mobilenet_v2_100": lambda shape: create_model("mobilenet_v2_100", input_shape=shape),
+    "mobilenext_100": lambda shape: create_model("mobilenext_100", input_shape=shape),
+}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=100, help="timed invocations per round")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per model")
+    args = parser.parse_args(argv)
+
+    shape = (args.image_size, args.image_size, 3)
+    calibration = np.random.default_rng(0).uniform(-1, 1, (16, 1, *shape)).astype("float32")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for name, build in MODELS.items():
+            paths[name] = os.path.join(tmp, f"{len(paths)}.tflite")
+            with open(paths[name], "wb") as f:
+                f.write(tflite.convert(build(shape), "int8", lambda: iter(calibration)))
+            print(f"converted {name}: {os.path.getsize(paths[name]) / 2**20:.2f} MiB", flush=True)
+        p50 = {name: [] for name in MODELS}
+        for _ in range(args.rounds):
+            for name, path in paths.items():
+                p50[name].append(benchmark.benchmark(path, args.threads, args.runs)["p50_ms"])
+    ms = {name: statistics.median(times) for name, times in p50.items()}
+    for name, value in ms.items():
+        print(f"{name}: {value:.3f} ms (int8, {args.threads} thread(s), {args.image_size}x"
+              f"{args.image_size}, median of {args.rounds} rounds' p50)")
+    print(f"mobilenext_100 / mobilenet_v2_100: {ms['mobilenext_100'] / ms['mobilenet_v2_100']:.3f}")
+    ratio = ms["mobilenet_v2_100"] / ms["keras.applications MobileNetV2"]
+    print(f"zoo mobilenet_v2_100 / keras.applications MobileNetV2 int8 latency: {ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()

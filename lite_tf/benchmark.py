@@ -1,0 +1,176 @@
+"""Host latency of .tflite models: the ai_edge_litert interpreter with XNNPACK, one fresh process
+per model and thread count (the work behind ``python -m export.benchmark``).
+
+Results follow the schema ``lite_tf.benchmark/1`` (README, "Host benchmark"), which the Android
+benchmark app emits too, so phone and host numbers land in one table. This module imports no
+TensorFlow: the measuring process loads only numpy and LiteRT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+
+from lite_tf.errors import InputError
+
+SCHEMA = "lite_tf.benchmark/1"
+
+
+def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dict:
+    """Benchmark one model at one thread count, in this process (``benchmark`` isolates it).
+
+    Timed: ``init`` = Interpreter(...) + allocate_tensors(); ``first inference`` = the first
+    invoke(); then ``warmup`` untimed and ``runs`` timed invoke() calls on a fixed random input.
+    """
+    import resource
+    import time
+
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    start = time.perf_counter()
+    interpreter = Interpreter(model_path=path, num_threads=threads)
+    interpreter.allocate_tensors()
+    init = time.perf_counter() - start
+    rng = np.random.default_rng(0)
+    for detail in interpreter.get_input_details():
+        dtype = np.dtype(detail["dtype"])
+        value = (rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, detail["shape"], endpoint=True)
+                 if dtype.kind in "iu" else rng.uniform(-1, 1, detail["shape"]))
+        interpreter.set_tensor(detail["index"], value.astype(dtype))
+    start = time.perf_counter()
+    interpreter.invoke()
+    first = time.perf_counter() - start
+    for _ in range(warmup):
+        interpreter.invoke()
+    times = np.empty(runs)
+    for i in range(runs):
+        start = time.perf_counter()
+        interpreter.invoke()
+        times[i] = time.perf_counter() - start
+    ms = times * 1e3
+    return {
+        "model": os.path.splitext(os.path.basename(path))[0], "path": os.path.abspath(path),
+        "size_bytes": os.path.getsize(path), "threads": threads, "runs": runs, "warmup": warmup,
+        "init_ms": init * 1e3, "first_inference_ms": first * 1e3,
+        "mean_ms": float(ms.mean()), "std_ms": float(ms.std()),
+        "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
+        "top1": None,
+    }
+
+
+def _child() -> None:
+    """Entry point of the measuring process: arguments as JSON on argv, result as JSON on stdout."""
+    try:
+        result = measure(**json.loads(sys.argv[1]))
+    except Exception as e:  # reported to the parent as one line
+        result = {"error": str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}
+    print(json.dumps(result))
+
+
+def benchmark(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dict:
+    """``measure`` in a fresh Python process (nothing but numpy and LiteRT loaded), plus the
+    model's top-1 from an ``export_report.json`` beside it that describes this file."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    args = json.dumps({"path": path, "threads": threads, "runs": runs, "warmup": warmup})
+    proc = subprocess.run([sys.executable, "-c", "from lite_tf.benchmark import _child; _child()", args],
+                          capture_output=True, text=True, env=env)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode or not lines:
+        raise InputError(f"{path}: the benchmark process failed (exit {proc.returncode}): "
+                             f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
+    result = json.loads(lines[-1])
+    if "error" in result:
+        raise InputError(f"{path}: {result['error']}")
+    result["top1"] = reported_top1(path)
+    return result
+
+
+def reported_top1(path: str) -> float | None:
+    report = os.path.join(os.path.dirname(os.path.abspath(path)), "export_report.json")
+    try:
+        with open(report) as f:
+            content = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return content.get("tflite_top1") if content.get("file") == os.path.basename(path) else None
+
+
+def report(results: list[dict]) -> dict:
+    """The ``lite_tf.benchmark/1`` document: where it ran and one entry per model and thread count."""
+    return {"schema": SCHEMA, "device": device(), "results": results}
+
+
+def device() -> dict:
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        from importlib.metadata import version
+        runtime = version("ai-edge-litert")
+    except Exception:  # not installed as a distribution
+        runtime = None
+    return {"kind": "host", "name": platform.node(), "os": f"{platform.system()} {platform.release()}",
+            "cpu": cpu, "cores": os.cpu_count(),
+            "runtime": {"name": "ai_edge_litert", "version": runtime, "delegate": "XNNPACK"}}
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
+
+
+def markdown(results: list[dict]) -> str:
+    head = ("model", "size", "threads", "init ms", "first ms", "mean ms", "std", "p50", "p90", "p99",
+            "peak RSS", "top-1")
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for r in results:
+        lines.append("| " + " | ".join([
+            f"`{r['model']}`", _size(r["size_bytes"]), str(r["threads"]), f"{r['init_ms']:.1f}",
+            f"{r['first_inference_ms']:.2f}", f"{r['mean_ms']:.2f}", f"{r['std_ms']:.2f}",
+            f"{r['p50_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}",
+            f"{r['peak_rss_bytes'] / 2**20:.0f} MiB",
+            "-" if r["top1"] is None else f"{100 * r['top1']:.2f}%"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: list[dict]) -> bytes | None:
+    """PNG of accuracy vs p50 latency, one colour per thread count, marker area proportional to
+    size; None when no model has a known top-1."""
+    known = [r for r in results if r["top1"] is not None]
+    if not known:
+        return None
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    largest = max(r["size_bytes"] for r in known)
+    for threads in sorted({r["threads"] for r in known}):
+        group = [r for r in known if r["threads"] == threads]
+        ax.scatter([r["p50_ms"] for r in group], [100 * r["top1"] for r in group],
+                   s=[40 + 460 * r["size_bytes"] / largest for r in group], alpha=0.6,
+                   label=f"{threads} thread{'s' if threads > 1 else ''}")
+        for r in group:
+            ax.annotate(r["model"], (r["p50_ms"], 100 * r["top1"]), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel("p50 latency (ms, ai_edge_litert + XNNPACK)")
+    ax.set_ylabel("top-1 (%)")
+    ax.set_title("accuracy vs latency (marker area = model size)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    return png.getvalue()

@@ -1,0 +1,129 @@
+"""python -m export.benchmark: host latency in the documented JSON schema, table and plot; bad input."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import conftest
+from conftest import ROOT, run_module, run_script, snapshot
+from lite_tf import benchmark, tflite
+from lite_tf.models import create_model
+
+RESULT_KEYS = {"model", "path", "size_bytes", "threads", "runs", "warmup", "init_ms",
+               "first_inference_ms", "mean_ms", "std_ms", "p50_ms", "p90_ms", "p99_ms",
+               "peak_rss_bytes", "top1"}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """An int8 and a float32 MobileNetV1-0.25 at 32x32; the int8 one with an export report."""
+    root = tmp_path_factory.mktemp("models")
+    model = create_model("mobilenet_v1_025", num_classes=10, input_shape=(32, 32, 3))
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 1, 32, 32, 3)).astype("float32")
+    (root / "int8").mkdir()
+    int8 = root / "int8" / "v1_int8.tflite"
+    int8.write_bytes(tflite.convert(model, "int8", lambda: iter(images)))
+    (root / "int8" / "export_report.json").write_text(
+        json.dumps({"file": "v1_int8.tflite", "tflite_top1": 0.875}))
+    float32 = root / "v1_float32.tflite"
+    float32.write_bytes(tflite.convert(model, "float32"))
+    return int8, float32
+
+
+def run_benchmark(args, cwd):
+    return run_module("export.benchmark", args, cwd)
+
+
+def test_json_follows_the_schema(models, tmp_path):
+    int8, _ = models
+    proc = run_benchmark([str(int8), "--threads", "1,2", "--runs", "20", "--warmup", "2", "--json"],
+                         tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert out["schema"] == "lite_tf.benchmark/1"
+    assert out["device"]["kind"] == "host" and out["device"]["cores"] >= 1
+    assert out["device"]["runtime"]["name"] == "ai_edge_litert"
+    assert [r["threads"] for r in out["results"]] == [1, 2]
+    for r in out["results"]:
+        assert set(r) == RESULT_KEYS
+        assert r["size_bytes"] == int8.stat().st_size and r["runs"] == 20 and r["warmup"] == 2
+        assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"]
+        assert r["std_ms"] >= 0 and r["init_ms"] > 0 and r["first_inference_ms"] > 0
+        assert r["peak_rss_bytes"] > 10 * 2**20  # a whole Python process with LiteRT
+        assert r["top1"] == 0.875  # from the export_report.json that names this file
+    assert os.listdir(tmp_path) == []  # one model: nothing written
+
+
+def test_measurement_times_the_model(models):
+    """A model with 16x the MACs takes longer: the numbers come from running it."""
+    int8, _ = models
+    small = benchmark.benchmark(str(int8), runs=30)
+    big_model = create_model("mobilenet_v1_025", num_classes=10, input_shape=(128, 128, 3))
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 1, 128, 128, 3)).astype("float32")
+    big = int8.parent.parent / "big.tflite"
+    big.write_bytes(tflite.convert(big_model, "int8", lambda: iter(images)))
+    result = benchmark.benchmark(str(big), runs=30)
+    assert result["p50_ms"] > 4 * small["p50_ms"]
+    assert result["top1"] is None  # no report names big.tflite
+
+
+def test_several_models_write_table_and_plot(models, tmp_path):
+    int8, float32 = models
+    proc = run_benchmark([str(int8), str(float32), "--runs", "5", "--out", str(tmp_path)], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = (tmp_path / "benchmark.md").read_text()
+    assert table in proc.stdout
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert [r.split("|")[1].strip() for r in rows] == ["`v1_int8`", "`v1_float32`"]
+    assert rows[0].rstrip(" |").endswith("87.50%") and rows[1].rstrip(" |").endswith("-")
+    assert (tmp_path / "benchmark.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(os.listdir(tmp_path)) == ["benchmark.md", "benchmark.png"]
+
+
+def bad_case(case, models, tmp_path):
+    int8, float32 = models
+    if case == "missing file":
+        return [str(tmp_path / "nope.tflite")]
+    if case == "not a tflite file":
+        (tmp_path / "model.tflite").write_text("not a model")
+        return [str(tmp_path / "model.tflite")]
+    if case == "bad threads":
+        return [str(int8), "--threads", "1,two"]
+    if case == "zero runs":
+        return [str(int8), "--runs", "0"]
+    (tmp_path / "taken").write_text("a file where the output folder goes")
+    return [str(int8), str(float32), "--out", str(tmp_path / "taken")]
+
+
+BAD = {
+    "missing file": "no such model file",
+    "not a tflite file": "model.tflite: The model is not a valid Flatbuffer",
+    "bad threads": "expected thread counts like 1,2,4, got '1,two'",
+    "zero runs": "--runs: expected an integer >= 1, got '0'",
+    "unwritable output folder": "cannot write to the output folder",
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_one_line_exit_2(case, models, tmp_path):
+    args = bad_case(case, models, tmp_path)
+    before = snapshot(tmp_path)
+    proc = run_benchmark(args, tmp_path)
+    assert BAD[case] in conftest.one_error_line(proc, "python -m export.benchmark")
+    assert snapshot(tmp_path) == before
+
+
+def test_zoo_table_writes_a_row_per_model(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    proc = run_script(os.path.join(ROOT, "benchmarks", "zoo_table.py"), ["--models", "mobilenet_v1_025",
+                                                         "--threads", "1", "--runs", "5",
+                                                         "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line.split("|")[1:-1] for line in out.read_text().splitlines() if line.startswith("| `")]
+    assert len(rows) == 1
+    name, size, params, macs, int8_size, ms = (c.strip() for c in rows[0])
+    assert (name, size, params, macs) == ("`mobilenet_v1_025`", "224", "0.47M", "41.0M")
+    assert 0.4 < float(int8_size.split()[0]) < 0.7 and float(ms) > 0
+
