@@ -3,8 +3,8 @@
 
 Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
 dataset it was trained on, to TFLite; verifies it with LiteRT against the float model on the
-evaluation split and writes <name>_<mode>.tflite, labels.txt and export_report.json to
-<workdir>/export (or --out). Bad input is one line on stderr and exit code 2.
+evaluation split and writes <name>_<mode>.tflite, labels.txt and the report (<name>_<mode>.report.json,
+and export_report.json for the latest export) to <workdir>/export (or --out). Bad input is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lite_tf import cli  # importing lite_tf selects tf_keras first
+from lite_tf import cli, files
 from lite_tf.errors import InputError
 
 PROG = "python -m export"
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
             ("tflite top-1", f"{report['tflite_top1']:.4f}"),
             ("agreement", f"{report['agreement']:.4f} on {report['eval_examples']} images"),
             ("ops", ", ".join(sorted({o['op'] for o in report['ops']}))),
-            ("report", f"{out}/export_report.json")]
+            ("report", files.report_path(f"{out}/{report['file']}"))]
     print(cli.summary(rows))
     return 0
 

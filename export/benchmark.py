@@ -5,7 +5,7 @@ Host latency of .tflite models in the ai_edge_litert interpreter with XNNPACK (i
 delegate), to compare with a phone's. Every model and thread count runs in a fresh process, so init
 is a cold start and peak RSS belongs to that model alone. With several models it also writes
 benchmark.md (the table) and benchmark.png (top-1 vs latency, marker area = size; top-1 comes from
-the export_report.json that python -m export writes beside each model).
+the <model>.report.json that python -m export writes beside each model).
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=_threads, default=[1], metavar="1,2,4",
                         help="comma-separated thread counts (default: 1)")
     parser.add_argument("--runs", type=_count(1), default=50, metavar="N",
-                        help="timed invocations per model and thread count (default: 50)")
+                        help="timed invocations per model and thread count, at least 1 s of them "
+                             "(default: 50)")
     parser.add_argument("--warmup", type=_count(0), default=5, metavar="N",
-                        help="untimed invocations before timing (default: 5)")
+                        help="untimed invocations before timing, at least 0.5 s of them (default: 5)")
     parser.add_argument("--json", action="store_true",
                         help="print the results as one JSON object (schema in the README)")
     parser.add_argument("--out", default=".", metavar="DIR",
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
     if several:
         print(f"\nwrote {os.path.join(args.out, 'benchmark.md')}" + (
             f" and {os.path.join(args.out, 'benchmark.png')}" if png else
-            " (no plot: no model has an export_report.json with its top-1 beside it)"))
+            " (no plot: no model has a .report.json from python -m export beside it)"))
     return 0
 
 

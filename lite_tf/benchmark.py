@@ -14,16 +14,25 @@ import platform
 import subprocess
 import sys
 
+from lite_tf import files
 from lite_tf.errors import InputError
 
 SCHEMA = "lite_tf.benchmark/1"
+
+
+# As TFLite's benchmark_model: warm up for at least 0.5 s and time at least 1 s of invocations.
+# On a 2-core VM the first tens of 2-thread invocations run at 1-thread speed; 5 warm-up calls
+# are not enough to see the steady state.
+WARMUP_SECONDS = 0.5
+MIN_SECONDS = 1.0
 
 
 def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dict:
     """Benchmark one model at one thread count, in this process (``benchmark`` isolates it).
 
     Timed: ``init`` = Interpreter(...) + allocate_tensors(); ``first inference`` = the first
-    invoke(); then ``warmup`` untimed and ``runs`` timed invoke() calls on a fixed random input.
+    invoke(); then at least ``warmup`` untimed invoke() calls lasting at least 0.5 s, and at least
+    ``runs`` timed ones lasting at least 1 s, on a fixed random input.
     """
     import resource
     import time
@@ -44,22 +53,27 @@ def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dic
     start = time.perf_counter()
     interpreter.invoke()
     first = time.perf_counter() - start
-    for _ in range(warmup):
-        interpreter.invoke()
-    times = np.empty(runs)
-    for i in range(runs):
-        start = time.perf_counter()
-        interpreter.invoke()
-        times[i] = time.perf_counter() - start
+
+    def invocations(count: int, seconds: float) -> list[float]:
+        times, begin = [], time.perf_counter()
+        while len(times) < count or time.perf_counter() - begin < seconds:
+            start = time.perf_counter()
+            interpreter.invoke()
+            times.append(time.perf_counter() - start)
+        return times
+
+    invocations(warmup, WARMUP_SECONDS)
+    times = np.array(invocations(runs, MIN_SECONDS))
     ms = times * 1e3
     return {
         "model": os.path.splitext(os.path.basename(path))[0], "path": os.path.abspath(path),
-        "size_bytes": os.path.getsize(path), "threads": threads, "runs": runs, "warmup": warmup,
+        "size_bytes": os.path.getsize(path), "threads": threads, "runs": len(times), "warmup": warmup,
         "init_ms": init * 1e3, "first_inference_ms": first * 1e3,
         "mean_ms": float(ms.mean()), "std_ms": float(ms.std()),
         "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
         "p99_ms": float(np.percentile(ms, 99)),
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        * (1 if sys.platform == "darwin" else 1024),  # bytes on macOS, KiB on Linux
         "top1": None,
     }
 
@@ -75,7 +89,7 @@ def _child() -> None:
 
 def benchmark(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dict:
     """``measure`` in a fresh Python process (nothing but numpy and LiteRT loaded), plus the
-    model's top-1 from an ``export_report.json`` beside it that describes this file."""
+    model's top-1 from the ``<model>.report.json`` that python -m export wrote beside it."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     args = json.dumps({"path": path, "threads": threads, "runs": runs, "warmup": warmup})
@@ -93,13 +107,12 @@ def benchmark(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> d
 
 
 def reported_top1(path: str) -> float | None:
-    report = os.path.join(os.path.dirname(os.path.abspath(path)), "export_report.json")
+    """``tflite_top1`` of the report ``python -m export`` wrote beside the model, if any."""
     try:
-        with open(report) as f:
-            content = json.load(f)
-    except (OSError, ValueError):
+        with open(files.report_path(path)) as f:
+            return json.load(f).get("tflite_top1")
+    except (OSError, ValueError, AttributeError):
         return None
-    return content.get("tflite_top1") if content.get("file") == os.path.basename(path) else None
 
 
 def report(results: list[dict]) -> dict:
@@ -160,15 +173,19 @@ def plot(results: list[dict]) -> bytes | None:
         group = [r for r in known if r["threads"] == threads]
         ax.scatter([r["p50_ms"] for r in group], [100 * r["top1"] for r in group],
                    s=[40 + 460 * r["size_bytes"] / largest for r in group], alpha=0.6,
-                   label=f"{threads} thread{'s' if threads > 1 else ''}")
-        for r in group:
-            ax.annotate(r["model"], (r["p50_ms"], 100 * r["top1"]), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")
+                   label=f"{threads} thread{'s' * (threads > 1)}")
+    for path in dict.fromkeys(r["path"] for r in known):  # each model once, at its fewest threads
+        points = [r for r in known if r["path"] == path]
+        ax.plot([r["p50_ms"] for r in points], [100 * r["top1"] for r in points], "k-", lw=0.5,
+                alpha=0.4)
+        ax.annotate(points[0]["model"], (points[0]["p50_ms"], 100 * points[0]["top1"]),
+                    fontsize=7, xytext=(0, 9), textcoords="offset points", ha="center")
     ax.set_xlabel("p50 latency (ms, ai_edge_litert + XNNPACK)")
     ax.set_ylabel("top-1 (%)")
     ax.set_title("accuracy vs latency (marker area = model size)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    for handle in ax.legend(loc="lower right").legend_handles:
+        handle.set_sizes([40])
     fig.tight_layout()
     png = io.BytesIO()
     fig.savefig(png, format="png")

@@ -100,8 +100,9 @@ def float_kernels(ops: list[tuple[str, str]]) -> list[str]:
 
 def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samples: int = 200,
            eval_samples: int | None = None, out_dir: str | None = None, progress=print) -> dict:
-    """Convert, verify and write ``<out_dir>/<model>_<mode>.tflite``, ``labels.txt`` and
-    ``export_report.json`` (default out_dir: ``<workdir>/export``); returns the report."""
+    """Convert, verify and write ``<out_dir>/<model>_<mode>.tflite``, ``labels.txt``, the report as
+    ``<model>_<mode>.report.json`` and ``export_report.json`` (default out_dir:
+    ``<workdir>/export``); returns the report."""
     start = time.time()
     out_dir = out_dir or os.path.join(run.workdir, "export")
     files.writable_dir(out_dir, "the export folder")
@@ -150,8 +151,10 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         "ops": [{"op": op, "type": dtype} for op, dtype in ops],
         "seconds": round(time.time() - start, 1),
     }
-    files.write_atomic(os.path.join(out_dir, f"{name}.tflite"), content)
+    path = os.path.join(out_dir, f"{name}.tflite")
+    files.write_atomic(path, content)
     files.write_atomic(os.path.join(out_dir, "labels.txt"), "\n".join(labels) + "\n")
+    files.write_json(files.report_path(path), report)
     files.write_json(os.path.join(out_dir, "export_report.json"), report)
     return report
 

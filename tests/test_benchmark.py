@@ -25,7 +25,7 @@ def models(tmp_path_factory):
     (root / "int8").mkdir()
     int8 = root / "int8" / "v1_int8.tflite"
     int8.write_bytes(tflite.convert(model, "int8", lambda: iter(images)))
-    (root / "int8" / "export_report.json").write_text(
+    (root / "int8" / "v1_int8.report.json").write_text(
         json.dumps({"file": "v1_int8.tflite", "tflite_top1": 0.875}))
     float32 = root / "v1_float32.tflite"
     float32.write_bytes(tflite.convert(model, "float32"))
@@ -48,11 +48,11 @@ def test_json_follows_the_schema(models, tmp_path):
     assert [r["threads"] for r in out["results"]] == [1, 2]
     for r in out["results"]:
         assert set(r) == RESULT_KEYS
-        assert r["size_bytes"] == int8.stat().st_size and r["runs"] == 20 and r["warmup"] == 2
+        assert r["size_bytes"] == int8.stat().st_size and r["runs"] >= 20 and r["warmup"] == 2
         assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"]
         assert r["std_ms"] >= 0 and r["init_ms"] > 0 and r["first_inference_ms"] > 0
         assert r["peak_rss_bytes"] > 10 * 2**20  # a whole Python process with LiteRT
-        assert r["top1"] == 0.875  # from the export_report.json that names this file
+        assert r["top1"] == 0.875  # from the report beside the model
     assert os.listdir(tmp_path) == []  # one model: nothing written
 
 
@@ -66,7 +66,7 @@ def test_measurement_times_the_model(models):
     big.write_bytes(tflite.convert(big_model, "int8", lambda: iter(images)))
     result = benchmark.benchmark(str(big), runs=30)
     assert result["p50_ms"] > 4 * small["p50_ms"]
-    assert result["top1"] is None  # no report names big.tflite
+    assert result["top1"] is None  # no report beside big.tflite
 
 
 def test_several_models_write_table_and_plot(models, tmp_path):

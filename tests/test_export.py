@@ -42,8 +42,10 @@ def test_int8_export_is_verified_and_reported(trained, tmp_path):
     workdir = copy_run(trained, tmp_path)
     report = exporter.export(runs.find_run(str(workdir)), "int8", progress=lambda _: None)
     out = workdir / "export"
-    assert sorted(os.listdir(out)) == ["export_report.json", "labels.txt", "mobilenext_035_int8.tflite"]
+    assert sorted(os.listdir(out)) == ["export_report.json", "labels.txt",
+                                       "mobilenext_035_int8.report.json", "mobilenext_035_int8.tflite"]
     assert json.loads((out / "export_report.json").read_text()) == report
+    assert json.loads((out / "mobilenext_035_int8.report.json").read_text()) == report
     assert (out / "labels.txt").read_text().split() == [str(d) for d in range(10)]
     assert report["size_bytes"] == (out / "mobilenext_035_int8.tflite").stat().st_size
     assert report["eval_examples"] == 360 and report["calibration_samples"] == 200
@@ -152,3 +154,16 @@ def test_bad_input_is_one_line_exit_2_and_nothing_half_written(case, trained, tm
 def test_two_modes_at_once_is_one_line():
     proc = run_export(["--int8", "--float16"], ROOT)
     assert "not allowed with argument" in one_error_line(proc)
+
+
+def test_float_kernels_are_found_and_the_io_boundary_allowed():
+    """The check behind "an int8 export that kept float kernels fails": a dynamic-range model has
+    float kernels; an int8 one with float32 I/O has only its QUANTIZE/DEQUANTIZE boundary."""
+    model = create_model("mobilenet_v1_025", num_classes=10, input_shape=(32, 32, 3))
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 1, 32, 32, 3)).astype("float32")
+    dynamic = tflite.tensor_types(tflite.convert(model, "dynamic"))
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D"} <= set(exporter.float_kernels(dynamic))
+    float_io = tflite.tensor_types(tflite.convert(model, "int8", lambda: iter(images),
+                                                  io_type="float32"))
+    assert {"QUANTIZE", "DEQUANTIZE"} <= {op for op, _ in float_io}
+    assert exporter.float_kernels(float_io) == []
