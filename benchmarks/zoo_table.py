@@ -55,8 +55,9 @@ def table(rows: list[dict], threads: list[int], runs: int) -> str:
         f"Full-integer int8 (int8 input and output), random weights, 1000 classes; latency is the "
         f"p50 of at least {runs} invocations and 1 s after 0.5 s of warm-up, each model and thread "
         f"count in a fresh process. Parameters are trainable ones and MACs count conv and dense layers "
-        f"(`python -m lite_tf.profile`). Phones differ: run `python -m export.benchmark` or the "
-        f"Android benchmark app for yours.",
+        f"(`python -m lite_tf.profile`). On a 2-core VM the 2-thread column is the noisier one (the "
+        f"second core is shared with the host). Phones differ: run `python -m export.benchmark` or "
+        f"the Android benchmark app for yours.",
         "",
         "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for r in rows:
