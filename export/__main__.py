@@ -3,8 +3,9 @@
 
 Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
 dataset it was trained on, to TFLite; verifies it with LiteRT against the float model on the
-evaluation split and writes <name>_<mode>.tflite, labels.txt and the report (<name>_<mode>.report.json,
-and export_report.json for the latest export) to <workdir>/export (or --out). Bad input is one line on stderr and exit code 2.
+evaluation split and writes <name>_<mode>.tflite, labels.txt and the report <name>_<mode>.report.json
+(copied to export_report.json) to <workdir>/export or --out. Bad input is one line on stderr and
+exit code 2.
 """
 
 from __future__ import annotations

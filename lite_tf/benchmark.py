@@ -98,7 +98,7 @@ def benchmark(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> d
     lines = proc.stdout.strip().splitlines()
     if proc.returncode or not lines:
         raise InputError(f"{path}: the benchmark process failed (exit {proc.returncode}): "
-                             f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
+                         f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
     result = json.loads(lines[-1])
     if "error" in result:
         raise InputError(f"{path}: {result['error']}")

@@ -59,7 +59,8 @@ def _read(path: str, load):
 
 
 def load_model_file(path: str):
-    """A ``.keras`` / ``.h5`` model (QAT ``.h5`` too) or a SavedModel folder, ready to convert."""
+    """A ``.keras`` / ``.h5`` model or a SavedModel folder, ready to convert (``.h5`` files load
+    inside TF-MOT's quantize scope, so a QAT model saved as ``.h5`` reads back)."""
     if os.path.isdir(path):
         return _read(path, SavedModelSignature)
     from lite_tf.quantize import quantize_scope
