@@ -14,10 +14,9 @@ import time
 
 import numpy as np
 
-from lite_tf import data, files, tflite
+from lite_tf import data, files, runs, tflite
 from lite_tf.backend import keras, tf
 from lite_tf.errors import InputError
-from lite_tf.models import create_model
 from lite_tf.runs import Run
 
 # Ops allowed to touch float tensors in a full-integer model: the float I/O boundary.
@@ -70,20 +69,15 @@ def load_model_file(path: str):
 
 
 def load_float_model(run: Run):
-    """The model to export: a run's final model rebuilt in float32 with its trained weights, or
-    the model file given by path."""
-    if run.model_file:
-        model = load_model_file(run.model_file)
-        shape = tuple(model.input_shape)
-        if len(shape) != 4 or shape[1] is None or shape[1] != shape[2]:
-            raise InputError(f"{run.model_file} takes input {shape}: export needs a fixed square "
-                             f"image input (batch, N, N, channels)")
-        return model
-    trained = _read(run.model_path, lambda p: keras.models.load_model(p, compile=False))
-    size = run["image_size"]
-    model = create_model(run["model"], num_classes=trained.output_shape[-1],
-                         input_shape=(size, size, 3), **(run["model_overrides"] or {}))
-    model.set_weights(trained.get_weights())
+    """The model to export: a run's final model (``runs.load_model``) or the model file given by
+    path."""
+    if not run.model_file:
+        return runs.load_model(run)
+    model = load_model_file(run.model_file)
+    shape = tuple(model.input_shape)
+    if len(shape) != 4 or shape[1] is None or shape[1] != shape[2]:
+        raise InputError(f"{run.model_file} takes input {shape}: export needs a fixed square "
+                         f"image input (batch, N, N, channels)")
     return model
 
 
@@ -117,11 +111,14 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
 
     data.split_size(builder, run["eval_split"])
     calibration = None
+    # A QAT model's fake-quant ranges set most int8 scales; the converter still requires
+    # calibration data for full-integer models (it quantizes the I/O and any other tensor with it).
     if mode == "int8":
         data.split_size(builder, run["train_split"])
         calibration = _batches(run, builder, run["train_split"], 1, calibration_samples, size)
     progress(f"converting {run['model']} to {mode} TFLite"
-             + (f" ({len(calibration)} calibration images)" if calibration else ""))
+             + (f" ({len(calibration)} calibration images)" if calibration else "")
+             + (", quantization-aware trained" if run["compress"] == "qat" else ""))
     content = tflite.convert(model, mode, io_type=io_type, representative_data=(
         (lambda: (x for x, _ in calibration)) if calibration else None))
     ops = tflite.tensor_types(content)

@@ -17,7 +17,15 @@ from lite_tf.errors import InputError
 LATEST = os.path.join("runs", "latest")
 # The train.* settings later stages need: the data, its preprocessing and the model.
 SETTINGS = ("model", "model_overrides", "dataset", "data_dir", "manual_dir", "train_split",
-            "eval_split", "image_size", "eval_crop_fraction", "precision")
+            "eval_split", "image_size", "eval_crop_fraction", "precision", "compress")
+# A finished run's final model: .keras, or .h5 for QAT models (TF-MOT cannot reload them from .keras).
+FINAL_MODELS = ("model.keras", "model.h5")
+
+
+def final_model(workdir: str) -> str | None:
+    """The final model file of the run in ``workdir``; None while it has not finished."""
+    return next((os.path.join(workdir, name) for name in FINAL_MODELS
+                 if os.path.exists(os.path.join(workdir, name))), None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +36,7 @@ class Run:
 
     @property
     def model_path(self) -> str:
-        return self.model_file or os.path.join(self.workdir, "model.keras")
+        return self.model_file or final_model(self.workdir) or os.path.join(self.workdir, "model.keras")
 
     def __getitem__(self, key):
         return self.settings[key]
@@ -43,7 +51,7 @@ def find_run(workdir: str | None = None) -> Run:
             "pass --workdir with a run directory"
         raise InputError(f"no training run at {path}: {hint}")
     config = os.path.join(path, "config.gin")
-    if not os.path.exists(os.path.join(path, "model.keras")) or not os.path.exists(config):
+    if not final_model(path) or not os.path.exists(config):
         raise InputError(
             f"the run in {path} has not finished training: rerun its python -m train command "
             f"(command.json) to resume it, or export the best weights so far from "
@@ -61,17 +69,47 @@ def model_file_run(path: str, dataset: str, data_dir: str | None = None,
     name = os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
     settings = dict(model=name, model_overrides=None, dataset=dataset, data_dir=data_dir,
                     manual_dir=None, train_split=train_split, eval_split=eval_split,
-                    image_size=None, eval_crop_fraction=1.0, precision="float32")
+                    image_size=None, eval_crop_fraction=1.0, precision="float32", compress=None)
     return Run(os.path.dirname(os.path.abspath(path)), settings, os.path.abspath(path))
 
 
 def read_settings(config_path: str) -> dict:
-    """The ``train.*`` values of an operative config.gin."""
-    from lite_tf import trainer  # noqa: F401  (registers the train configurable)
+    """The ``train.*`` values of an operative config.gin (None where it binds none), read without
+    touching gin's global configuration: a run being configured may be reading its parent's."""
+    from gin import config, config_parser
 
-    with gin.unlock_config():
-        gin.clear_config()
-        gin.parse_config_file(config_path)
-        settings = {name: gin.query_parameter(f"train.{name}") for name in SETTINGS}
-        gin.clear_config()
-    return settings
+    with open(config_path) as f:
+        bound = {statement.arg_name: statement.value
+                 for statement in config_parser.ConfigParser(f, config.ParserDelegate(skip_unknown=True))
+                 if isinstance(statement, config_parser.BindingStatement)
+                 and statement.selector == "train" and not statement.scope}
+    return {name: bound.get(name) for name in SETTINGS}
+
+
+def query(name: str):
+    """A bound gin value, or None when the config does not bind it."""
+    try:
+        return gin.query_parameter(name)
+    except ValueError:
+        return None
+
+
+def load_model(run: Run):
+    """The run's final model, rebuilt from the zoo in float32 (QAT runs: fake-quantized) with its
+    trained weights, so mixed-precision runs give float32 models."""
+    from lite_tf.backend import keras
+    from lite_tf.models import create_model
+    from lite_tf.quantize import quantize_model, quantize_scope
+
+    try:
+        with quantize_scope():
+            trained = keras.models.load_model(run.model_path, compile=False)
+    except Exception as e:  # a truncated or foreign file: Keras raises many kinds
+        raise InputError(f"cannot read {run.model_path}: {str(e).strip().splitlines()[0][:200]}") from None
+    size = run["image_size"]
+    model = create_model(run["model"], num_classes=trained.output_shape[-1],
+                         input_shape=(size, size, 3), **(run["model_overrides"] or {}))
+    if run["compress"] == "qat":
+        model = quantize_model(model)
+    model.set_weights(trained.get_weights())
+    return model

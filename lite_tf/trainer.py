@@ -1,8 +1,8 @@
 """The training loop behind ``python -m train``: every argument is a gin binding (``train.*``).
 
 A run's workdir holds ``backup/`` (the checkpoint training resumes from after any interruption),
-``checkpoints/best.weights.h5`` (best validation top-1), ``model.keras`` and ``saved_model/``
-(the final model), ``config.gin`` (the operative config), ``tensorboard/`` and ``metrics.json``.
+``checkpoints/best.weights.h5`` (best validation top-1), ``model.keras`` (QAT runs:
+``model.h5``) and ``saved_model/`` (the final model), ``config.gin`` (the operative config), ``tensorboard/`` and ``metrics.json``.
 In a multi-worker run, worker ``i > 0`` writes its copies under ``worker<i>/`` instead.
 """
 
@@ -16,13 +16,15 @@ from typing import Callable
 
 import gin
 
-from lite_tf import data, files, optim
+from lite_tf import data, files, optim, runs
 from lite_tf.backend import keras, tf
 from lite_tf.errors import InputError
 from lite_tf.models import create_model
+from lite_tf.quantize import quantize_model
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "tpu")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+COMPRESSIONS = (None, "qat")
 
 gin.external_configurable(data.Augment, module="data")
 
@@ -154,7 +156,8 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
           augment: data.Augment = data.Augment(), eval_crop_fraction: float = 0.875,
           precision: str = "float32", seed: int = 0, deterministic: bool = False,
           strategy: str = "default", checkpoint_every_steps: int | None = None,
-          model_overrides: dict | None = None, verbose="auto") -> dict:
+          model_overrides: dict | None = None, init_from: str | None = None,
+          compress: str | None = None, verbose="auto") -> dict:
     """Train ``model`` on ``dataset``; returns metrics.json's ``final`` record.
 
     ``workdir`` is a path, or a function returning one that is called once the model, data and
@@ -163,10 +166,19 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
     ``base_batch_size`` is set (linear scaling), else ``learning_rate``. ``precision``
     'mixed_float16' / 'mixed_bfloat16' computes in half precision with float32 weights. Training
     resumes from ``workdir/backup`` (saved every ``checkpoint_every_steps`` steps and every epoch).
+    ``init_from`` starts from the weights of a finished run of the same model (``python -m train``
+    also takes that run's config as the base of this one); ``compress = 'qat'`` trains
+    quantization-aware (TF-MOT) and saves ``model.h5``, which TF-MOT can reload.
     Raises InputError for bad settings and Diverged when the loss becomes NaN.
     """
     if precision not in PRECISIONS:
         raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if compress not in COMPRESSIONS:
+        raise InputError(f"compress must be one of {COMPRESSIONS}, got {compress!r}")
+    if compress == "qat" and precision != "float32":
+        raise InputError(f"quantization-aware training needs precision 'float32', not "
+                         f"{precision!r} (TF-MOT has no half-precision fake quantization)")
+    parent = runs.find_run(init_from) if init_from else None
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -194,6 +206,10 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
         with dist.scope():
             net = create_model(model, num_classes=classes,
                                input_shape=(image_size, image_size, 3), **(model_overrides or {}))
+            if parent:
+                _load_weights(net, parent)
+            if compress == "qat":
+                net = quantize_model(net)
             net.compile(
                 optimizer=optim.make_optimizer(optimizer, lr, momentum=momentum, nesterov=nesterov,
                                                rmsprop_rho=rmsprop_rho, epsilon=epsilon, weight_decay=weight_decay,
@@ -204,9 +220,21 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
                                                                name="top5")])
         root = _make_workdir(workdir() if callable(workdir) else workdir)
         return _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
-                    checkpoint_every_steps, verbose, model, dataset)
+                    checkpoint_every_steps, verbose, model, dataset, compress)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def _load_weights(net, parent) -> None:
+    if parent["compress"] == "qat":
+        raise InputError(f"the run in {parent.workdir} is quantization-aware trained: start a "
+                         f"compression stage from a float run")
+    source = runs.load_model(parent)
+    try:
+        net.set_weights(source.get_weights())
+    except ValueError:
+        raise InputError(f"the weights of {parent.model_path} ({parent['model']}) do not fit "
+                         f"{net.name}: train.init_from needs the same model") from None
 
 
 def _make_workdir(path: str) -> str:
@@ -216,7 +244,7 @@ def _make_workdir(path: str) -> str:
 
 
 def _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
-         checkpoint_every_steps, verbose, model, dataset) -> dict:
+         checkpoint_every_steps, verbose, model, dataset, compress) -> dict:
     """Fit with resume, best checkpoint, NaN guard and logs; save the final model (all workers:
     worker i > 0 into ``worker<i>/``)."""
     out = root if worker == 0 else _make_workdir(os.path.join(root, f"worker{worker}"))
@@ -248,7 +276,7 @@ def _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_si
                         "val_top1": last["val_top1"], "val_top5": last["val_top5"],
                         "val_loss": last["val_loss"], "wall_seconds": last["wall_seconds"],
                         "params": int(sum(math.prod(w.shape) for w in net.trainable_weights))}
-    net.save(os.path.join(out, "model.keras"))
+    net.save(os.path.join(out, "model.h5" if compress == "qat" else "model.keras"))
     net.save(os.path.join(out, "saved_model"), save_format="tf")
     with open(os.path.join(out, "config.gin"), "w") as f:
         f.write(gin.operative_config_str())

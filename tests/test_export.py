@@ -8,26 +8,9 @@ import numpy as np
 import pytest
 
 import conftest
-import train.__main__ as train_cli
 from conftest import ROOT, run_module, snapshot
 from lite_tf import data, exporter, runs, tflite
 from lite_tf.models import create_model
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, digits_dir):
-    """A finished short quickstart run (MobileNeXt-0.35 at 32x32, about 90% top-1)."""
-    workdir = tmp_path_factory.mktemp("runs") / "run"
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        train_cli.run(["quickstart"], [
-            "train.model = 'mobilenext_035'", "train.epochs = 6", "train.warmup_epochs = 0",
-            "train.image_size = 32",
-            f"train.data_dir = '{digits_dir}'", "train.verbose = 0"], str(workdir))
-    finally:
-        os.chdir(cwd)
-    return workdir
 
 
 def copy_run(trained, tmp_path):

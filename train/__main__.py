@@ -29,6 +29,9 @@ FLAGS = flags.DEFINE_multi_string("config", None, "Gin config: a path or a name 
 BINDINGS = flags.DEFINE_multi_string("gin_bindings", [], "Extra gin bindings, e.g. 'train.epochs = 5'.")
 WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (default: runs/<config>-<timestamp>, "
                                                "or the unfinished runs/latest of the same command).")
+INIT_FROM = flags.DEFINE_string("init_from", None, "A finished run to start from (a compression "
+                                "stage): its config is the base, its weights the start; same as "
+                                "binding train.init_from.")
 # configs/ of the current directory (a clone), then of the source tree this package runs from.
 CONFIG_DIRS = ("configs", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                        "configs"))
@@ -44,6 +47,8 @@ def resolve_config(name: str) -> str:
 
 def choose_workdir(configs: list[str], command: dict, runs: str = "runs") -> str:
     """The unfinished runs/latest of the same command, else a new runs/<config>-<timestamp>."""
+    from lite_tf.runs import final_model
+
     latest = os.path.join(runs, "latest")
     if os.path.isdir(latest):
         try:
@@ -51,7 +56,7 @@ def choose_workdir(configs: list[str], command: dict, runs: str = "runs") -> str
                 same = json.load(f) == command
         except (OSError, ValueError):
             same = False
-        if same and not os.path.exists(os.path.join(latest, "model.keras")):
+        if same and not final_model(latest):
             return os.path.realpath(latest)
     stem = os.path.splitext(os.path.basename(configs[-1]))[0]
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -82,12 +87,11 @@ def gin_error(error: Exception) -> InputError:
     return InputError(f"gin: {line}")
 
 
-def run(configs: list[str], bindings: list[str], workdir: str | None) -> dict:
+def parse(paths: list[str], bindings: list[str]) -> None:
     import gin
 
-    from lite_tf import files, trainer
+    from lite_tf import trainer  # noqa: F401  (registers train.*)
 
-    paths = [resolve_config(c) for c in configs]
     gin.clear_config()
     for directory in {os.path.dirname(p) for p in paths} | set(CONFIG_DIRS):
         gin.add_config_file_search_path(directory)  # for "include 'imagenet.gin'"
@@ -95,7 +99,28 @@ def run(configs: list[str], bindings: list[str], workdir: str | None) -> dict:
         gin.parse_config_files_and_bindings(paths, bindings)
     except (ValueError, SyntaxError, KeyError) as e:
         raise gin_error(e) from None
+
+
+def run(configs: list[str], bindings: list[str], workdir: str | None,
+        init_from: str | None = None) -> dict:
+    """Parse the configs and bindings and train. With ``init_from`` (or ``train.init_from`` bound),
+    that run's config.gin is parsed first: a compression stage keeps the run's model, data and
+    recipe and changes what its own config says."""
+    import gin
+
+    from lite_tf import files, runs, trainer
+
+    paths = [resolve_config(c) for c in configs]
+    parse(paths, bindings)
     command = {"config": paths, "gin_bindings": bindings}
+    if init_from is None:
+        init_from = runs.query("train.init_from")
+    else:
+        command["init_from"] = init_from
+    if init_from:
+        parent = runs.find_run(init_from)
+        parse([os.path.join(parent.workdir, "config.gin"), *paths],
+              [*bindings, f"train.init_from = {parent.workdir!r}"])
 
     chosen = None
 
@@ -128,7 +153,7 @@ def main(argv):
         print("python -m train: error: --config is required (e.g. --config quickstart)", file=sys.stderr)
         return 2
     try:
-        run(FLAGS.value, BINDINGS.value, WORKDIR.value)
+        run(FLAGS.value, BINDINGS.value, WORKDIR.value, INIT_FROM.value)
     except InputError as e:
         cli.print_error("python -m train", e)
         return 2
