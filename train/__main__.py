@@ -93,8 +93,10 @@ def parse(paths: list[str], bindings: list[str]) -> None:
     from lite_tf import trainer  # noqa: F401  (registers train.*)
 
     gin.clear_config()
-    for directory in {os.path.dirname(p) for p in paths} | set(CONFIG_DIRS):
-        gin.add_config_file_search_path(directory)  # for "include 'imagenet.gin'"
+    # For "include 'imagenet.gin'". Absolute paths only: gin's package-resource reader fails with
+    # a TypeError on a relative prefix such as "configs" when that name is a namespace package.
+    for directory in {os.path.dirname(p) for p in paths} | {os.path.abspath(d) for d in CONFIG_DIRS}:
+        gin.add_config_file_search_path(directory)
     try:
         gin.parse_config_files_and_bindings(paths, bindings)
     except (ValueError, SyntaxError, KeyError) as e:
