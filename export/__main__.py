@@ -10,7 +10,6 @@ exit code 2.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from lite_tf import cli, files
@@ -19,14 +18,8 @@ from lite_tf.errors import InputError
 PROG = "python -m export"
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit code 2 (argparse prints the usage too)
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv=None) -> int:
-    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[1])
+    parser = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[1])
     modes = parser.add_mutually_exclusive_group()
     for mode, text in (("int8", "full-integer int8, calibrated on the run's training images "
                                 "(default)"),

@@ -21,12 +21,6 @@ from lite_tf.errors import InputError
 PROG = "python -m export.benchmark"
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit code 2 (argparse prints the usage too)
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def _threads(text: str) -> list[int]:
     try:
         values = [int(t) for t in text.split(",")]
@@ -50,7 +44,7 @@ def _count(minimum: int):
 
 
 def main(argv=None) -> int:
-    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[1])
+    parser = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[1])
     parser.add_argument("models", nargs="+", metavar="MODEL.tflite", help=".tflite files")
     parser.add_argument("--threads", type=_threads, default=[1], metavar="1,2,4",
                         help="comma-separated thread counts (default: 1)")

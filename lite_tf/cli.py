@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 
@@ -14,3 +15,11 @@ def summary(rows: list[tuple[str, object]]) -> str:
     """Aligned ``key  value`` lines."""
     width = max(len(key) for key, _ in rows)
     return "\n".join(f"{key.ljust(width)}  {value}" for key, value in rows)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``prog: error: message`` and exit code 2, no usage dump."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)

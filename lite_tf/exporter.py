@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from lite_tf import data, files, runs, tflite
-from lite_tf.backend import keras, tf
+from lite_tf.backend import tf
 from lite_tf.errors import InputError
 from lite_tf.runs import Run
 
@@ -48,24 +48,9 @@ class SavedModelSignature(tf.Module):
         return self.function(**{self.input_name: tf.cast(x, tf.float32)})[self.output_name]
 
 
-def _read(path: str, load):
-    try:
-        return load(path)
-    except InputError:
-        raise
-    except Exception as e:  # a truncated or foreign file: Keras and TensorFlow raise many kinds
-        raise InputError(f"cannot read {path}: {str(e).strip().splitlines()[0][:200]}") from None
-
-
 def load_model_file(path: str):
-    """A ``.keras`` / ``.h5`` model or a SavedModel folder, ready to convert (``.h5`` files load
-    inside TF-MOT's quantize scope, so a QAT model saved as ``.h5`` reads back)."""
-    if os.path.isdir(path):
-        return _read(path, SavedModelSignature)
-    from lite_tf.quantize import quantize_scope
-
-    with quantize_scope():
-        return _read(path, lambda p: keras.models.load_model(p, compile=False))
+    """A ``.keras`` / ``.h5`` model (a QAT ``.h5`` too) or a SavedModel folder, ready to convert."""
+    return runs.read_model(path, SavedModelSignature if os.path.isdir(path) else None)
 
 
 def load_float_model(run: Run):

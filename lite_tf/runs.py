@@ -94,18 +94,31 @@ def query(name: str):
         return None
 
 
+def read_model(path: str, load=None):
+    """``load(path)`` (default: a tf_keras ``.keras``/``.h5`` file, QAT models included), or a
+    one-line InputError when the file cannot be read."""
+    if load is None:
+        from lite_tf.backend import keras
+        from lite_tf.quantize import quantize_scope
+
+        def load(p):
+            with quantize_scope():
+                return keras.models.load_model(p, compile=False)
+    try:
+        return load(path)
+    except InputError:
+        raise
+    except Exception as e:  # a truncated or foreign file: Keras and TensorFlow raise many kinds
+        raise InputError(f"cannot read {path}: {str(e).strip().splitlines()[0][:200]}") from None
+
+
 def load_model(run: Run):
     """The run's final model, rebuilt from the zoo in float32 (QAT runs: fake-quantized) with its
     trained weights, so mixed-precision runs give float32 models."""
-    from lite_tf.backend import keras
     from lite_tf.models import create_model
-    from lite_tf.quantize import quantize_model, quantize_scope
+    from lite_tf.quantize import quantize_model
 
-    try:
-        with quantize_scope():
-            trained = keras.models.load_model(run.model_path, compile=False)
-    except Exception as e:  # a truncated or foreign file: Keras raises many kinds
-        raise InputError(f"cannot read {run.model_path}: {str(e).strip().splitlines()[0][:200]}") from None
+    trained = read_model(run.model_path)
     size = run["image_size"]
     model = create_model(run["model"], num_classes=trained.output_shape[-1],
                          input_shape=(size, size, 3), **(run["model_overrides"] or {}))

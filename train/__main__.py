@@ -108,8 +108,6 @@ def run(configs: list[str], bindings: list[str], workdir: str | None,
     """Parse the configs and bindings and train. With ``init_from`` (or ``train.init_from`` bound),
     that run's config.gin is parsed first: a compression stage keeps the run's model, data and
     recipe and changes what its own config says."""
-    import gin
-
     from lite_tf import files, runs, trainer
 
     paths = [resolve_config(c) for c in configs]
