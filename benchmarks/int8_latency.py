@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-
-import numpy as np
 
 from lite_tf import benchmark, tflite
 from lite_tf.backend import keras
@@ -33,26 +30,15 @@ MODELS = {
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--image-size", type=int, default=224)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=100, help="timed invocations per round")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per model")
+    benchmark.add_comparison_arguments(parser)
     args = parser.parse_args(argv)
 
     shape = (args.image_size, args.image_size, 3)
-    calibration = np.random.default_rng(0).uniform(-1, 1, (16, 1, *shape)).astype("float32")
     with tempfile.TemporaryDirectory() as tmp:
-        paths = {}
-        for name, build in MODELS.items():
-            paths[name] = os.path.join(tmp, f"{len(paths)}.tflite")
-            with open(paths[name], "wb") as f:
-                f.write(tflite.convert(build(shape), "int8", lambda: iter(calibration)))
-            print(f"converted {name}: {os.path.getsize(paths[name]) / 2**20:.2f} MiB", flush=True)
-        p50 = {name: [] for name in MODELS}
-        for _ in range(args.rounds):
-            for name, path in paths.items():
-                p50[name].append(benchmark.benchmark(path, args.threads, args.runs)["p50_ms"])
-    ms = {name: statistics.median(times) for name, times in p50.items()}
+        paths = tflite.write_random_int8({name: build(shape) for name, build in MODELS.items()}, tmp)
+        for name, path in paths.items():
+            print(f"converted {name}: {os.path.getsize(path) / 2**20:.2f} MiB", flush=True)
+        ms = benchmark.median_p50(paths, args.threads, args.runs, args.rounds)
     for name, value in ms.items():
         print(f"{name}: {value:.3f} ms (int8, {args.threads} thread(s), {args.image_size}x"
               f"{args.image_size}, median of {args.rounds} rounds' p50)")

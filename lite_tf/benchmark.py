@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 
@@ -104,6 +105,24 @@ def benchmark(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> d
         raise InputError(f"{path}: {result['error']}")
     result["top1"] = reported_top1(path)
     return result
+
+
+def add_comparison_arguments(parser) -> None:
+    """The options of the benchmarks/ scripts that compare int8 models' latency (``median_p50``)."""
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=100, help="timed invocations per round")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per model")
+
+
+def median_p50(paths: dict[str, str], threads: int = 1, runs: int = 100, rounds: int = 5) -> dict:
+    """Latency ratios measured fairly: rounds alternate between the models, and each model's
+    latency is the median of its rounds' p50 (ms), by name."""
+    p50 = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, path in paths.items():
+            p50[name].append(benchmark(path, threads, runs)["p50_ms"])
+    return {name: statistics.median(times) for name, times in p50.items()}
 
 
 def reported_top1(path: str) -> float | None:

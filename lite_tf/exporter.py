@@ -9,6 +9,7 @@ model on the run's evaluation split. An int8 export that kept float kernels fail
 
 from __future__ import annotations
 
+import gzip
 import os
 import time
 
@@ -21,6 +22,8 @@ from lite_tf.runs import Run
 
 # Ops allowed to touch float tensors in a full-integer model: the float I/O boundary.
 BOUNDARY_OPS = {"QUANTIZE", "DEQUANTIZE"}
+STAGE_NOTES = {"qat": "quantization-aware trained", "pqat": "prune-preserving quantization-aware trained",
+               "prune": "pruned"}
 
 
 class ExportError(RuntimeError):
@@ -101,10 +104,13 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     if mode == "int8":
         data.split_size(builder, run["train_split"])
         calibration = _batches(run, builder, run["train_split"], 1, calibration_samples, size)
+    # A pruned float model keeps its zeros sparse, for XNNPACK's sparse inference.
+    sparse = run["compress"] == "prune" and mode in ("float32", "float16")
     progress(f"converting {run['model']} to {mode} TFLite"
              + (f" ({len(calibration)} calibration images)" if calibration else "")
-             + (", quantization-aware trained" if run["compress"] == "qat" else ""))
-    content = tflite.convert(model, mode, io_type=io_type, representative_data=(
+             + (f", {STAGE_NOTES[run['compress']]}" if run["compress"] in STAGE_NOTES else "")
+             + (", sparse weights" if sparse else ""))
+    content = tflite.convert(model, mode, io_type=io_type, sparse=sparse, representative_data=(
         (lambda: (x for x, _ in calibration)) if calibration else None))
     ops = tflite.tensor_types(content)
     if mode == "int8" and float_kernels(ops):
@@ -121,10 +127,12 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     want, got_float, got_lite = map(np.concatenate, (want, got_float, got_lite))
 
     name = f"{run['model']}_{mode}"
+    weights = tflite.weights(content)
     report = {
         "model": run["model"], "dataset": run["dataset"], "mode": mode,
-        "io_type": io_type if mode == "int8" else "float32",
+        "io_type": io_type if mode == "int8" else "float32", "compress": run["compress"],
         "file": f"{name}.tflite", "size_bytes": len(content),
+        "gzip_bytes": len(gzip.compress(content, 9)), "sparse": sparse,
         "eval_split": run["eval_split"], "eval_examples": int(len(want)),
         "float_top1": float((got_float == want).mean()),
         "tflite_top1": float((got_lite == want).mean()),
@@ -132,6 +140,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         "calibration_samples": len(calibration or []),
         "input_shape": [1, *model.input_shape[1:]],
         "ops": [{"op": op, "type": dtype} for op, dtype in ops],
+        "weights": weights,
         "seconds": round(time.time() - start, 1),
     }
     path = os.path.join(out_dir, f"{name}.tflite")

@@ -3,7 +3,7 @@
 TF-MOT's default 8-bit registry has no entry for ``Multiply`` (squeeze-and-excite gates) or
 ``PReLU`` (MobileFaceNet, ENet). ``quantize_model`` annotates those with the QuantizeConfigs
 below and leaves every other layer to TF-MOT's defaults, then applies TF-MOT's default scheme.
-Reload a QAT model from a checkpoint or ``.h5`` inside ``quantize_scope()``: TF-MOT cannot
+``quantize_model(model, preserve_sparsity=True)`` is prune-preserving QAT. Reload a QAT model from a checkpoint or ``.h5`` inside ``quantize_scope()``: TF-MOT cannot
 reload one from ``.keras``.
 """
 
@@ -72,7 +72,11 @@ def annotate(model):
     return keras.models.clone_model(model, clone_function=clone)
 
 
-def quantize_model(model):
-    """TF-MOT's ``quantize_model`` for any zoo model: fake-quantized, trainable, same weights."""
+def quantize_model(model, preserve_sparsity: bool = False):
+    """TF-MOT's ``quantize_model`` for any zoo model: fake-quantized, trainable, same weights.
+    ``preserve_sparsity``: prune-preserving QAT (TF-MOT's Default8BitPrunePreserveQuantizeScheme),
+    which keeps a pruned model's zero weights zero through training and into the int8 weights."""
+    scheme = (tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
+              if preserve_sparsity else _q.default_8bit.Default8BitQuantizeScheme())
     with quantize_scope():
-        return _q.quantize_apply(annotate(model))
+        return _q.quantize_apply(annotate(model), scheme)

@@ -17,7 +17,7 @@ from lite_tf.errors import InputError
 LATEST = os.path.join("runs", "latest")
 # The train.* settings later stages need: the data, its preprocessing and the model.
 SETTINGS = ("model", "model_overrides", "dataset", "data_dir", "manual_dir", "train_split",
-            "eval_split", "image_size", "eval_crop_fraction", "precision", "compress")
+            "eval_split", "image_size", "eval_crop_fraction", "precision", "compress", "init_from")
 # A finished run's final model: .keras, or .h5 for QAT models (TF-MOT cannot reload them from .keras).
 FINAL_MODELS = ("model.keras", "model.h5")
 
@@ -69,7 +69,8 @@ def model_file_run(path: str, dataset: str, data_dir: str | None = None,
     name = os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
     settings = dict(model=name, model_overrides=None, dataset=dataset, data_dir=data_dir,
                     manual_dir=None, train_split=train_split, eval_split=eval_split,
-                    image_size=None, eval_crop_fraction=1.0, precision="float32", compress=None)
+                    image_size=None, eval_crop_fraction=1.0, precision="float32", compress=None,
+                    init_from=None)
     return Run(os.path.dirname(os.path.abspath(path)), settings, os.path.abspath(path))
 
 
@@ -112,17 +113,24 @@ def read_model(path: str, load=None):
         raise InputError(f"cannot read {path}: {str(e).strip().splitlines()[0][:200]}") from None
 
 
+def build_model(run: Run, num_classes: int):
+    """The run's float architecture, freshly initialized."""
+    from lite_tf.models import create_model
+
+    size = run["image_size"]
+    return create_model(run["model"], num_classes=num_classes, input_shape=(size, size, 3),
+                        **(run["model_overrides"] or {}))
+
+
 def load_model(run: Run):
     """The run's final model, rebuilt from the zoo in float32 (QAT runs: fake-quantized) with its
     trained weights, so mixed-precision runs give float32 models."""
-    from lite_tf.models import create_model
     from lite_tf.quantize import quantize_model
+    from lite_tf.stages import QUANTIZED
 
     trained = read_model(run.model_path)
-    size = run["image_size"]
-    model = create_model(run["model"], num_classes=trained.output_shape[-1],
-                         input_shape=(size, size, 3), **(run["model_overrides"] or {}))
-    if run["compress"] == "qat":
-        model = quantize_model(model)
+    model = build_model(run, trained.output_shape[-1])
+    if run["compress"] in QUANTIZED:
+        model = quantize_model(model, preserve_sparsity=run["compress"] == "pqat")
     model.set_weights(trained.get_weights())
     return model

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Callable, Iterable
 
 import numpy as np
@@ -12,12 +14,13 @@ MODES = ("int8", "float16", "dynamic", "float32")
 
 
 def convert(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
-            io_type: str = "int8") -> bytes:
+            io_type: str = "int8", sparse: bool = False) -> bytes:
     """Convert a tf_keras model at batch 1 (static shapes fold away).
 
     ``int8``: full-integer, TFLITE_BUILTINS_INT8 only, inputs/outputs of ``io_type`` ('int8',
     'uint8' or 'float32'); needs ``representative_data`` (a callable yielding input batches of
-    one) unless the model is QAT. ``float16``/``dynamic``: weight-only quantization; ``float32``.
+    one). ``float16``/``dynamic``: weight-only quantization; ``float32``. ``sparse`` adds TFLite's
+    sparsity optimization (pruned weights stored sparse; float models run sparse in XNNPACK).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -26,6 +29,8 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], model)
     if mode != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if sparse:
+        converter.optimizations = [*converter.optimizations, tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if mode == "int8":
@@ -37,6 +42,21 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
         converter.inference_input_type = dtype
         converter.inference_output_type = dtype
     return converter.convert()
+
+
+def write_random_int8(models: dict, folder: str) -> dict[str, str]:
+    """Each model converted to full-integer int8, calibrated on the same 16 random images, written
+    to ``folder``; paths by name. For latency comparisons, where the values do not matter."""
+    import os
+
+    paths = {}
+    for i, (name, model) in enumerate(models.items()):
+        shape = model.input_shape[1:]
+        calibration = np.random.default_rng(0).uniform(-1, 1, (16, 1, *shape)).astype("float32")
+        paths[name] = os.path.join(folder, f"{i}.tflite")
+        with open(paths[name], "wb") as f:
+            f.write(convert(model, "int8", lambda: iter(calibration)))
+    return paths
 
 
 class TFLiteModel:
@@ -80,3 +100,33 @@ def tensor_types(model_content: bytes) -> list[tuple[str, str]]:
         first = next((i for i in op["inputs"] if i >= 0), None)
         ops.append((op["op_name"], np.dtype(tensors[first]["dtype"]).name if first in tensors else "-"))
     return ops
+
+
+WEIGHTED_OPS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1}  # op -> weights input
+_LAYER = re.compile(r"([^/;]+)/(?:Conv2D|depthwise|MatMul|BiasAdd)")
+
+
+def weights(model_content: bytes) -> list[dict]:
+    """Every convolution and fully-connected weight tensor: the Keras layer it came from (read
+    from the tensor name), its type, size and fraction of zeros (exact for int8: zero point 0)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    interp = Interpreter(model_content=model_content,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    out = []
+    for op in interp._get_ops_details():  # noqa: SLF001
+        slot = WEIGHTED_OPS.get(op["op_name"])
+        if slot is None or len(op["inputs"]) <= slot or op["inputs"][slot] not in tensors:
+            continue
+        tensor = tensors[op["inputs"][slot]]
+        try:
+            value = interp.get_tensor(tensor["index"])
+        except ValueError:  # a tensor computed at run time (e.g. densified from a sparse one)
+            continue
+        found = _LAYER.findall(tensor["name"])
+        layer = found[-1] if found else tensor["name"]
+        out.append({"layer": layer.removeprefix("quant_"), "op": op["op_name"],
+                    "type": np.dtype(tensor["dtype"]).name, "size": int(value.size),
+                    "zeros": float(np.mean(value == 0))})
+    return out

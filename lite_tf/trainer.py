@@ -2,7 +2,8 @@
 
 A run's workdir holds ``backup/`` (the checkpoint training resumes from after any interruption),
 ``checkpoints/best.weights.h5`` (best validation top-1), ``model.keras`` (QAT runs:
-``model.h5``) and ``saved_model/`` (the final model), ``config.gin`` (the operative config), ``tensorboard/`` and ``metrics.json``.
+``model.h5``) and ``saved_model/`` (the final model), ``config.gin`` (the operative config),
+``tensorboard/`` and ``metrics.json``.
 In a multi-worker run, worker ``i > 0`` writes its copies under ``worker<i>/`` instead.
 """
 
@@ -16,15 +17,13 @@ from typing import Callable
 
 import gin
 
-from lite_tf import data, files, optim, runs
+from lite_tf import channel_prune, data, distill, files, optim, prune, runs, stages
 from lite_tf.backend import keras, tf
 from lite_tf.errors import InputError
 from lite_tf.models import create_model
-from lite_tf.quantize import quantize_model
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "tpu")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-COMPRESSIONS = (None, "qat")
 
 gin.external_configurable(data.Augment, module="data")
 
@@ -157,7 +156,9 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
           precision: str = "float32", seed: int = 0, deterministic: bool = False,
           strategy: str = "default", checkpoint_every_steps: int | None = None,
           model_overrides: dict | None = None, init_from: str | None = None,
-          compress: str | None = None, verbose="auto") -> dict:
+          compress: str | None = None, pruning: prune.Pruning | None = None,
+          distillation: distill.Distillation | None = None,
+          channel_pruning: channel_prune.ChannelPruning | None = None, verbose="auto") -> dict:
     """Train ``model`` on ``dataset``; returns metrics.json's ``final`` record.
 
     ``workdir`` is a path, or a function returning one that is called once the model, data and
@@ -167,17 +168,18 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
     'mixed_float16' / 'mixed_bfloat16' computes in half precision with float32 weights. Training
     resumes from ``workdir/backup`` (saved every ``checkpoint_every_steps`` steps and every epoch).
     ``init_from`` starts from the weights of a finished run of the same model (``python -m train``
-    also takes that run's config as the base of this one); ``compress = 'qat'`` trains
-    quantization-aware (TF-MOT) and saves ``model.h5``, which TF-MOT can reload.
+    also takes that run's config as the base of this one); ``compress`` makes the run a
+    compression stage (``lite_tf.stages``: 'qat', 'prune' with ``pruning``, 'pqat', 'distill'
+    with ``distillation``, 'channel_prune' with ``channel_pruning``; each defaults to its class
+    built here, so bindings such as ``prune.Pruning.target = 0.5`` apply).
     Raises InputError for bad settings and Diverged when the loss becomes NaN.
     """
     if precision not in PRECISIONS:
         raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if compress not in COMPRESSIONS:
-        raise InputError(f"compress must be one of {COMPRESSIONS}, got {compress!r}")
-    if compress == "qat" and precision != "float32":
-        raise InputError(f"quantization-aware training needs precision 'float32', not "
-                         f"{precision!r} (TF-MOT has no half-precision fake quantization)")
+    pruning, distillation = pruning or prune.Pruning(), distillation or distill.Distillation()
+    channel_pruning = channel_pruning or channel_prune.ChannelPruning()
+    stages.check(compress, precision, pruning=pruning, distillation=distillation,
+                 channel_pruning=channel_pruning)
     parent = runs.find_run(init_from) if init_from else None
     keras.utils.set_random_seed(seed)
     if deterministic:
@@ -208,9 +210,10 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
                                input_shape=(image_size, image_size, 3), **(model_overrides or {}))
             if parent:
                 _load_weights(net, parent)
-            if compress == "qat":
-                net = quantize_model(net)
-            net.compile(
+            stage = stages.make(compress, net, steps=epochs * steps_per_epoch, pruning=pruning,
+                                distillation=distillation, channel_pruning=channel_pruning,
+                                model_overrides=model_overrides)
+            stage.model.compile(
                 optimizer=optim.make_optimizer(optimizer, lr, momentum=momentum, nesterov=nesterov,
                                                rmsprop_rho=rmsprop_rho, epsilon=epsilon, weight_decay=weight_decay,
                                                clipnorm=clipnorm, ema_momentum=ema_momentum),
@@ -219,14 +222,14 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
                          keras.metrics.TopKCategoricalAccuracy(min(5, classes),
                                                                name="top5")])
         root = _make_workdir(workdir() if callable(workdir) else workdir)
-        return _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
+        return _fit(stage, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
                     checkpoint_every_steps, verbose, model, dataset, compress)
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
 
 def _load_weights(net, parent) -> None:
-    if parent["compress"] == "qat":
+    if parent["compress"] in stages.QUANTIZED:
         raise InputError(f"the run in {parent.workdir} is quantization-aware trained: start a "
                          f"compression stage from a float run")
     source = runs.load_model(parent)
@@ -243,7 +246,7 @@ def _make_workdir(path: str) -> str:
     return path
 
 
-def _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
+def _fit(stage, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
          checkpoint_every_steps, verbose, model, dataset, compress) -> dict:
     """Fit with resume, best checkpoint, NaN guard and logs; save the final model (all workers:
     worker i > 0 into ``worker<i>/``)."""
@@ -254,6 +257,7 @@ def _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_si
     backup = Backup(os.path.join(root, "backup"), save_freq=checkpoint_every_steps or "epoch",
                     delete_checkpoint=False)
     callbacks = [
+        *stage.callbacks,
         nan,
         backup,
         log,
@@ -262,8 +266,8 @@ def _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_si
                                         save_weights_only=True, initial_value_threshold=best),
         keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")),
     ]
-    net.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=eval_ds,
-            callbacks=callbacks, verbose=verbose)
+    stage.model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                    validation_data=eval_ds, callbacks=callbacks, verbose=verbose)
     if nan.where:
         raise Diverged(f"the loss became NaN in epoch {nan.where[0]}, step {nan.where[1]}: "
                        f"training stopped; the last checkpoint before it ({backup.last}) is kept "
@@ -271,14 +275,19 @@ def _fit(net, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_si
                        f"train.learning_rate or set train.clipnorm")
 
     metrics = log.metrics  # what MetricsLog wrote to metrics.json
+    net = stage.final_model()
     last = metrics["history"][-1]
     metrics["final"] = {"model": model, "dataset": dataset, "epochs": last["epoch"],
                         "val_top1": last["val_top1"], "val_top5": last["val_top5"],
                         "val_loss": last["val_loss"], "wall_seconds": last["wall_seconds"],
-                        "params": int(sum(math.prod(w.shape) for w in net.trainable_weights))}
-    net.save(os.path.join(out, "model.h5" if compress == "qat" else "model.keras"))
+                        "params": int(sum(math.prod(w.shape) for w in net.trainable_weights)),
+                        **stage.report(net)}
+    net.save(os.path.join(out, stages.model_file(compress)))
     net.save(os.path.join(out, "saved_model"), save_format="tf")
     with open(os.path.join(out, "config.gin"), "w") as f:
         f.write(gin.operative_config_str())
+        if stage.model_overrides is not None:  # the stage changed the architecture
+            f.write(f"\n# The architecture this stage made ({compress}): later stages and exports "
+                    f"build it.\ntrain.model_overrides = {stage.model_overrides!r}\n")
     files.write_json(os.path.join(out, "metrics.json"), metrics)
     return metrics["final"]

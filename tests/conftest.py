@@ -77,3 +77,15 @@ def trained(tmp_path_factory, digits_dir):
     finally:
         os.chdir(cwd)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def qat_run(trained, tmp_path_factory):
+    """One QAT epoch from the trained run, through the training CLI's entry point; copy it before
+    changing it."""
+    import train.__main__ as train_cli
+
+    workdir = tmp_path_factory.mktemp("qat") / "run"
+    train_cli.run(["qat"], ["train.epochs = 1", "train.verbose = 0"], str(workdir),
+                  init_from=str(trained))
+    return workdir

@@ -1,4 +1,5 @@
-"""Compression stages started from a finished run: quantization-aware training."""
+"""Compression stages started from a finished run: quantization-aware training, magnitude pruning
+and prune-preserving QAT, knowledge distillation."""
 
 import json
 import os
@@ -10,16 +11,10 @@ import pytest
 import conftest
 import train.__main__ as train_cli
 from conftest import ROOT, run_module, snapshot
-from lite_tf import data, exporter, runs, tflite
-
-
-@pytest.fixture(scope="module")
-def qat_run(trained, tmp_path_factory):
-    """One QAT epoch from the trained run, through the training CLI's entry point."""
-    workdir = tmp_path_factory.mktemp("qat") / "run"
-    train_cli.run(["qat"], ["train.epochs = 1", "train.verbose = 0"], str(workdir),
-                  init_from=str(trained))
-    return workdir
+from lite_tf import data, distill, exporter, prune, runs, tflite
+from lite_tf.backend import keras, tf
+from lite_tf.errors import InputError
+from lite_tf.models import create_model
 
 
 def test_qat_stage_keeps_the_run_and_its_accuracy(trained, qat_run):
@@ -37,6 +32,7 @@ def test_qat_stage_keeps_the_run_and_its_accuracy(trained, qat_run):
     assert any("quant" in type(layer).__name__.lower() for layer in model.layers)
 
 
+@pytest.mark.slow  # the default suite is full; test_family_qat_and_int8 converts every family
 def test_qat_run_exports_to_int8(qat_run, tmp_path):
     workdir = shutil.copytree(qat_run, tmp_path / "run")
     run = runs.find_run(str(workdir))
@@ -72,27 +68,175 @@ def bad(case, trained, qat_run):
         return ["--init_from", str(trained.parent / "nope")]
     if case == "unknown compression":
         return ["--init_from", str(trained), "--gin_bindings", "train.compress = 'prune_all'"]
+    if case == "pruning past 100%":
+        return ["--init_from", str(trained), "--gin_bindings", "train.compress = 'prune'",
+                "--gin_bindings", "prune.Pruning.target = 1.5"]
+    if case == "a teacher that is not there":
+        return ["--config", "distill", "--gin_bindings",
+                f"distill.Distillation.teacher = '{trained.parent / 'nope'}'", "--gin_bindings",
+                f"train.data_dir = '{runs.find_run(str(trained))['data_dir']}'"]
     return ["--init_from", str(trained), "--gin_bindings", "train.precision = 'mixed_float16'"]
 
 
 BAD = {
     "init_from a QAT run": "is quantization-aware trained: start a compression stage from a float run",
     "init_from nothing": "no training run at",
-    "unknown compression": "compress must be one of (None, 'qat'), got 'prune_all'",
+    "unknown compression": "compress must be one of (None, 'qat', 'prune', 'pqat', 'distill', "
+                           "'channel_prune'), got 'prune_all'",
     "QAT in mixed precision": "quantization-aware training needs precision 'float32'",
+    "pruning past 100%": "prune.Pruning needs 0 <= initial <= target < 1",
+    "a teacher that is not there": "is neither a run directory nor a model file",
 }
+SLOW_BAD = {"pruning past 100%", "a teacher that is not there"}  # the default suite is full
 
 
-@pytest.mark.parametrize("case", BAD)
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_BAD else c
+                                  for c in BAD])
 def test_bad_stage_is_one_line_exit_2(case, trained, qat_run, tmp_path):
     before = snapshot(tmp_path)
-    proc = run_module("train", ["--config", "qat", *bad(case, trained, qat_run)], tmp_path)
+    args = bad(case, trained, qat_run)
+    proc = run_module("train", args if "--config" in args else ["--config", "qat", *args], tmp_path)
     assert BAD[case] in conftest.one_error_line(proc, "python -m train")
     assert snapshot(tmp_path) == before and not os.path.exists(tmp_path / "runs")
 
 
-def test_stage_configs_are_documented():
-    path = os.path.join(ROOT, "configs", "qat.gin")
+@pytest.mark.parametrize("name", ["qat", "pqat", "prune", "prune_2of4", "channel_prune", "distill"])
+def test_stage_configs_parse_and_are_documented(name):
+    path = os.path.join(ROOT, "configs", f"{name}.gin")
     header = [line for line in open(path).read().splitlines() if line.startswith("#")]
-    assert header[0] == "# python -m train --config qat --init_from runs/latest"
+    start = "--gin_bindings" if name == "distill" else "--init_from runs/latest"
+    assert header[0].startswith(f"# python -m train --config {name} {start}")
     assert any("Expected:" in line for line in header)
+    assert not any("TBD" in line for line in header)
+    train_cli.parse([path], [])
+    assert runs.query("train.compress") == {"pqat": "pqat", "prune_2of4": "prune"}.get(name, name)
+
+
+def fit_steps(model, steps, callbacks=()):
+    x = np.random.default_rng(0).uniform(-1, 1, (steps * 4, 32, 32, 3)).astype("float32")
+    y = keras.utils.to_categorical(np.arange(steps * 4) % 10, 10)
+    model.compile("adam", "categorical_crossentropy")
+    model.fit(x, y, batch_size=4, epochs=1, callbacks=list(callbacks), verbose=0)
+
+
+def test_pruning_reaches_its_target_in_the_prunable_layers_only():
+    model = create_model("mobilenext_035", num_classes=10, input_shape=(32, 32, 3))
+    pruning = prune.Pruning(target=0.75, end=0.5, frequency=2)
+    pruned = prune.prune_model(model, pruning, steps=8)
+    fit_steps(pruned, 8, prune.callbacks())
+    stripped = prune.strip(pruned)
+    assert [layer.name for layer in stripped.layers] == [layer.name for layer in model.layers]
+    report = prune.summary(stripped)
+    assert 0.73 <= report["prunable_sparsity"] <= 0.76, report["prunable_sparsity"]
+    layers = report["layers"]
+    dense = [n for n in layers if n.startswith("stem") or "_dw" in n or n == "logits"]
+    assert dense and all(layers[n] < 0.05 for n in dense), {n: layers[n] for n in dense}
+    assert all(layers[n] >= 0.7 for n in layers if n.endswith(("_reduce", "_expand")))
+
+
+def test_two_of_four_sparsity_and_the_xnnpack_policy():
+    model = create_model("mobilenet_v2_035", num_classes=10, input_shape=(32, 32, 3))
+    pruned = prune.prune_model(model, prune.Pruning(m_by_n=(2, 4), frequency=1), steps=4)
+    fit_steps(pruned, 4, prune.callbacks())
+    kernel = np.asarray(prune.strip(pruned).get_layer("s2b1_expand").kernel)  # (1, 1, in, out)
+    groups = np.moveaxis(kernel, 2, -1).reshape(-1, 4)  # 4 consecutive input channels
+    assert ((groups == 0).sum(1) >= 2).all()
+    # TF-MOT's XNNPACK policy wants a symmetric-padded stride-2 stem (MobileNetV2's is TF-style)
+    # and then prunes only 1x1 convolutions, the ones XNNPACK's sparse inference runs.
+    with pytest.raises(InputError, match="policy 'xnnpack' does not apply to mobilenet_v2_035"):
+        prune.prune_model(model, prune.Pruning(policy="xnnpack"), steps=4)
+    model = create_model("mobilenext_035", num_classes=10, input_shape=(32, 32, 3))
+    policy = prune.prune_model(model, prune.Pruning(policy="xnnpack"), steps=4)
+    wrapped = [l.layer for l in policy.layers if hasattr(l, "pruning_vars")]  # noqa: E741
+    assert wrapped and all(tuple(l.kernel_size) == (1, 1) for l in wrapped)  # noqa: E741
+
+
+def test_distillation_term_is_zero_when_outputs_match_and_positive_otherwise():
+    logits = tf.constant([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
+    assert abs(float(distill.soft_loss(logits, logits, 4.0))) < 1e-6
+    assert float(distill.soft_loss(logits, logits[::-1], 4.0)) > 0.1
+    # Through the Distiller's wiring: a teacher with the student's weights adds nothing.
+    student = create_model("mobilenet_v2_035", num_classes=10, input_shape=(32, 32, 3))
+    teacher = create_model("mobilenet_v2_035", num_classes=10, input_shape=(32, 32, 3))
+    x = np.random.default_rng(0).uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
+    y = keras.utils.to_categorical(np.arange(8) % 10, 10)
+    config = distill.Distillation(teacher="unused", alpha=0.7)
+    teacher.set_weights(student.get_weights())
+    for same, check in ((True, lambda soft: abs(soft) < 1e-5), (False, lambda soft: soft > 1e-2)):
+        if not same:  # the teacher prefers the later classes
+            teacher.get_layer("logits").bias.assign(tf.linspace(-3.0, 3.0, 10))
+        distiller = distill.Distiller(student, teacher, config)
+        distiller.compile(loss=keras.losses.CategoricalCrossentropy())
+        total, soft, hard, _ = (float(v) if v.shape.rank == 0 else v
+                                for v in distiller.losses_on(x, y, training=False))
+        assert check(soft), soft
+        assert total == pytest.approx(0.7 * soft + 0.3 * hard, rel=1e-5)
+
+
+def stage(name, parent, workdir, *bindings):
+    train_cli.run([name], ["train.epochs = 1", "train.verbose = 0", *bindings], str(workdir),
+                  init_from=str(parent) if parent else None)
+    return runs.find_run(str(workdir))
+
+
+@pytest.mark.slow
+def test_prune_then_pqat_keeps_the_zeros_in_int8(trained, tmp_path):
+    pruned = stage("prune", trained, tmp_path / "prune", "train.epochs = 2", "prune.Pruning.end = 0.5")
+    final = json.loads((tmp_path / "prune" / "metrics.json").read_text())["final"]
+    assert final["sparsity"]["prunable_sparsity"] >= 0.74
+    assert runs.find_run(str(trained))["model"] == pruned["model"] and pruned["compress"] == "prune"
+    sparse = exporter.export(pruned, "float32", eval_samples=64, progress=lambda _: None)
+    assert sparse["sparse"] and sparse["agreement"] >= 0.95
+    pqat = stage("pqat", tmp_path / "prune", tmp_path / "pqat")
+    assert pqat["compress"] == "pqat" and pqat["init_from"] == pruned.workdir
+    int8 = exporter.export(pqat, "int8", eval_samples=64, progress=lambda _: None)
+    assert {o["type"] for o in int8["ops"]} <= {"int8", "int32"}
+    skipped = {n for n in final["sparsity"]["layers"] if not prune.prunable_name(n)}
+    kept = [w for w in int8["weights"] if w["layer"] not in skipped and w["op"] == "CONV_2D"]
+    zeros = sum(w["zeros"] * w["size"] for w in kept) / sum(w["size"] for w in kept)
+    assert zeros >= 0.74, zeros
+    dense = exporter.export(runs.find_run(str(trained)), "int8", eval_samples=64,
+                            out_dir=str(tmp_path / "dense"), progress=lambda _: None)
+    assert int8["gzip_bytes"] < 0.6 * dense["gzip_bytes"]
+
+
+@pytest.mark.slow
+def test_distillation_stage_trains_and_exports_the_student(trained, tmp_path):
+    run = stage("distill", None, tmp_path / "distill", f"distill.Distillation.teacher = '{trained}'",
+                f"train.data_dir = '{runs.find_run(str(trained))['data_dir']}'",
+                "train.image_size = 32", "train.model = 'mobilenet_v2_035'")
+    history = json.loads((tmp_path / "distill" / "metrics.json").read_text())["history"]
+    assert history[-1]["distill_loss"] > 0 and "hard_loss" in history[-1]
+    assert runs.read_model(run.model_path).name == "mobilenet_v2_035"
+    report = exporter.export(run, "int8", eval_samples=64, progress=lambda _: None)
+    assert report["model"] == "mobilenet_v2_035" and report["tflite_top1"] >= 0.0
+
+
+@pytest.mark.slow
+def test_channel_pruned_run_is_rebuilt_by_later_stages_and_exports(trained, tmp_path):
+    thin = stage("channel_prune", trained, tmp_path / "thin",
+                 "channel_prune.ChannelPruning.target_macs = None",
+                 "channel_prune.ChannelPruning.ratio = 0.5")
+    final = json.loads((tmp_path / "thin" / "metrics.json").read_text())["final"]["channel_pruning"]
+    assert final["macs_after"] < 0.8 * final["macs_before"]
+    assert thin["model_overrides"]["channels"] and thin["model_overrides"]["bn_momentum"] == 0.9
+    assert runs.load_model(thin).count_params() < runs.load_model(runs.find_run(str(trained))).count_params()
+    qat = stage("qat", tmp_path / "thin", tmp_path / "thin_qat")  # QAT of the thin architecture
+    report = exporter.export(qat, "int8", eval_samples=64, progress=lambda _: None)
+    assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
+
+
+def test_rerunning_a_stage_from_runs_latest_resumes_it(trained, tmp_path, monkeypatch):
+    """`--init_from runs/latest` moves runs/latest to the new stage run; when that run is
+    interrupted, the same command again must resume it from the parent it recorded."""
+    monkeypatch.chdir(tmp_path)
+    command = {"config": [train_cli.resolve_config("qat")], "gin_bindings": [],
+               "init_from": "runs/latest"}
+    stage_dir = tmp_path / "runs" / "qat-20261124-000000"
+    stage_dir.mkdir(parents=True)
+    (stage_dir / "command.json").write_text(json.dumps({**command, "parent": str(trained)}))
+    os.symlink(stage_dir.name, tmp_path / "runs" / "latest")
+    assert train_cli.parent_run("runs/latest", command).workdir == os.path.realpath(trained)
+    assert train_cli.choose_workdir(command["config"], command) == os.path.realpath(stage_dir)
+    with pytest.raises(InputError, match="has not finished training"):  # another command
+        train_cli.parent_run("runs/latest", {**command, "gin_bindings": ["train.epochs = 2"]})

@@ -14,7 +14,7 @@ from lite_tf.models import create_model, list_models
 
 # Training recipes; compression stages (qat.gin, ...) start from a run and are tested in
 # test_compress.py.
-STAGES = {"qat"}
+STAGES = {"qat", "pqat", "prune", "prune_2of4", "channel_prune", "distill"}
 CONFIGS = sorted(f[:-4] for f in os.listdir(cli.CONFIG_DIRS[1]) if f.endswith(".gin")
                  and f != "imagenet.gin" and f[:-4] not in STAGES)
 

@@ -56,6 +56,7 @@ def test_float16_export_through_the_cli(trained, tmp_path):
     assert report["agreement"] >= 0.95
 
 
+@pytest.mark.slow  # two exports: the default suite is full
 def test_model_files_export_like_their_run(trained, tmp_path, digits_dir):
     """The run's model.keras (through the CLI) and its SavedModel, given by path with the dataset,
     score the same float top-1 as the run's own export: same weights, same preprocessing."""

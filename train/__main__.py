@@ -16,6 +16,7 @@ import datetime
 import difflib
 import inspect
 import json
+import logging as std_logging
 import os
 import re
 import sys
@@ -52,8 +53,7 @@ def choose_workdir(configs: list[str], command: dict, runs: str = "runs") -> str
     latest = os.path.join(runs, "latest")
     if os.path.isdir(latest):
         try:
-            with open(os.path.join(latest, "command.json")) as f:
-                same = json.load(f) == command
+            same = _recorded(latest) == command
         except (OSError, ValueError):
             same = False
         if same and not final_model(latest):
@@ -71,6 +71,34 @@ def choose_workdir(configs: list[str], command: dict, runs: str = "runs") -> str
     os.symlink(os.path.basename(workdir), tmp)
     os.replace(tmp, latest)
     return os.path.realpath(workdir)
+
+
+def _recorded(workdir: str) -> dict | None:
+    """The command a run was started with (command.json, without the resolved ``parent``)."""
+    try:
+        with open(os.path.join(workdir, "command.json")) as f:
+            recorded = json.load(f)
+    except (OSError, ValueError):
+        return None
+    recorded.pop("parent", None)
+    return recorded
+
+
+def parent_run(init_from: str, command: dict):
+    """The finished run a stage starts from. When ``init_from`` (typically runs/latest) is this
+    same command's own unfinished stage, the command is being rerun to resume it: its parent is
+    the one recorded in its command.json."""
+    from lite_tf import runs
+
+    try:
+        return runs.find_run(init_from)
+    except InputError:
+        if os.path.isdir(init_from) and _recorded(init_from) == command:
+            with open(os.path.join(init_from, "command.json")) as f:
+                parent = json.load(f).get("parent")
+            if parent:
+                return runs.find_run(parent)
+        raise
 
 
 def gin_error(error: Exception) -> InputError:
@@ -97,10 +125,14 @@ def parse(paths: list[str], bindings: list[str]) -> None:
     # a TypeError on a relative prefix such as "configs" when that name is a namespace package.
     for directory in {os.path.dirname(p) for p in paths} | {os.path.abspath(d) for d in CONFIG_DIRS}:
         gin.add_config_file_search_path(directory)
+    # gin logs an ERROR line for every search path an include is not found in before the one it is.
+    std_logging.disable(std_logging.ERROR)
     try:
         gin.parse_config_files_and_bindings(paths, bindings)
     except (ValueError, SyntaxError, KeyError) as e:
         raise gin_error(e) from None
+    finally:
+        std_logging.disable(std_logging.NOTSET)
 
 
 def run(configs: list[str], bindings: list[str], workdir: str | None,
@@ -117,8 +149,9 @@ def run(configs: list[str], bindings: list[str], workdir: str | None,
         init_from = runs.query("train.init_from")
     else:
         command["init_from"] = init_from
+    parent = None
     if init_from:
-        parent = runs.find_run(init_from)
+        parent = parent_run(init_from, command)
         parse([os.path.join(parent.workdir, "config.gin"), *paths],
               [*bindings, f"train.init_from = {parent.workdir!r}"])
 
@@ -130,7 +163,8 @@ def run(configs: list[str], bindings: list[str], workdir: str | None,
         try:
             path = path if workdir else choose_workdir(paths, command)
             os.makedirs(path, exist_ok=True)
-            files.write_json(os.path.join(path, "command.json"), command)
+            files.write_json(os.path.join(path, "command.json"),
+                             {**command, "parent": parent.workdir} if parent else command)
         except OSError as e:
             raise InputError(f"cannot write to workdir {path}: {e.strerror}") from None
         print(f"workdir: {path}", flush=True)
@@ -141,6 +175,14 @@ def run(configs: list[str], bindings: list[str], workdir: str | None,
     rows = [("model", final["model"]), ("dataset", final["dataset"]), ("epochs", final["epochs"]),
             ("val top-1", f"{final['val_top1']:.4f}"), ("val top-5", f"{final['val_top5']:.4f}"),
             ("wall seconds", f"{final['wall_seconds']:.0f}"), ("workdir", chosen)]
+    if "sparsity" in final:  # a pruning stage
+        rows.insert(-1, ("sparsity", f"{final['sparsity']['prunable_sparsity']:.1%} of the pruned "
+                                     f"layers' weights (per layer: metrics.json)"))
+    if "channel_pruning" in final:
+        c = final["channel_pruning"]
+        rows.insert(-1, ("MACs", f"{c['macs_before']:,} -> {c['macs_after']:,} "
+                                 f"({c['macs_after'] / c['macs_before']:.1%})"))
+        rows.insert(-1, ("params", f"{c['params_before']:,} -> {c['params_after']:,}"))
     print(cli.summary(rows))
     return final
 

@@ -11,7 +11,7 @@ from lite_tf.models.builder import build_model, total_stride
 
 # Overrides every model accepts (besides num_classes and input_shape).
 COMMON_OVERRIDES = ("width", "dropout", "include_top", "pooling", "bn_momentum", "bn_epsilon",
-                    "padding", "classifier_activation")
+                    "padding", "classifier_activation", "channels")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +79,9 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, **overri
     ``num_classes`` and ``input_shape`` default to the model's own (1000 and (224, 224, 3); the
     MobileFaceNet default is its 128-d embedding at 112x112x3). Overrides every model accepts:
     width (any float; replaces the width in the name), dropout, include_top, pooling,
-    bn_momentum, bn_epsilon, padding ('tf' or 'symmetric'), classifier_activation; families add
-    their own (MobileNeXt: identity_multiplier, se).
+    bn_momentum, bn_epsilon, padding ('tf' or 'symmetric'), classifier_activation, channels
+    ({conv layer: filters}, a channel-pruned architecture, see lite_tf.channel_prune); families
+    add their own (MobileNeXt: identity_multiplier, se).
     """
     entry = get_entry(name)
     allowed = set(COMMON_OVERRIDES) | set(entry.family_options)
@@ -88,12 +89,17 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, **overri
     if unknown:
         raise InputError(f"{name} does not accept {', '.join(unknown)}; "
                          f"overrides: {', '.join(sorted(allowed))}")
+    channels = overrides.pop("channels", None)
     settings = dict(entry.settings, **overrides)
     if num_classes is not _DEFAULT:
         settings["num_classes"] = num_classes
     if input_shape is not _DEFAULT:
         settings["input_shape"] = tuple(input_shape)
-    return _build_checked(entry, settings)
+    model = _build_checked(entry, settings)
+    if channels:
+        from lite_tf.channel_prune import with_channels
+        model = with_channels(model, channels)
+    return model
 
 
 def _build_checked(entry: ModelEntry, settings: dict):

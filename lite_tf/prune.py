@@ -1,0 +1,134 @@
+"""Magnitude pruning with TF-MOT (Zhu & Gupta, "To prune, or not to prune", arXiv 1710.01878).
+
+``prune_model`` wraps the prunable layers (dense and convolution kernels, except the stem, the
+depthwise convolutions and the classifier) in TF-MOT's ``prune_low_magnitude`` with a
+PolynomialDecay or ConstantSparsity schedule, or m-by-n (2:4) structured sparsity; with
+``policy='xnnpack'`` only the 1x1 convolutions that XNNPACK's sparse inference runs
+(``PruneForLatencyOnXNNPack``). ``strip`` removes the wrappers; ``sparsity`` reports per layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gin
+import numpy as np
+import tensorflow_model_optimization as tfmot
+
+from lite_tf.backend import keras, layers
+from lite_tf.errors import InputError
+
+_s = tfmot.sparsity.keras
+SCHEDULES = ("polynomial", "constant")
+POLICIES = (None, "xnnpack")
+CLASSIFIER = "logits"
+
+
+@gin.configurable(module="prune")
+@dataclasses.dataclass(frozen=True)
+class Pruning:
+    """What to prune and how fast. ``target`` sparsity is reached at ``end`` (a fraction of the
+    stage's steps) from ``initial`` at ``begin`` (polynomial, power 3), or held from ``begin``
+    (constant); masks update every ``frequency`` steps. ``m_by_n`` (e.g. (2, 4): 2 zeros in every
+    4 weights along the input channels) replaces ``target``. Layers whose name starts with one
+    of ``skip`` are left dense, as are depthwise convolutions and the classifier."""
+
+    target: float = 0.75
+    schedule: str = "polynomial"
+    initial: float = 0.0
+    begin: float = 0.0
+    end: float = 0.7
+    frequency: int = 20
+    m_by_n: tuple[int, int] | None = None
+    policy: str | None = None
+    skip: tuple[str, ...] = ("stem",)
+
+    def check(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise InputError(f"prune.Pruning.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.policy not in POLICIES:
+            raise InputError(f"prune.Pruning.policy must be one of {POLICIES}, got {self.policy!r}")
+        if not 0.0 <= self.initial <= self.target < 1.0:
+            raise InputError(f"prune.Pruning needs 0 <= initial <= target < 1, got initial "
+                             f"{self.initial}, target {self.target}")
+        if not 0.0 <= self.begin < self.end <= 1.0:
+            raise InputError(f"prune.Pruning needs 0 <= begin < end <= 1 (fractions of the "
+                             f"stage), got begin {self.begin}, end {self.end}")
+
+    def schedule_for(self, steps: int):
+        begin, end = round(self.begin * steps), max(round(self.end * steps), 1)
+        if self.schedule == "constant":
+            return _s.ConstantSparsity(self.target, begin, frequency=self.frequency)
+        return _s.PolynomialDecay(self.initial, self.target, begin, end, frequency=self.frequency)
+
+
+def prunable_name(name: str, skip=("stem",)) -> bool:
+    """Whether a layer of this name may be pruned: not the classifier, not a ``skip`` prefix."""
+    return name != CLASSIFIER and not name.startswith(tuple(skip))
+
+
+def prunable(layer, skip=("stem",)) -> bool:
+    """Dense and convolution layers with a kernel, except depthwise ones, the classifier and
+    the layers named with a ``skip`` prefix."""
+    return (isinstance(layer, (layers.Conv2D, layers.Dense))
+            and not isinstance(layer, layers.DepthwiseConv2D) and prunable_name(layer.name, skip))
+
+
+def prune_model(model, pruning: Pruning, steps: int):
+    """``model`` with TF-MOT pruning wrappers on its prunable layers (sharing its layers and
+    weights); train it with
+    ``callbacks()`` and ``strip`` it at the end."""
+    pruning.check()
+    policy = None
+    if pruning.policy == "xnnpack":
+        policy = _s.PruneForLatencyOnXNNPack()
+        try:
+            policy.ensure_model_supports_pruning(model)
+        except ValueError as e:
+            raise InputError(f"prune.Pruning.policy 'xnnpack' does not apply to {model.name}: "
+                             f"{str(e).splitlines()[0]}") from None
+    schedule = pruning.schedule_for(steps)
+    wrapped = []
+
+    def wrap(layer):
+        if prunable(layer, pruning.skip) and (policy is None or policy.allow_pruning(layer)):
+            wrapped.append(layer.name)
+            return _s.prune_low_magnitude(layer, pruning_schedule=schedule,
+                                          sparsity_m_by_n=pruning.m_by_n)
+        return layer  # shared, as TF-MOT's own prune_low_magnitude(model) does
+
+    pruned = keras.models.clone_model(model, clone_function=wrap)
+    if not wrapped:
+        raise InputError(f"prune.Pruning leaves nothing to prune in {model.name}")
+    return pruned
+
+
+def callbacks() -> list:
+    return [_s.UpdatePruningStep()]
+
+
+def strip(model):
+    """The plain model, pruning wrappers removed, zeros kept."""
+    return _s.strip_pruning(model)
+
+
+def _kernel(layer):
+    for name in ("depthwise_kernel", "kernel"):
+        if getattr(layer, name, None) is not None:
+            return np.asarray(getattr(layer, name))
+    return None
+
+
+def summary(model, skip=("stem",)) -> dict:
+    """Fraction of zeros in the kernel of every dense and convolution layer (by name), and
+    overall in the prunable layers and in all kernels."""
+    inner = [getattr(l, "layer", l) for l in model.layers]  # unwrap pruning wrappers  # noqa: E741
+    kernels = {l.name: k for l in inner if (k := _kernel(l)) is not None}  # noqa: E741
+    pruned = {l.name for l in inner if prunable(l, skip)}  # noqa: E741
+
+    def overall(names):
+        total = sum(kernels[n].size for n in names)
+        return float(sum(np.sum(kernels[n] == 0) for n in names) / total) if total else 0.0
+
+    return {"prunable_sparsity": overall(pruned & set(kernels)), "kernel_sparsity": overall(kernels),
+            "layers": {n: float(np.mean(k == 0)) for n, k in kernels.items()}}
