@@ -3,8 +3,8 @@
 TF-MOT's default 8-bit registry has no entry for ``Multiply`` (squeeze-and-excite gates) or
 ``PReLU`` (MobileFaceNet, ENet). ``quantize_model`` annotates those with the QuantizeConfigs
 below and leaves every other layer to TF-MOT's defaults, then applies TF-MOT's default scheme.
-``quantize_model(model, preserve_sparsity=True)`` is prune-preserving QAT. Reload a QAT model from a checkpoint or ``.h5`` inside ``quantize_scope()``: TF-MOT cannot
-reload one from ``.keras``.
+``quantize_model(model, preserve_sparsity=True)`` is prune-preserving QAT. Reload a QAT model
+from a checkpoint or ``.h5`` inside ``quantize_scope()``: TF-MOT cannot reload one from ``.keras``.
 """
 
 from __future__ import annotations

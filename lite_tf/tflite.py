@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-
 from typing import Callable, Iterable
 
 import numpy as np
@@ -47,8 +47,6 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
 def write_random_int8(models: dict, folder: str) -> dict[str, str]:
     """Each model converted to full-integer int8, calibrated on the same 16 random images, written
     to ``folder``; paths by name. For latency comparisons, where the values do not matter."""
-    import os
-
     paths = {}
     for i, (name, model) in enumerate(models.items()):
         shape = model.input_shape[1:]
@@ -88,13 +86,18 @@ class TFLiteModel:
         return np.stack([self._one(np.asarray(x, np.float32)) for x in batch])
 
 
-def tensor_types(model_content: bytes) -> list[tuple[str, str]]:
-    """(op name, type of its first input) of every op, before any delegate is applied."""
+def _plain_interpreter(model_content: bytes):
+    """An interpreter with no delegate applied (the model's own ops) and its tensors by index."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     interp = Interpreter(model_content=model_content,
                          experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     interp.allocate_tensors()
-    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    return interp, {t["index"]: t for t in interp.get_tensor_details()}
+
+
+def tensor_types(model_content: bytes) -> list[tuple[str, str]]:
+    """(op name, type of its first input) of every op, before any delegate is applied."""
+    interp, tensors = _plain_interpreter(model_content)
     ops = []
     for op in interp._get_ops_details():  # noqa: SLF001 (no public op listing in LiteRT)
         first = next((i for i in op["inputs"] if i >= 0), None)
@@ -102,24 +105,19 @@ def tensor_types(model_content: bytes) -> list[tuple[str, str]]:
     return ops
 
 
-WEIGHTED_OPS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1}  # op -> weights input
+WEIGHTED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}  # weights: their 2nd input
 _LAYER = re.compile(r"([^/;]+)/(?:Conv2D|depthwise|MatMul|BiasAdd)")
 
 
 def weights(model_content: bytes) -> list[dict]:
     """Every convolution and fully-connected weight tensor: the Keras layer it came from (read
     from the tensor name), its type, size and fraction of zeros (exact for int8: zero point 0)."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    interp = Interpreter(model_content=model_content,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    interp.allocate_tensors()
-    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    interp, tensors = _plain_interpreter(model_content)
     out = []
     for op in interp._get_ops_details():  # noqa: SLF001
-        slot = WEIGHTED_OPS.get(op["op_name"])
-        if slot is None or len(op["inputs"]) <= slot or op["inputs"][slot] not in tensors:
+        if op["op_name"] not in WEIGHTED_OPS or len(op["inputs"]) < 2 or op["inputs"][1] not in tensors:
             continue
-        tensor = tensors[op["inputs"][slot]]
+        tensor = tensors[op["inputs"][1]]
         try:
             value = interp.get_tensor(tensor["index"])
         except ValueError:  # a tensor computed at run time (e.g. densified from a sparse one)

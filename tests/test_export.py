@@ -42,6 +42,16 @@ def test_int8_export_is_verified_and_reported(trained, tmp_path):
     assert np.concatenate(hits).mean() == pytest.approx(report["tflite_top1"])
     assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"} <= {o["op"] for o in report["ops"]}
+    # Every conv and dense kernel is accounted for, by its Keras layer; a dense model has few zeros.
+    model = runs.load_model(run)
+    kernels = {l.name: l for l in model.layers if getattr(l, "kernel", None) is not None  # noqa: E741
+               or getattr(l, "depthwise_kernel", None) is not None}
+    assert sorted(w["layer"] for w in report["weights"]) == sorted(kernels)
+    for w in report["weights"]:
+        layer = kernels[w["layer"]]
+        kernel = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
+        assert w["size"] == int(np.prod(kernel.shape)) and w["type"] == "int8" and w["zeros"] < 0.2
+    assert 0 < report["gzip_bytes"] < report["size_bytes"] and report["compress"] is None
     assert oct((out / "labels.txt").stat().st_mode & 0o777) != "0o600"
 
 
