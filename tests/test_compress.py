@@ -40,7 +40,7 @@ def test_qat_run_exports_to_int8(qat_run, tmp_path):
     assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
     # The int8 model computes what the fake-quantized Keras model computes: class probabilities
     # point the same way (this short fixture run is too uncertain a classifier for top-1
-    # agreement to say much; on the quickstart run agreement is 99.4%, see the README).
+    # agreement to say much; on the quickstart run agreement is 99.7%, see the README).
     builder = data.get_builder(run["dataset"], run["data_dir"])
     images = next(iter(data.make_dataset(builder, "test", training=False, batch_size=64,
                                          image_size=32, crop_fraction=1.0)))[0].numpy()
