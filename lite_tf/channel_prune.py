@@ -102,7 +102,7 @@ def groups(model) -> list[Group]:
             for nxt in consumers[current.name]:
                 if _conv(nxt):
                     reading.append(nxt.name)
-                elif _per_channel(nxt) and len(consumers[nxt.name]) > 0:
+                elif _per_channel(nxt):  # a dead end fails when it is popped
                     members.append(nxt.name)
                     frontier.append(nxt)
                 else:

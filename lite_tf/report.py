@@ -6,9 +6,10 @@ model is post-training quantized (PTQ), a QAT run's quantization-aware trained.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 
-from lite_tf import benchmark, exporter, runs
+from lite_tf import benchmark, exporter, runs, stages
 from lite_tf.errors import InputError
 
 STAGE_NAMES = {None: "float", "qat": "QAT", "prune": "prune", "pqat": "PQAT", "distill": "distill",
@@ -19,21 +20,19 @@ COLUMNS = ("run", "model", "method", "top-1 float", "top-1 int8", "params", "MAC
 
 def method(run: runs.Run) -> str:
     """The run's stages from the first float run, e.g. 'prune -> PQAT', or 'PTQ' for a float run."""
-    stages, current = [], run
+    names, current = [], run
     while current is not None:
         if current["compress"] is not None:
-            stages.insert(0, STAGE_NAMES.get(current["compress"], current["compress"]))
+            names.insert(0, STAGE_NAMES.get(current["compress"], current["compress"]))
         parent = current["init_from"]
         current = runs.find_run(parent) if parent and os.path.isdir(parent) else None
-    if run["compress"] not in ("qat", "pqat"):
-        stages.append("PTQ")
-    return " -> ".join(stages)
+    if run["compress"] not in stages.QUANTIZED:
+        names.append("PTQ")
+    return " -> ".join(names)
 
 
 def int8_report(run: runs.Run, progress=print) -> dict:
     """The run's int8 export report; the run is exported first when it has none."""
-    import json
-
     path = os.path.join(run.workdir, "export", f"{run['model']}_int8.report.json")
     if os.path.exists(path):
         with open(path) as f:

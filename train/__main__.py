@@ -51,13 +51,8 @@ def choose_workdir(configs: list[str], command: dict, runs: str = "runs") -> str
     from lite_tf.runs import final_model
 
     latest = os.path.join(runs, "latest")
-    if os.path.isdir(latest):
-        try:
-            same = _recorded(latest) == command
-        except (OSError, ValueError):
-            same = False
-        if same and not final_model(latest):
-            return os.path.realpath(latest)
+    if os.path.isdir(latest) and _same_command(latest, command) and not final_model(latest):
+        return os.path.realpath(latest)
     stem = os.path.splitext(os.path.basename(configs[-1]))[0]
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir, n = os.path.join(runs, f"{stem}-{stamp}"), 1
@@ -73,15 +68,19 @@ def choose_workdir(configs: list[str], command: dict, runs: str = "runs") -> str
     return os.path.realpath(workdir)
 
 
-def _recorded(workdir: str) -> dict | None:
-    """The command a run was started with (command.json, without the resolved ``parent``)."""
+def _recorded(workdir: str) -> dict:
+    """The command.json a run was started with ({} when it has none)."""
     try:
         with open(os.path.join(workdir, "command.json")) as f:
-            recorded = json.load(f)
+            return json.load(f)
     except (OSError, ValueError):
-        return None
-    recorded.pop("parent", None)
-    return recorded
+        return {}
+
+
+def _same_command(workdir: str, command: dict) -> bool:
+    """Whether the run in ``workdir`` was started by ``command`` (its resolved parent aside)."""
+    recorded = _recorded(workdir)
+    return bool(recorded) and {k: v for k, v in recorded.items() if k != "parent"} == command
 
 
 def parent_run(init_from: str, command: dict):
@@ -93,11 +92,9 @@ def parent_run(init_from: str, command: dict):
     try:
         return runs.find_run(init_from)
     except InputError:
-        if os.path.isdir(init_from) and _recorded(init_from) == command:
-            with open(os.path.join(init_from, "command.json")) as f:
-                parent = json.load(f).get("parent")
-            if parent:
-                return runs.find_run(parent)
+        parent = _recorded(init_from).get("parent")
+        if parent and _same_command(init_from, command):
+            return runs.find_run(parent)
         raise
 
 
