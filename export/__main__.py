@@ -1,5 +1,6 @@
 """python -m export [--int8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH
---dataset NAME] [--io TYPE] [--calibration-samples N] [--eval-samples N] [--out DIR]
+--dataset NAME [--preprocessing P]] [--io TYPE] [--calibration-samples N] [--eval-samples N]
+[--out DIR]
 
 Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
 dataset it was trained on, to TFLite; verifies it with LiteRT against the float model on the
@@ -14,6 +15,7 @@ import sys
 
 from lite_tf import cli, files
 from lite_tf.errors import InputError
+from lite_tf.preprocessing import PRESETS
 
 PROG = "python -m export"
 
@@ -32,10 +34,13 @@ def main(argv=None) -> int:
     source.add_argument("--model", metavar="PATH",
                         help="a .keras or .h5 file or a SavedModel folder instead of a run "
                              "(needs --dataset; images are preprocessed as lite_tf trains: "
-                             "resized, scaled to [-1, 1])")
+                             "resized, scaled as --preprocessing)")
     parser.add_argument("--dataset", help="with --model: its dataset (TFDS name, folder:PATH or "
                                           "sklearn_digits), for calibration and verification")
     parser.add_argument("--data-dir", help="with --model: the TFDS data_dir")
+    parser.add_argument("--preprocessing", choices=sorted(PRESETS),
+                        help="with --model: how its input was scaled: tf [-1, 1] (default), torch "
+                             "(ImageNet mean/std), bgr (BGR, 0-255)")
     parser.add_argument("--train-split", default="train",
                         help="with --model: the calibration split (default: train)")
     parser.add_argument("--eval-split", default="test",
@@ -58,6 +63,7 @@ def main(argv=None) -> int:
         parser.error("--model needs --dataset: int8 calibration and the verification read its images")
     model_only = [flag for flag, value, default in (
         ("--dataset", args.dataset, None), ("--data-dir", args.data_dir, None),
+        ("--preprocessing", args.preprocessing, None),
         ("--train-split", args.train_split, "train"), ("--eval-split", args.eval_split, "test"))
         if value != default]
     if model_only and not args.model:
@@ -67,7 +73,8 @@ def main(argv=None) -> int:
 
     try:
         run = (runs.model_file_run(args.model, args.dataset, args.data_dir, args.train_split,
-                                   args.eval_split) if args.model else runs.find_run(args.workdir))
+                                   args.eval_split, args.preprocessing)
+               if args.model else runs.find_run(args.workdir))
         report = exporter.export(run, mode, args.io, args.calibration_samples, args.eval_samples,
                                  args.out)
     except (InputError, exporter.ExportError) as e:

@@ -4,7 +4,8 @@
 ``'sklearn_digits'``), or ``'folder:/path'`` for a ``tfds.ImageFolder`` root whose split
 directories hold one directory per class. Preprocessing lives here, not in the model:
 Inception-style random resized crop (+ optional flip) for training, center crop + resize for
-evaluation, scaled to [-1, 1]; parallel map, cache and prefetch with AUTOTUNE.
+evaluation, then scaled as ``preprocessing`` names (``lite_tf.preprocessing``; default [-1, 1]);
+parallel map, cache and prefetch with AUTOTUNE.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import requests
 import tensorflow_datasets as tfds
 
 import lite_tf.datasets  # noqa: F401  (registers sklearn_digits)
+from lite_tf import preprocessing as scaling
 from lite_tf.backend import tf
 from lite_tf.errors import InputError
 
@@ -123,13 +125,9 @@ def _to_float(image, channels: int):
     return image
 
 
-def normalize(image):
-    """[0, 255] -> [-1, 1] (the MobileNet / keras.applications convention)."""
-    return image / 127.5 - 1.0
-
-
-def train_transform(image, image_size: int, augment: Augment, channels: int = 3):
-    """Random resized crop to ``image_size`` (+ flip), normalized."""
+def train_transform(image, image_size: int, augment: Augment, channels: int = 3,
+                    preprocessing: str | None = None):
+    """Random resized crop to ``image_size`` (+ flip), scaled as ``preprocessing``."""
     image = _to_float(image, channels)
     begin, size, _ = tf.image.sample_distorted_bounding_box(
         tf.shape(image), tf.zeros([0, 0, 4], tf.float32), min_object_covered=0.0,
@@ -138,20 +136,22 @@ def train_transform(image, image_size: int, augment: Augment, channels: int = 3)
     image = tf.image.resize(tf.slice(image, begin, size), (image_size, image_size))
     if augment.flip:
         image = tf.image.random_flip_left_right(image)
-    return normalize(image)
+    return scaling.apply(image, preprocessing)
 
 
-def eval_transform(image, image_size: int, crop_fraction: float = 0.875, channels: int = 3):
-    """Central crop of ``crop_fraction`` of each side, resized to ``image_size``, normalized."""
+def eval_transform(image, image_size: int, crop_fraction: float = 0.875, channels: int = 3,
+                   preprocessing: str | None = None):
+    """Central crop of ``crop_fraction`` of each side, resized to ``image_size``, scaled as
+    ``preprocessing``."""
     image = _to_float(image, channels)
     if crop_fraction < 1.0:
         image = tf.image.central_crop(image, crop_fraction)
-    return normalize(tf.image.resize(image, (image_size, image_size)))
+    return scaling.apply(tf.image.resize(image, (image_size, image_size)), preprocessing)
 
 
 def make_dataset(builder, split: str, *, training: bool, batch_size: int, image_size: int,
                  augment: Augment = Augment(), crop_fraction: float = 0.875, seed: int | None = None,
-                 num_workers: int = 1):
+                 num_workers: int = 1, preprocessing: str | None = None):
     """Batched (image, one-hot label) pairs; training data is shuffled and repeats forever.
 
     With ``num_workers`` > 1 (multi-worker training), a split stored in fewer files than workers
@@ -167,8 +167,10 @@ def make_dataset(builder, split: str, *, training: bool, batch_size: int, image_
         ds = ds.cache()
     if training:
         ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed).repeat()
-        transform = lambda x: train_transform(x, image_size, augment)  # noqa: E731
+        transform = lambda x: train_transform(x, image_size, augment,  # noqa: E731
+                                              preprocessing=preprocessing)
     else:
-        transform = lambda x: eval_transform(x, image_size, crop_fraction)  # noqa: E731
+        transform = lambda x: eval_transform(x, image_size, crop_fraction,  # noqa: E731
+                                             preprocessing=preprocessing)
     ds = ds.map(lambda x, y: (transform(x), tf.one_hot(y, classes)), num_parallel_calls=AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)

@@ -71,7 +71,8 @@ def load_float_model(run: Run):
 
 def _batches(run: Run, builder, split: str, batch_size: int, limit: int | None, image_size: int):
     ds = data.make_dataset(builder, split, training=False, batch_size=batch_size,
-                           image_size=image_size, crop_fraction=run["eval_crop_fraction"])
+                           image_size=image_size, crop_fraction=run["eval_crop_fraction"],
+                           preprocessing=run["preprocessing"])
     if limit:
         ds = ds.unbatch().take(limit).batch(batch_size)
     return [(x.numpy(), y.numpy().argmax(-1)) for x, y in ds]

@@ -17,7 +17,8 @@ from lite_tf.errors import InputError
 LATEST = os.path.join("runs", "latest")
 # The train.* settings later stages need: the data, its preprocessing and the model.
 SETTINGS = ("model", "model_overrides", "dataset", "data_dir", "manual_dir", "train_split",
-            "eval_split", "image_size", "eval_crop_fraction", "precision", "compress", "init_from")
+            "eval_split", "image_size", "eval_crop_fraction", "preprocessing", "precision",
+            "compress", "init_from")
 # A finished run's final model: .keras, or .h5 for QAT models (TF-MOT cannot reload them from .keras).
 FINAL_MODELS = ("model.keras", "model.h5")
 
@@ -60,17 +61,19 @@ def find_run(workdir: str | None = None) -> Run:
 
 
 def model_file_run(path: str, dataset: str, data_dir: str | None = None,
-                   train_split: str = "train", eval_split: str = "test") -> Run:
+                   train_split: str = "train", eval_split: str = "test",
+                   preprocessing: str | None = None) -> Run:
     """A model given by path (``.keras``, ``.h5`` or a SavedModel folder) with the dataset to
     calibrate and verify it on, seen as a run: images are preprocessed as lite_tf trains
-    (resized whole, scaled to [-1, 1]); ``image_size`` is read from the model when it loads."""
+    (resized whole, scaled as ``preprocessing``, default [-1, 1]); ``image_size`` is read from
+    the model when it loads."""
     if not os.path.exists(path):
         raise InputError(f"no model at {path}")
     name = os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
     settings = dict(model=name, model_overrides=None, dataset=dataset, data_dir=data_dir,
                     manual_dir=None, train_split=train_split, eval_split=eval_split,
-                    image_size=None, eval_crop_fraction=1.0, precision="float32", compress=None,
-                    init_from=None)
+                    image_size=None, eval_crop_fraction=1.0, preprocessing=preprocessing,
+                    precision="float32", compress=None, init_from=None)
     return Run(os.path.dirname(os.path.abspath(path)), settings, os.path.abspath(path))
 
 

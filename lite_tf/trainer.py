@@ -18,6 +18,7 @@ from typing import Callable
 import gin
 
 from lite_tf import channel_prune, data, distill, files, optim, prune, runs, stages
+from lite_tf import preprocessing as scaling
 from lite_tf.backend import keras, tf
 from lite_tf.errors import InputError
 from lite_tf.models import create_model
@@ -26,6 +27,8 @@ STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "tpu")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 gin.external_configurable(data.Augment, module="data")
+# create_model.* bindings apply to the model a run trains: `create_model.weights = 'imagenet'`.
+create_model = gin.external_configurable(create_model, name="create_model")
 
 
 class Diverged(InputError):
@@ -155,7 +158,8 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
           augment: data.Augment = data.Augment(), eval_crop_fraction: float = 0.875,
           precision: str = "float32", seed: int = 0, deterministic: bool = False,
           strategy: str = "default", checkpoint_every_steps: int | None = None,
-          model_overrides: dict | None = None, init_from: str | None = None,
+          model_overrides: dict | None = None, preprocessing: str | None = None,
+          init_from: str | None = None,
           compress: str | None = None, pruning: prune.Pruning | None = None,
           distillation: distill.Distillation | None = None,
           channel_pruning: channel_prune.ChannelPruning | None = None, verbose="auto") -> dict:
@@ -167,6 +171,10 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
     ``base_batch_size`` is set (linear scaling), else ``learning_rate``. ``precision``
     'mixed_float16' / 'mixed_bfloat16' computes in half precision with float32 weights. Training
     resumes from ``workdir/backup`` (saved every ``checkpoint_every_steps`` steps and every epoch).
+    ``preprocessing`` scales the images (``lite_tf.preprocessing``: 'tf' [-1, 1], 'torch' ImageNet
+    mean/std, 'bgr'); by default the one the pretrained weights expect (``create_model.weights =
+    'imagenet'``: fine-tuning from the reference checkpoint, with a fresh classifier when the
+    classes differ), else 'tf'. The run's config.gin records the scaling and settings it used.
     ``init_from`` starts from the weights of a finished run of the same model (``python -m train``
     also takes that run's config as the base of this one); ``compress`` makes the run a
     compression stage (``lite_tf.stages``: 'qat', 'prune' with ``pruning``, 'pqat', 'distill'
@@ -181,6 +189,25 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
     stages.check(compress, precision, pruning=pruning, distillation=distillation,
                  channel_pruning=channel_pruning)
     parent = runs.find_run(init_from) if init_from else None
+    # Pretrained weights (not for a stage, which starts from its parent's): found or fetched now,
+    # so a cache miss fails before any work; they bring their input scaling and model settings.
+    weights = None if parent else runs.query("create_model.weights")
+    resolved = {}
+    if weights is not None:
+        from lite_tf.weights import pretrained
+
+        resolved["create_model.weights"] = weights  # passed explicitly, so gin would not record it
+        weights = pretrained.resolve(model, weights)
+        required = pretrained.required_settings(model, weights)
+        if required:
+            resolved["train.model_overrides"] = model_overrides = {**required,
+                                                                   **(model_overrides or {})}
+    if preprocessing is None:
+        resolved["train.preprocessing"] = preprocessing = (
+            pretrained.read(weights)[1]["preprocessing"] if weights else scaling.DEFAULT)
+    scaling.get(preprocessing)
+    if compress == "distill":
+        _check_teacher(distillation.teacher, preprocessing)
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -194,10 +221,10 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
     workers = num_workers(dist)
     train_ds = data.make_dataset(builder, train_split, training=True, batch_size=batch_size,
                                  image_size=image_size, augment=augment, seed=seed,
-                                 num_workers=workers)
+                                 num_workers=workers, preprocessing=preprocessing)
     eval_ds = data.make_dataset(builder, eval_split, training=False, batch_size=batch_size,
                                 image_size=image_size, crop_fraction=eval_crop_fraction,
-                                num_workers=workers)
+                                num_workers=workers, preprocessing=preprocessing)
 
     peak = learning_rate * (batch_size / base_batch_size if base_batch_size else 1.0)
     lr = optim.WarmupSchedule(peak, epochs * steps_per_epoch, round(warmup_epochs * steps_per_epoch),
@@ -206,8 +233,8 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
     keras.mixed_precision.set_global_policy(precision)
     try:
         with dist.scope():
-            net = create_model(model, num_classes=classes,
-                               input_shape=(image_size, image_size, 3), **(model_overrides or {}))
+            net = create_model(model, num_classes=classes, input_shape=(image_size, image_size, 3),
+                               weights=weights, **(model_overrides or {}))
             if parent:
                 _load_weights(net, parent)
             stage = stages.make(compress, net, steps=epochs * steps_per_epoch, pruning=pruning,
@@ -222,8 +249,10 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
                          keras.metrics.TopKCategoricalAccuracy(min(5, classes),
                                                                name="top5")])
         root = _make_workdir(workdir() if callable(workdir) else workdir)
+        if stage.model_overrides is not None:
+            resolved["train.model_overrides"] = stage.model_overrides
         return _fit(stage, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
-                    checkpoint_every_steps, verbose, model, dataset, compress)
+                    checkpoint_every_steps, verbose, model, dataset, compress, resolved)
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
@@ -246,10 +275,22 @@ def _make_workdir(path: str) -> str:
     return path
 
 
+def _check_teacher(teacher: str | None, preprocessing: str) -> None:
+    """A teacher run must have seen its images scaled as the student will."""
+    if teacher and os.path.isdir(teacher):
+        theirs = runs.find_run(teacher)["preprocessing"] or scaling.DEFAULT
+        if theirs != preprocessing:
+            raise InputError(f"the teacher {teacher} was trained on images scaled as "
+                             f"{theirs!r}, the student's are {preprocessing!r}: set "
+                             f"train.preprocessing = {theirs!r}")
+
+
 def _fit(stage, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_size,
-         checkpoint_every_steps, verbose, model, dataset, compress) -> dict:
+         checkpoint_every_steps, verbose, model, dataset, compress, resolved) -> dict:
     """Fit with resume, best checkpoint, NaN guard and logs; save the final model (all workers:
-    worker i > 0 into ``worker<i>/``)."""
+    worker i > 0 into ``worker<i>/``). ``resolved``: bindings the run worked out itself (the
+    pretrained weights, their scaling and settings, a stage's architecture), appended to
+    config.gin."""
     out = root if worker == 0 else _make_workdir(os.path.join(root, f"worker{worker}"))
     log = MetricsLog(out, batch_size)
     best = max((h.get("val_top1", 0.0) for h in log.metrics["history"]), default=None)
@@ -286,8 +327,9 @@ def _fit(stage, root, worker, train_ds, eval_ds, epochs, steps_per_epoch, batch_
     net.save(os.path.join(out, "saved_model"), save_format="tf")
     with open(os.path.join(out, "config.gin"), "w") as f:
         f.write(gin.operative_config_str())
-        if stage.model_overrides is not None:  # the stage changed the architecture
-            f.write(f"\n# The architecture this stage made ({compress}): later stages and exports "
-                    f"build it.\ntrain.model_overrides = {stage.model_overrides!r}\n")
+        if resolved:
+            f.write("\n# Worked out by the run (the pretrained weights, their input scaling and "
+                    "settings, the architecture a stage made): later stages and exports use them.\n")
+            f.writelines(f"{key} = {value!r}\n" for key, value in resolved.items())
     files.write_json(os.path.join(out, "metrics.json"), metrics)
     return metrics["final"]

@@ -73,8 +73,8 @@ def closest(query: str, names: list[str], n: int = 5) -> list[str]:
 _DEFAULT = object()
 
 
-def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, **overrides):
-    """Build registered model ``name`` as a functional tf_keras model with fresh weights.
+def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, weights=None, **overrides):
+    """Build registered model ``name`` as a functional tf_keras model.
 
     ``num_classes`` and ``input_shape`` default to the model's own (1000 and (224, 224, 3); the
     MobileFaceNet default is its 128-d embedding at 112x112x3). Overrides every model accepts:
@@ -82,8 +82,19 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, **overri
     bn_momentum, bn_epsilon, padding ('tf' or 'symmetric'), classifier_activation, channels
     ({conv layer: filters}, a channel-pruned architecture, see lite_tf.channel_prune); families
     add their own (MobileNeXt: identity_multiplier, se).
+
+    ``weights``: None (fresh), ``'imagenet'`` (the reference implementation's ImageNet weights,
+    from the cache or downloaded and converted; see lite_tf.weights.pretrained) or the path of a
+    converted ``.npz``. The classifier keeps fresh weights when ``num_classes`` differs from the
+    checkpoint's; settings the weights need (torchvision's PyTorch padding) apply unless given.
     """
     entry = get_entry(name)
+    weights_file = None
+    if weights is not None:
+        from lite_tf.weights import pretrained
+
+        weights_file = pretrained.resolve(name, weights)
+        overrides = {**pretrained.required_settings(name, weights_file), **overrides}
     allowed = set(COMMON_OVERRIDES) | set(entry.family_options)
     unknown = sorted(set(overrides) - allowed)
     if unknown:
@@ -99,6 +110,8 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, **overri
     if channels:
         from lite_tf.channel_prune import with_channels
         model = with_channels(model, channels)
+    if weights_file:
+        pretrained.load_into(model, weights_file)
     return model
 
 

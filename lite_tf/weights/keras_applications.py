@@ -39,6 +39,18 @@ def mobilenet_v2_names() -> dict[str, str]:
     return names
 
 
+def reference_model(model: str, weights: str | None = None):
+    """keras.applications' MobileNet or MobileNetV2 at ``model``'s width (224x224, 1000 classes,
+    logits), with ``weights`` (None, 'imagenet' or an .h5 file)."""
+    from lite_tf.backend import keras
+    from lite_tf.models import get_entry
+
+    entry = get_entry(model)
+    build = {"mobilenet_v1": keras.applications.MobileNet,
+             "mobilenet_v2": keras.applications.MobileNetV2}[entry.family]
+    return build(alpha=entry.settings["width"], weights=weights, classifier_activation=None)
+
+
 def load_keras_applications(source, model) -> None:
     """Copy a keras.applications MobileNet or MobileNetV2 (any alpha) into the matching zoo model."""
     names = mobilenet_v2_names() if source.get_layer(index=1).name == "Conv1" else mobilenet_v1_names()

@@ -1,0 +1,255 @@
+"""ImageNet weights for zoo models: where each comes from, the converted file and its cache.
+
+``create_model(name, weights='imagenet')`` loads ``<cache>/weights/<name>.npz`` (cache:
+``$LITE_TF_CACHE``, else ``~/.cache/lite_tf``). On a cache miss it downloads the reference
+checkpoint from its official URL (torchvision's files are checked against the SHA-256 prefix in
+their names), converts it and caches it. Where no direct download is published (the official
+MobileNeXt code, megvii's ShuffleNetV1 on OneDrive), or offline, it fails in one line naming the
+source and the command that converts a checkpoint by hand: ``python -m lite_tf.weights import
+MODEL CHECKPOINT``.
+
+A converted file is an ``.npz`` of the zoo model's weights (``<layer>/<index>``) plus ``__meta__``:
+the source, the checkpoint's SHA-256, the input scaling the weights expect
+(``lite_tf.preprocessing``) and the model settings they need (torchvision's MobileNetV2 has
+PyTorch padding and BatchNorm epsilon).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+from typing import Callable
+
+import numpy as np
+
+from lite_tf.errors import InputError
+from lite_tf.weights import pytorch_names
+from lite_tf.weights.torch_state import TORCH_EXTRA
+
+FORMAT = "lite_tf.weights/1"
+CACHE_ENV = "LITE_TF_CACHE"
+PROBE_TIMEOUT_SECONDS = 3
+IMPORT = "python -m lite_tf.weights import {model} CHECKPOINT"
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A reference implementation whose checkpoints convert into a zoo family."""
+
+    name: str
+    page: str
+    preprocessing: str
+    names: Callable | None = None  # zoo layer -> state_dict prefix (None: keras.applications)
+    overrides: dict = dataclasses.field(default_factory=dict)  # zoo settings the weights need
+
+
+KERAS = Source("keras.applications", "https://keras.io/api/applications/mobilenet/", "tf")
+_TV = "https://pytorch.org/vision/stable/models.html"
+SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' .pth): source}
+    "mobilenet_v1": {"keras": KERAS},
+    "mobilenet_v2": {"keras": KERAS,
+                     "torch": Source("torchvision", _TV, "torch", pytorch_names.torchvision_mobilenet_v2,
+                                     {"padding": "symmetric", "bn_epsilon": 1e-5})},
+    "shufflenet_v2": {"torch": Source("torchvision", _TV, "torch",
+                                      pytorch_names.torchvision_shufflenet_v2)},
+    "squeezenet": {"torch": Source("torchvision", _TV, "torch", pytorch_names.torchvision_squeezenet)},
+    "mobilenext": {"torch": Source("official MobileNeXt code (mnext.py)",
+                                   "https://github.com/zhoudaquan/rethinking_bottleneck_design",
+                                   "torch", pytorch_names.official_mobilenext)},
+    "shufflenet_v1": {"torch": Source("megvii ShuffleNetV1 (network.py)",
+                                      "https://1drv.ms/f/s!AgaP37NGYuEXhRfQxHRseR7eSxXo",
+                                      "bgr", pytorch_names.megvii_shufflenet_v1)},
+}
+
+_KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+_TORCH = "https://download.pytorch.org/models/"
+# model: direct download of its ImageNet checkpoint, or None where none is published.
+IMAGENET = {
+    **{f"mobilenet_v1_{w}": f"{_KERAS}mobilenet/mobilenet_{t}_224_tf.h5"
+       for w, t in (("025", "2_5"), ("050", "5_0"), ("075", "7_5"), ("100", "1_0"))},
+    **{f"mobilenet_v2_{w}": f"{_KERAS}mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_"
+                            f"{int(w) / 100}_224.h5" for w in ("035", "050", "075", "100", "140")},
+    "shufflenet_v2_050": _TORCH + "shufflenetv2_x0.5-f707e7126e.pth",
+    "shufflenet_v2_100": _TORCH + "shufflenetv2_x1-5666bf0f80.pth",
+    "shufflenet_v2_150": _TORCH + "shufflenetv2_x1_5-3c479a10.pth",
+    "shufflenet_v2_200": _TORCH + "shufflenetv2_x2_0-8be3c8ee.pth",
+    "squeezenet_10": _TORCH + "squeezenet1_0-b66bff10.pth",
+    "squeezenet_11": _TORCH + "squeezenet1_1-b8a52dc0.pth",
+    **{f"mobilenext_{w}": None for w in ("035", "050", "075", "100", "140")},
+    **{f"shufflenet_v1_g{g}_{w}": None for g in (3, 8) for w in ("050", "100", "150", "200")},
+}
+
+
+def cache_dir() -> str:
+    return os.path.expanduser(os.environ.get(CACHE_ENV) or os.path.join("~", ".cache", "lite_tf"))
+
+
+def cached_file(model: str) -> str:
+    """Where ``model``'s converted ImageNet weights live in the cache."""
+    return os.path.join(cache_dir(), "weights", f"{model}.npz")
+
+
+def _family(model: str) -> str:
+    from lite_tf.models import get_entry
+
+    return get_entry(model).family
+
+
+def imagenet_source(model: str) -> Source:
+    """The source of ``model``'s ImageNet weights; InputError for models without any."""
+    if model not in IMAGENET:
+        _family(model)  # an unknown name gets the registry's error
+        raise InputError(f"no ImageNet weights for {model}; models with them: {', '.join(IMAGENET)}")
+    sources = SOURCES[_family(model)]
+    return sources.get("keras") or sources["torch"]
+
+
+def published_sha256(url: str) -> str | None:
+    """The SHA-256 prefix in a torchvision file name (``name-<hex>.pth``), as torch.hub checks it."""
+    match = re.search(r"-([a-f0-9]{6,})\.", os.path.basename(url))
+    return match.group(1) if match else None
+
+
+def resolve(model: str, weights: str) -> str:
+    """The converted file for ``create_model(model, weights=weights)``: ``'imagenet'`` (the cache,
+    else download and convert) or a path to a converted ``.npz``."""
+    if weights != "imagenet":
+        if not os.path.isfile(weights):
+            raise InputError(f"weights must be None, 'imagenet' or a converted .npz file; "
+                             f"no file {weights!r}")
+        return weights
+    path = cached_file(model)
+    if os.path.isfile(path):
+        return path
+    source, url = imagenet_source(model), IMAGENET[model]
+    command = IMPORT.format(model=model)
+    if url is None:
+        raise InputError(f"no ImageNet weights for {model} in {path}: the {source.name} publishes "
+                         f"no direct download ({source.page}); convert a checkpoint with {command}")
+    from lite_tf.data import online
+
+    if not online(url, PROBE_TIMEOUT_SECONDS):
+        raise InputError(f"no ImageNet weights for {model} in {path} and {url} cannot be reached "
+                         f"(offline): download it elsewhere and run {command}")
+    return import_checkpoint(model, _download(model, url), path)[0]
+
+
+def _download(model: str, url: str) -> str:
+    """The downloaded checkpoint's path (Keras or torch.hub, each with its progress bar and cache)."""
+    if url.endswith(".h5"):
+        from lite_tf.backend import keras
+
+        return keras.utils.get_file(os.path.basename(url), url, cache_subdir="models")
+    try:
+        import torch.hub
+    except ImportError:
+        raise InputError(f"the ImageNet weights of {model} are a PyTorch checkpoint, which needs "
+                         f"PyTorch to read: {TORCH_EXTRA}") from None
+    folder = os.path.join(cache_dir(), "downloads")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, os.path.basename(url))
+    if not os.path.exists(path):
+        torch.hub.download_url_to_file(url, path, hash_prefix=published_sha256(url))
+    return path
+
+
+def convert_checkpoint(model: str, checkpoint: str):
+    """``(zoo model with the checkpoint's weights, metadata)``; the checkpoint's kind (Keras .h5
+    or a PyTorch file) picks the source among the family's."""
+    from lite_tf.models import create_model
+    from lite_tf.weights.transfer import assign_weights
+
+    family = _family(model)
+    if not os.path.isfile(checkpoint):
+        raise InputError(f"no checkpoint at {checkpoint}")
+    kind = "keras" if checkpoint.endswith((".h5", ".keras")) else "torch"
+    sources = SOURCES.get(family, {})
+    if kind not in sources:
+        known = ", ".join(f"{f} ({' or '.join(sources)})" for f, sources in SOURCES.items())
+        raise InputError(f"no converter from a {kind} checkpoint to {family}; converters: {known}")
+    source = sources[kind]
+    net = create_model(model, classifier_activation=None, **source.overrides)
+    if kind == "keras":
+        from lite_tf.weights.keras_applications import load_keras_applications, reference_model
+
+        load_keras_applications(reference_model(model, checkpoint), net)
+    else:
+        from lite_tf.weights.torch_state import convert, read_checkpoint
+
+        state = read_checkpoint(checkpoint)
+        assign_weights(net, convert(net, state, source.names(net), f"{checkpoint} ({source.name})"))
+    with open(checkpoint, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    meta = {"format": FORMAT, "model": model, "source": source.name,
+            "checkpoint": os.path.basename(checkpoint), "sha256": digest,
+            "preprocessing": source.preprocessing, "overrides": source.overrides,
+            "num_classes": int(net.output_shape[-1])}
+    return net, meta
+
+
+def import_checkpoint(model: str, checkpoint: str, out: str | None = None):
+    """Convert ``checkpoint`` into ``model``'s weights file at ``out`` (default: the cache);
+    returns ``(path, zoo model, metadata)``."""
+    net, meta = convert_checkpoint(model, checkpoint)
+    out = out or cached_file(model)
+    write(out, net, meta)
+    return out, net, meta
+
+
+def write(path: str, model, meta: dict) -> None:
+    """The converted file, written whole or not at all."""
+    arrays = {f"{layer.name}/{i}": w for layer in model.layers
+              for i, w in enumerate(layer.get_weights())}
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    partial = f"{path}.partial"
+    with open(partial, "wb") as f:
+        np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
+    os.replace(partial, path)
+
+
+def read(path: str) -> tuple[dict[str, list[np.ndarray]], dict]:
+    """``({layer: weights}, metadata)`` of a converted file."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            meta = json.loads(str(f["__meta__"]))
+            tensors: dict[str, list] = {}
+            for key in sorted((k for k in f.files if k != "__meta__"),
+                              key=lambda k: (k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1]))):
+                tensors.setdefault(key.rsplit("/", 1)[0], []).append(f[key])
+    except (OSError, ValueError, KeyError) as e:
+        raise InputError(f"{path} is not a converted weights file: {e}") from None
+    if meta.get("format") != FORMAT:
+        raise InputError(f"{path} is not a converted weights file (format {meta.get('format')!r})")
+    return tensors, meta
+
+
+def required_settings(model: str, path: str) -> dict:
+    """The zoo settings the weights in ``path`` need; InputError if they are another model's."""
+    meta = read(path)[1]
+    if meta["model"] != model:
+        raise InputError(f"{path} holds the weights of {meta['model']}, not {model}")
+    return meta["overrides"]
+
+
+def preprocessing(model: str, weights: str | None) -> str | None:
+    """The input scaling ``create_model(model, weights=weights)``'s weights expect (None: none)."""
+    if weights is None:
+        return None
+    if weights == "imagenet" and not os.path.isfile(cached_file(model)):
+        return imagenet_source(model).preprocessing
+    return read(resolve(model, weights))[1]["preprocessing"]
+
+
+def load_into(model, path: str) -> None:
+    """Load a converted file into ``model``: every layer must match, except the classifier, which
+    keeps its fresh weights when the model has another number of classes or no top."""
+    from lite_tf.weights.transfer import assign_weights
+
+    tensors = read(path)[0]
+    classifier = [w.shape for w in tensors.get("logits", [])]
+    ours = next(([tuple(w.shape) for w in layer.weights] for layer in model.layers
+                 if layer.name == "logits"), None)
+    assign_weights(model, tensors, skip=() if ours == classifier else ("logits",))

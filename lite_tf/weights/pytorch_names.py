@@ -1,0 +1,94 @@
+"""Zoo layer -> state_dict prefix of each PyTorch reference implementation.
+
+- torchvision ``mobilenet_v2``, ``shufflenet_v2_x*``, ``squeezenet1_*``;
+- the official MobileNeXt code (``mnext.py``, ``MXNet``);
+- megvii's ShuffleNetV1 (``ShuffleNet-Series/ShuffleNetV1/network.py``).
+
+Each map is built from the zoo model's own block names (``s<stage>b<block>``), in order.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lite_tf.weights.torch_state import sequential
+
+
+def blocks(model) -> list[str]:
+    """The model's block prefixes (``s1b1``, ``s2b1``, ...) in graph order."""
+    found = []
+    for layer in model.layers:
+        match = re.match(r"s\d+b\d+(?=_)", layer.name)
+        if match and match.group() not in found:
+            found.append(match.group())
+    return found
+
+
+def _has(model, name: str) -> bool:
+    return any(layer.name == name for layer in model.layers)
+
+
+def torchvision_mobilenet_v2(model) -> dict[str, str]:
+    names = {"stem": "features.0.0", "stem_bn": "features.0.1", "head_conv": "features.18.0",
+             "head_conv_bn": "features.18.1", "logits": "classifier.1"}
+    for i, block in enumerate(blocks(model), 1):
+        parts = ["expand", "dw"] if _has(model, f"{block}_expand") else ["dw"]
+        for j, part in enumerate(parts):  # Conv2dNormActivation: .0 conv, .1 BN
+            names[f"{block}_{part}"] = f"features.{i}.conv.{j}.0"
+            names[f"{block}_{part}_bn"] = f"features.{i}.conv.{j}.1"
+        names[f"{block}_project"] = f"features.{i}.conv.{len(parts)}"
+        names[f"{block}_project_bn"] = f"features.{i}.conv.{len(parts) + 1}"
+    return names
+
+
+def torchvision_shufflenet_v2(model) -> dict[str, str]:
+    names = {"stem": "conv1.0", "stem_bn": "conv1.1", "head_conv": "conv5.0",
+             "head_conv_bn": "conv5.1", "logits": "fc"}
+    for block in blocks(model):
+        s, b = map(int, re.findall(r"\d+", block))
+        prefix = f"stage{s + 1}.{b - 1}"
+        if _has(model, f"{block}_left_dw"):
+            names.update(sequential(f"{prefix}.branch1", [(f"{block}_left_dw", False),
+                                                          (f"{block}_left_pw", True)]))
+        names.update(sequential(f"{prefix}.branch2", [(f"{block}_right_pw1", True),
+                                                      (f"{block}_right_dw", False),
+                                                      (f"{block}_right_pw2", True)]))
+    return names
+
+
+def torchvision_squeezenet(model) -> dict[str, str]:
+    """``features`` is conv, ReLU, max-pool, then the Fire modules with max-pools between."""
+    names, index = {"stem": "features.0", "logits": "classifier.1"}, 3
+    for layer in model.layers:
+        if re.fullmatch(r"fire\d+_pool", layer.name):
+            index += 1
+        elif layer.name.endswith("_concat"):
+            fire = layer.name.removesuffix("_concat")
+            for part in ("squeeze", "expand1x1", "expand3x3"):
+                names[f"{fire}_{part}"] = f"features.{index}.{part}"
+            index += 1
+    return names
+
+
+def official_mobilenext(model) -> dict[str, str]:
+    """``features.0`` the stem, then one ``SGBlock`` per block whose ``conv`` Sequential holds
+    [dw1 + ReLU6], reduce, expand + ReLU6, [dw2], each conv followed by its BatchNorm."""
+    names = {"stem": "features.0.0", "stem_bn": "features.0.1", "logits": "classifier.1"}
+    for i, block in enumerate(blocks(model), 1):
+        parts = [(f"{block}_{part}", activation)
+                 for part, activation in (("dw1", True), ("reduce", False), ("expand", True),
+                                          ("dw2", False))
+                 if _has(model, f"{block}_{part}")]
+        names.update(sequential(f"features.{i}.conv", parts))
+    return names
+
+
+def megvii_shufflenet_v1(model) -> dict[str, str]:
+    """``first_conv``, then one unit per ``features.i``: ``branch_main_1`` (1x1 group conv + ReLU,
+    depthwise), ``branch_main_2`` (1x1 group conv); ``classifier`` has no bias."""
+    names = {"stem": "first_conv.0", "stem_bn": "first_conv.1", "logits": "classifier.0"}
+    for i, block in enumerate(blocks(model)):
+        names.update(sequential(f"features.{i}.branch_main_1", [(f"{block}_gconv1", True),
+                                                               (f"{block}_dw", False)]))
+        names.update(sequential(f"features.{i}.branch_main_2", [(f"{block}_gconv2", False)]))
+    return names
