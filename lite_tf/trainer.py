@@ -204,7 +204,7 @@ def train(workdir: str | Callable[[], str], *, model: str = gin.REQUIRED,
                                                                    **(model_overrides or {})}
     if preprocessing is None:
         resolved["train.preprocessing"] = preprocessing = (
-            pretrained.read(weights)[1]["preprocessing"] if weights else scaling.DEFAULT)
+            pretrained.preprocessing(model, weights) if weights else scaling.DEFAULT)
     scaling.get(preprocessing)
     if compress == "distill":
         _check_teacher(distillation.teacher, preprocessing)

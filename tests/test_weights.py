@@ -1,4 +1,5 @@
-"""Pretrained weights: reference checkpoints convert exactly into the zoo, converted files load
+"""Pretrained weights: reference checkpoints convert exactly into the zoo (the official MobileNeXt
+and megvii maps: test_official_manifests.py), converted files load
 from the cache, a cache miss offline fails at once in one line, and training fine-tunes from them.
 
 The torchvision comparisons need the optional extra (pip install 'lite_tf[torch]'), which CI
@@ -6,27 +7,21 @@ installs; without it they skip.
 """
 
 import importlib.util
-import json
 import os
-import pathlib
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, one_error_line, run_module, snapshot
+from conftest import one_error_line, run_module, snapshot
 from lite_tf import preprocessing
 from lite_tf.backend import keras
 from lite_tf.errors import InputError
 from lite_tf.models import create_model
-from lite_tf.weights import pretrained, pytorch_names
-from lite_tf.weights.torch_state import convert
-from lite_tf.weights.transfer import assign_weights
+from lite_tf.weights import pretrained
 from test_keras_applications import randomize_batchnorm
 
-MANIFESTS = pathlib.Path(ROOT).parent / "shared" / "reference" / "state_dicts"
-OFFICIAL = sorted(p.stem for p in MANIFESTS.glob("*.json")) if MANIFESTS.exists() else []
 
 
 @pytest.fixture
@@ -108,43 +103,6 @@ def test_keras_applications_h5_checkpoint_gives_the_same_logits(tmp_path, rng):
     x = rng.uniform(-1, 1, (2, 224, 224, 3)).astype("float32")
     diff = np.abs(reference(x, training=False).numpy() - net(x, training=False).numpy()).max()
     assert diff <= 1e-4
-
-
-def manifest_state(name):
-    tensors = json.loads((MANIFESTS / f"{name}.json").read_text())["tensors"]
-    return {key: np.zeros(shape, "float32") for key, shape in tensors}
-
-
-def official_names(model):
-    if model.name.startswith("mobilenext"):
-        return pytorch_names.official_mobilenext(model)
-    return pytorch_names.megvii_shufflenet_v1(model)
-
-
-@pytest.mark.skipif(not OFFICIAL, reason="reference manifests not present")
-@pytest.mark.parametrize("name", OFFICIAL)
-def test_mapping_covers_every_official_tensor_exactly_and_in_order(name):
-    state = manifest_state(name)
-    model = create_model(name)
-    names = official_names(model)
-    assign_weights(model, convert(model, state, names, name))  # raises on anything left over
-    mapped = [names[layer.name] for layer in model.layers if layer.weights]
-    modules = list(dict.fromkeys(key.rsplit(".", 1)[0] for key in state))
-    assert mapped == modules  # the zoo's layer order is the official module order
-
-
-def test_conversion_names_missing_extra_and_misshaped_tensors():
-    state = manifest_state("mobilenext_100")
-    del state["features.1.conv.4.running_var"]
-    state["features.99.conv.0.weight"] = np.zeros((3, 3))
-    model = create_model("mobilenext_100")
-    with pytest.raises(InputError, match=r"missing \(1\): features\.1\.conv\.4\.running_var \| "
-                                         r"extra \(1\): features\.99\.conv\.0\.weight$"):
-        convert(model, state, official_names(model), "x")
-    state = manifest_state("mobilenext_050")  # another width: every shape but the head differs
-    with pytest.raises(InputError, match=r"mis-shaped \(\d+\): s1b1_dw1: expected "
-                                         r"\[\(3, 3, 32, 1\)\], got \[\(3, 3, 16, 1\)\]"):
-        assign_weights(model, convert(model, state, official_names(model), "x"))
 
 
 def test_imagenet_without_cache_offline_is_one_line_naming_the_source_and_import(cache):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from lite_tf import files
 from lite_tf.errors import InputError
 from lite_tf.weights import pytorch_names
 from lite_tf.weights.torch_state import TORCH_EXTRA
@@ -100,11 +102,10 @@ def _family(model: str) -> str:
 
 def imagenet_source(model: str) -> Source:
     """The source of ``model``'s ImageNet weights; InputError for models without any."""
+    family = _family(model)  # an unknown name gets the registry's error
     if model not in IMAGENET:
-        _family(model)  # an unknown name gets the registry's error
         raise InputError(f"no ImageNet weights for {model}; models with them: {', '.join(IMAGENET)}")
-    sources = SOURCES[_family(model)]
-    return sources.get("keras") or sources["torch"]
+    return SOURCES[family].get("keras") or SOURCES[family]["torch"]
 
 
 def published_sha256(url: str) -> str | None:
@@ -203,32 +204,44 @@ def write(path: str, model, meta: dict) -> None:
     """The converted file, written whole or not at all."""
     arrays = {f"{layer.name}/{i}": w for layer in model.layers
               for i, w in enumerate(layer.get_weights())}
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    partial = f"{path}.partial"
-    with open(partial, "wb") as f:
-        np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
-    os.replace(partial, path)
+    buffer = io.BytesIO()
+    np.savez(buffer, __meta__=np.array(json.dumps(meta)), **arrays)
+    files.writable_dir(os.path.dirname(os.path.abspath(path)), "weights folder")
+    files.write_atomic(path, buffer.getvalue())
+
+
+def _load(path: str, take):
+    """``take(npz, metadata)`` on a converted file (np.load reads only the members it is asked for)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            meta = json.loads(str(f["__meta__"]))
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"format {meta.get('format')!r}")
+            return take(f, meta)
+    except (OSError, ValueError, KeyError) as e:
+        raise InputError(f"{path} is not a converted weights file: {e}") from None
+
+
+def read_meta(path: str) -> dict:
+    """The metadata of a converted file, without reading its tensors."""
+    return _load(path, lambda f, meta: meta)
 
 
 def read(path: str) -> tuple[dict[str, list[np.ndarray]], dict]:
     """``({layer: weights}, metadata)`` of a converted file."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            meta = json.loads(str(f["__meta__"]))
-            tensors: dict[str, list] = {}
-            for key in sorted((k for k in f.files if k != "__meta__"),
-                              key=lambda k: (k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1]))):
-                tensors.setdefault(key.rsplit("/", 1)[0], []).append(f[key])
-    except (OSError, ValueError, KeyError) as e:
-        raise InputError(f"{path} is not a converted weights file: {e}") from None
-    if meta.get("format") != FORMAT:
-        raise InputError(f"{path} is not a converted weights file (format {meta.get('format')!r})")
-    return tensors, meta
+    def take(f, meta):
+        tensors: dict[str, list] = {}
+        for key in sorted((k for k in f.files if k != "__meta__"),
+                          key=lambda k: (k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1]))):
+            tensors.setdefault(key.rsplit("/", 1)[0], []).append(f[key])
+        return tensors, meta
+
+    return _load(path, take)
 
 
 def required_settings(model: str, path: str) -> dict:
     """The zoo settings the weights in ``path`` need; InputError if they are another model's."""
-    meta = read(path)[1]
+    meta = read_meta(path)
     if meta["model"] != model:
         raise InputError(f"{path} holds the weights of {meta['model']}, not {model}")
     return meta["overrides"]
@@ -240,7 +253,7 @@ def preprocessing(model: str, weights: str | None) -> str | None:
         return None
     if weights == "imagenet" and not os.path.isfile(cached_file(model)):
         return imagenet_source(model).preprocessing
-    return read(resolve(model, weights))[1]["preprocessing"]
+    return read_meta(resolve(model, weights))["preprocessing"]
 
 
 def load_into(model, path: str) -> None:
