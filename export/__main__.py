@@ -1,11 +1,12 @@
 """python -m export [--int8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH
 --dataset NAME [--preprocessing P]] [--io TYPE] [--calibration-samples N] [--eval-samples N]
-[--out DIR]
+[--device-samples N] [--out DIR]
 
 Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
 dataset it was trained on, to TFLite; verifies it with LiteRT against the float model on the
-evaluation split and writes <name>_<mode>.tflite, labels.txt and the report <name>_<mode>.report.json
-(copied to export_report.json) to <workdir>/export or --out. Bad input is one line on stderr and
+evaluation split and writes <name>_<mode>.tflite, labels.txt, the report <name>_<mode>.report.json
+(copied to export_report.json) and <name>_<mode>.samples (evaluation images with the host's
+predictions, for the phone app's accuracy check) to <workdir>/export or --out. Bad input is one line on stderr and
 exit code 2.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from lite_tf import cli, files
+from lite_tf import cli, files, samples
 from lite_tf.errors import InputError
 from lite_tf.preprocessing import PRESETS
 
@@ -53,12 +54,18 @@ def main(argv=None) -> int:
                         help="training images for int8 calibration (default: 200)")
     parser.add_argument("--eval-samples", type=int, metavar="N",
                         help="evaluate on the first N evaluation images (default: all)")
+    parser.add_argument("--device-samples", type=int, default=32, metavar="N",
+                        help="evaluation images written to <name>_<mode>.samples with the host's "
+                             "predictions, for python -m export.phone's accuracy check "
+                             "(default: 32; 0: none)")
     args = parser.parse_args(argv)
     mode = args.mode or "int8"
     if args.io != "int8" and mode != "int8":
         parser.error(f"--io {args.io} applies to --int8 only, not --{mode}")
     if args.calibration_samples < 1:
         parser.error("--calibration-samples must be at least 1")
+    if args.device_samples < 0:
+        parser.error("--device-samples must be at least 0")
     if args.model and not args.dataset:
         parser.error("--model needs --dataset: int8 calibration and the verification read its images")
     model_only = [flag for flag, value, default in (
@@ -76,7 +83,7 @@ def main(argv=None) -> int:
                                    args.eval_split, args.preprocessing)
                if args.model else runs.find_run(args.workdir))
         report = exporter.export(run, mode, args.io, args.calibration_samples, args.eval_samples,
-                                 args.out)
+                                 args.out, device_samples=args.device_samples)
     except (InputError, exporter.ExportError) as e:
         cli.print_error(PROG, e)
         return 2 if isinstance(e, InputError) else 1
@@ -88,6 +95,10 @@ def main(argv=None) -> int:
             ("agreement", f"{report['agreement']:.4f} on {report['eval_examples']} images"),
             ("ops", ", ".join(sorted({o['op'] for o in report['ops']}))),
             ("report", files.report_path(f"{out}/{report['file']}"))]
+    if report["device_samples"]:
+        model_path = f"{out}/{report['file']}"
+        rows.append(("samples", f"{samples.path_for(model_path)} ({report['device_samples']} "
+                                f"images, for python -m export.phone)"))
     print(cli.summary(rows))
     return 0
 

@@ -1,8 +1,9 @@
 """Host latency of .tflite models: the ai_edge_litert interpreter with XNNPACK, one fresh process
 per model and thread count (the work behind ``python -m export.benchmark``).
 
-Results follow the schema ``lite_tf.benchmark/1`` (README, "Host benchmark"), which the Android
-benchmark app emits too, so phone and host numbers land in one table. This module imports no
+Results follow the schema ``lite_tf.benchmark/1`` (``benchmark.schema.json`` beside this module;
+README, "Host benchmark"), which the Android benchmark app emits too, so phone and host numbers
+land in one table (``markdown`` and ``plot`` take several documents). This module imports no
 TensorFlow: the measuring process loads only numpy and LiteRT.
 """
 
@@ -19,6 +20,7 @@ from lite_tf import files
 from lite_tf.errors import InputError
 
 SCHEMA = "lite_tf.benchmark/1"
+SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmark.schema.json")
 
 
 # As TFLite's benchmark_model: warm up for at least 0.5 s and time at least 1 s of invocations.
@@ -75,7 +77,7 @@ def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dic
         "p99_ms": float(np.percentile(ms, 99)),
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         * (1 if sys.platform == "darwin" else 1024),  # bytes on macOS, KiB on Linux
-        "top1": None,
+        "top1": None, "delegate": "XNNPACK", "samples": 0, "agreement": None,
     }
 
 
@@ -139,6 +141,39 @@ def report(results: list[dict]) -> dict:
     return {"schema": SCHEMA, "device": device(), "results": results}
 
 
+def validate(document, source: str) -> dict:
+    """``document`` if it follows ``benchmark.schema.json``, else a one-line InputError naming
+    ``source`` and the first violation."""
+    import jsonschema
+
+    with open(SCHEMA_FILE) as f:
+        schema = json.load(f)
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is not None:
+        where = "".join(f"[{p!r}]" for p in error.absolute_path) or "the document"
+        raise InputError(f"{source} is not a {SCHEMA} document: {where}: {error.message}")
+    return document
+
+
+def load(path: str, source: str | None = None) -> dict:
+    """A saved ``lite_tf.benchmark/1`` document (``--json`` output, or the phone app's), validated;
+    errors name ``source`` (default: the path)."""
+    source = source or path
+    try:
+        with open(path) as f:
+            document = json.load(f)
+    except OSError as e:
+        raise InputError(f"cannot read {source}: {e.strerror}") from None
+    except ValueError as e:
+        raise InputError(f"{source} is not JSON: {e}") from None
+    return validate(document, source)
+
+
+def device_label(device: dict) -> str:
+    """'host' for this machine's results, the phone's name for an app's."""
+    return "host" if device["kind"] == "host" else device["name"]
+
+
 def device() -> dict:
     cpu = platform.processor()
     try:
@@ -152,32 +187,48 @@ def device() -> dict:
     except Exception:  # not installed as a distribution
         runtime = None
     return {"kind": "host", "name": platform.node(), "os": f"{platform.system()} {platform.release()}",
-            "cpu": cpu, "cores": os.cpu_count(),
-            "runtime": {"name": "ai_edge_litert", "version": runtime, "delegate": "XNNPACK"}}
+            "cpu": cpu, "cores": os.cpu_count() or 1,
+            "runtime": {"name": "ai_edge_litert", "version": runtime}}
 
 
 def _size(n: int) -> str:
     return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
 
 
-def markdown(results: list[dict]) -> str:
-    head = ("model", "size", "threads", "init ms", "first ms", "mean ms", "std", "p50", "p90", "p99",
-            "peak RSS", "top-1")
-    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
-    for r in results:
+def _rows(documents: list[dict]) -> list[dict]:
+    """Every result of every document, with its device's label as ``device``."""
+    return [dict(r, device=device_label(d["device"])) for d in documents for r in d["results"]]
+
+
+def markdown(documents: list[dict]) -> str:
+    """One table over the results of several documents (host and phones); a document's errors
+    (a delegate that could not run a model) are listed under it."""
+    head = ("device", "model", "delegate", "threads", "size", "init ms", "first ms", "mean ms", "std",
+            "p50", "p90", "p99", "peak RSS", "top-1", "agreement")
+    lines = ["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * (len(head) - 3)]
+    for r in _rows(documents):
         lines.append("| " + " | ".join([
-            f"`{r['model']}`", _size(r["size_bytes"]), str(r["threads"]), f"{r['init_ms']:.1f}",
-            f"{r['first_inference_ms']:.2f}", f"{r['mean_ms']:.2f}", f"{r['std_ms']:.2f}",
-            f"{r['p50_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}",
-            f"{r['peak_rss_bytes'] / 2**20:.0f} MiB",
-            "-" if r["top1"] is None else f"{100 * r['top1']:.2f}%"]) + " |")
+            r["device"], f"`{r['model']}`", r["delegate"], str(r["threads"]), _size(r["size_bytes"]),
+            f"{r['init_ms']:.1f}", f"{r['first_inference_ms']:.2f}", f"{r['mean_ms']:.2f}",
+            f"{r['std_ms']:.2f}", f"{r['p50_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}",
+            "-" if r["peak_rss_bytes"] is None else f"{r['peak_rss_bytes'] / 2**20:.0f} MiB",
+            _pct(r["top1"]),
+            "-" if r["agreement"] is None else f"{_pct(r['agreement'])} of {r['samples']}"]) + " |")
+    errors = [(device_label(d["device"]), e) for d in documents for e in d.get("errors", [])]
+    if errors:
+        lines += [""] + [f"- {label}: `{e['model']}` on {e['delegate']} with {e['threads']} "
+                         f"thread{'s' * (e['threads'] > 1)} failed: {e['error']}" for label, e in errors]
     return "\n".join(lines) + "\n"
 
 
-def plot(results: list[dict]) -> bytes | None:
-    """PNG of accuracy vs p50 latency, one colour per thread count, marker area proportional to
-    size; None when no model has a known top-1."""
-    known = [r for r in results if r["top1"] is not None]
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def plot(documents: list[dict]) -> bytes | None:
+    """PNG of accuracy vs p50 latency, one colour per device, delegate and thread count, marker
+    area proportional to size; None when no result has a known top-1."""
+    known = [r for r in _rows(documents) if r["top1"] is not None]
     if not known:
         return None
     import io
@@ -188,18 +239,23 @@ def plot(results: list[dict]) -> bytes | None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     largest = max(r["size_bytes"] for r in known)
-    for threads in sorted({r["threads"] for r in known}):
-        group = [r for r in known if r["threads"] == threads]
+    several = len({r["device"] for r in known}) > 1
+    for series in dict.fromkeys((r["device"], r["delegate"], r["threads"]) for r in known):
+        group = [r for r in known if (r["device"], r["delegate"], r["threads"]) == series]
+        device, delegate, threads = series
         ax.scatter([r["p50_ms"] for r in group], [100 * r["top1"] for r in group],
                    s=[40 + 460 * r["size_bytes"] / largest for r in group], alpha=0.6,
-                   label=f"{threads} thread{'s' * (threads > 1)}")
-    for path in dict.fromkeys(r["path"] for r in known):  # each model once, at its fewest threads
-        points = [r for r in known if r["path"] == path]
+                   label=(f"{device}, " if several else "") + ("GPU" if delegate == "GPU" else (
+                       "CPU, " if delegate == "CPU" else "") + f"{threads} thread{'s' * (threads > 1)}"))
+    for model in dict.fromkeys((r["device"], r["path"]) for r in known):  # each model once per device
+        points = [r for r in known if (r["device"], r["path"]) == model]
         ax.plot([r["p50_ms"] for r in points], [100 * r["top1"] for r in points], "k-", lw=0.5,
                 alpha=0.4)
         ax.annotate(points[0]["model"], (points[0]["p50_ms"], 100 * points[0]["top1"]),
                     fontsize=7, xytext=(0, 9), textcoords="offset points", ha="center")
-    ax.set_xlabel("p50 latency (ms, ai_edge_litert + XNNPACK)")
+    if several:  # a phone and a desktop differ by an order of magnitude
+        ax.set_xscale("log")
+    ax.set_xlabel("p50 latency (ms, LiteRT)")
     ax.set_ylabel("top-1 (%)")
     ax.set_title("accuracy vs latency (marker area = model size)")
     ax.grid(alpha=0.3)

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from lite_tf import data, files, runs, tflite
+from lite_tf import data, files, runs, samples, tflite
 from lite_tf.backend import tf
 from lite_tf.errors import InputError
 from lite_tf.runs import Run
@@ -83,10 +83,13 @@ def float_kernels(ops: list[tuple[str, str]]) -> list[str]:
 
 
 def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samples: int = 200,
-           eval_samples: int | None = None, out_dir: str | None = None, progress=print) -> dict:
+           eval_samples: int | None = None, out_dir: str | None = None, progress=print,
+           device_samples: int = 32) -> dict:
     """Convert, verify and write ``<out_dir>/<model>_<mode>.tflite``, ``labels.txt``, the report as
     ``<model>_<mode>.report.json`` and ``export_report.json`` (default out_dir:
-    ``<workdir>/export``); returns the report."""
+    ``<workdir>/export``), and the first ``device_samples`` evaluation images with the host's
+    predictions as ``<model>_<mode>.samples`` (``lite_tf.samples``, for the phone app's accuracy
+    check); returns the report."""
     start = time.time()
     out_dir = out_dir or os.path.join(run.workdir, "export")
     files.writable_dir(out_dir, "the export folder")
@@ -120,8 +123,9 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     evaluation = _batches(run, builder, run["eval_split"], 32, eval_samples, size)
     progress(f"evaluating on {sum(len(y) for _, y in evaluation)} {run['eval_split']} images")
     lite = tflite.TFLiteModel(content)
-    want, got_float, got_lite = [], [], []
+    want, got_float, got_lite, inputs = [], [], [], []
     for x, y in evaluation:
+        inputs += [lite.input_tensor(image) for image in x[:device_samples - len(inputs)]]
         want.append(y)
         got_float.append(np.asarray(model(x, training=False)).argmax(-1))
         got_lite.append(lite(x).argmax(-1))
@@ -139,6 +143,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         "tflite_top1": float((got_lite == want).mean()),
         "agreement": float((got_lite == got_float).mean()),
         "calibration_samples": len(calibration or []),
+        "device_samples": len(inputs),
         "input_shape": [1, *model.input_shape[1:]],
         "ops": [{"op": op, "type": dtype} for op, dtype in ops],
         "weights": weights,
@@ -147,6 +152,11 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     path = os.path.join(out_dir, f"{name}.tflite")
     files.write_atomic(path, content)
     files.write_atomic(os.path.join(out_dir, "labels.txt"), "\n".join(labels) + "\n")
+    if inputs:
+        samples.write(samples.path_for(path), np.stack(inputs), got_lite[:len(inputs)],
+                      want[:len(inputs)], len(labels), report["tflite_top1"])
+    elif os.path.exists(samples.path_for(path)):  # an earlier export's, for another model
+        os.remove(samples.path_for(path))
     files.write_json(files.report_path(path), report)
     files.write_json(os.path.join(out_dir, "export_report.json"), report)
     return report

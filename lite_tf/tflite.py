@@ -68,13 +68,17 @@ class TFLiteModel:
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
 
-    def _one(self, x):
+    def input_tensor(self, x) -> np.ndarray:
+        """One float image as the model's input tensor takes it (quantized for an integer input)."""
         dtype = self.input["dtype"]
-        if dtype != np.float32:
-            scale, zero = self.input["quantization"]
-            info = np.iinfo(dtype)
-            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
-        self.interpreter.set_tensor(self.input["index"], x[None])
+        if dtype == np.float32:
+            return np.asarray(x, np.float32)
+        scale, zero = self.input["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+    def _one(self, x):
+        self.interpreter.set_tensor(self.input["index"], self.input_tensor(x)[None])
         self.interpreter.invoke()
         y = self.interpreter.get_tensor(self.output["index"])[0]
         if self.output["dtype"] != np.float32:

@@ -13,7 +13,7 @@ from lite_tf.models import create_model
 
 RESULT_KEYS = {"model", "path", "size_bytes", "threads", "runs", "warmup", "init_ms",
                "first_inference_ms", "mean_ms", "std_ms", "p50_ms", "p90_ms", "p99_ms",
-               "peak_rss_bytes", "top1"}
+               "peak_rss_bytes", "top1", "delegate", "samples", "agreement"}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_json_follows_the_schema(models, tmp_path):
     proc = run_benchmark([str(int8), "--threads", "1,2", "--runs", "20", "--warmup", "2", "--json"],
                          tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout)
+    out = benchmark.validate(json.loads(proc.stdout), "the output")
     assert out["schema"] == "lite_tf.benchmark/1"
     assert out["device"]["kind"] == "host" and out["device"]["cores"] >= 1
     assert out["device"]["runtime"]["name"] == "ai_edge_litert"
@@ -53,6 +53,7 @@ def test_json_follows_the_schema(models, tmp_path):
         assert r["std_ms"] >= 0 and r["init_ms"] > 0 and r["first_inference_ms"] > 0
         assert r["peak_rss_bytes"] > 10 * 2**20  # a whole Python process with LiteRT
         assert r["top1"] == 0.875  # from the report beside the model
+        assert (r["delegate"], r["samples"], r["agreement"]) == ("XNNPACK", 0, None)
     assert os.listdir(tmp_path) == []  # one model: nothing written
 
 
@@ -75,11 +76,19 @@ def test_several_models_write_table_and_plot(models, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = (tmp_path / "benchmark.md").read_text()
     assert table in proc.stdout
-    rows = [line for line in table.splitlines() if line.startswith("| `")]
-    assert [r.split("|")[1].strip() for r in rows] == ["`v1_int8`", "`v1_float32`"]
-    assert rows[0].rstrip(" |").endswith("87.50%") and rows[1].rstrip(" |").endswith("-")
+    rows = table_rows(table)
+    assert [(r["device"], r["model"], r["delegate"]) for r in rows] == [
+        ("host", "`v1_int8`", "XNNPACK"), ("host", "`v1_float32`", "XNNPACK")]
+    assert [r["top-1"] for r in rows] == ["87.50%", "-"]
     assert (tmp_path / "benchmark.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(os.listdir(tmp_path)) == ["benchmark.md", "benchmark.png"]
+
+
+def table_rows(table: str) -> list[dict]:
+    """The markdown table's rows as dicts by column name."""
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(head, (c.strip() for c in line.strip("|").split("|")))) for line in lines[2:]]
 
 
 def bad_case(case, models, tmp_path):

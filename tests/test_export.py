@@ -9,7 +9,7 @@ import pytest
 
 import conftest
 from conftest import ROOT, run_module, snapshot
-from lite_tf import data, exporter, runs, tflite
+from lite_tf import data, exporter, runs, samples, tflite
 from lite_tf.models import create_model
 
 
@@ -26,7 +26,8 @@ def test_int8_export_is_verified_and_reported(trained, tmp_path):
     report = exporter.export(runs.find_run(str(workdir)), "int8", progress=lambda _: None)
     out = workdir / "export"
     assert sorted(os.listdir(out)) == ["export_report.json", "labels.txt",
-                                       "mobilenext_035_int8.report.json", "mobilenext_035_int8.tflite"]
+                                       "mobilenext_035_int8.report.json", "mobilenext_035_int8.samples",
+                                       "mobilenext_035_int8.tflite"]
     assert json.loads((out / "export_report.json").read_text()) == report
     assert json.loads((out / "mobilenext_035_int8.report.json").read_text()) == report
     assert (out / "labels.txt").read_text().split() == [str(d) for d in range(10)]
@@ -40,6 +41,21 @@ def test_int8_export_is_verified_and_reported(trained, tmp_path):
     hits = [lite(x).argmax(-1) == y.numpy().argmax(-1) for x, y in data.make_dataset(
         builder, "test", training=False, batch_size=64, image_size=32, crop_fraction=1.0)]
     assert np.concatenate(hits).mean() == pytest.approx(report["tflite_top1"])
+    # The phone's samples: the first 32 test images as the int8 input tensor, with the host's
+    # predictions, which the .tflite on disk reproduces from those very bytes.
+    found = samples.read(str(out / "mobilenext_035_int8.samples"))
+    assert report["device_samples"] == 32 and found["inputs"].shape == (32, 32 * 32 * 3)
+    assert found["inputs"].dtype == np.int8 and found["num_classes"] == 10
+    assert found["top1"] == pytest.approx(report["tflite_top1"])
+    first = next(iter(data.make_dataset(builder, "test", training=False, batch_size=32, image_size=32,
+                                        crop_fraction=1.0)))
+    assert list(found["labels"]) == list(first[1].numpy().argmax(-1))
+    interpreter = lite.interpreter
+    for image, prediction in zip(found["inputs"], found["predictions"]):
+        interpreter.set_tensor(lite.input["index"], image.reshape(1, 32, 32, 3))
+        interpreter.invoke()
+        assert interpreter.get_tensor(lite.output["index"])[0].argmax() == prediction
+    assert (found["predictions"] == found["labels"]).mean() > 0.5
     assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"} <= {o["op"] for o in report["ops"]}
     # Every conv and dense kernel is accounted for, by its Keras layer; a dense model has few zeros.
