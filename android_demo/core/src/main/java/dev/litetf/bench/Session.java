@@ -74,10 +74,14 @@ public final class Session {
 
     /** Writes {@code document} so that a reader polling for {@code file} sees all of it or nothing. */
     public static void write(JSONObject document, File file) throws IOException, JSONException {
+        writeText(document.toString(2) + "\n", file);
+    }
+
+    /** Writes {@code text} to a hidden partial file, then renames it to {@code file}. */
+    public static void writeText(String text, File file) throws IOException {
         File partial = new File(file.getParentFile(), "." + file.getName() + ".partial");
         try (Writer out = new OutputStreamWriter(new FileOutputStream(partial), StandardCharsets.UTF_8)) {
-            out.write(document.toString(2));
-            out.write("\n");
+            out.write(text);
         }
         if (!partial.renameTo(file)) {
             throw new IOException("cannot rename " + partial + " to " + file);

@@ -8,7 +8,8 @@ import java.util.Set;
 
 /**
  * A runtime that takes a set time per call on a fake clock. Loading checks the file is a TFLite
- * flatbuffer ("TFL3" at byte 4), as LiteRT would; a model "predicts" its input's first byte.
+ * flatbuffer ("TFL3" at byte 4), as LiteRT would; a model "predicts" its input's first byte
+ * unless a subclass says otherwise.
  */
 class FakeBackend implements Backend {
     final FakeClock clock;
@@ -52,6 +53,11 @@ class FakeBackend implements Backend {
         return model();
     }
 
+    /** What a model "predicts" for an input: its first byte. */
+    int predict(byte[] input) {
+        return input[0];
+    }
+
     /** A loaded model, without the file checks. */
     Model model() {
         return new Model() {
@@ -79,7 +85,7 @@ class FakeBackend implements Backend {
 
             @Override
             public int top1() {
-                return input[0];
+                return predict(input);
             }
 
             @Override

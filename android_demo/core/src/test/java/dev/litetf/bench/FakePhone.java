@@ -4,6 +4,7 @@ import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,9 +13,12 @@ import java.util.Map;
  * The app's headless mode with FakeBackend in place of LiteRT, for the Python tests (the fake adb
  * runs it when told to start the app): {@code java dev.litetf.bench.FakePhone --models-dir DIR
  * --out FILE [--models a.tflite,...] [--threads ...] [--delegates ...] [--runs N] [--warmup N]}.
- * Each model's runs take 1 ms per 10 KB of file on a fake clock, with a little spread; the models
- * take their input size and type from their samples. Writes the results JSON, or on bad options
- * the error as one line to FILE's name with .error, as the app does.
+ * Each model's runs take 0.1 ms plus 1 ms per MiB of file on a fake clock, divided by the threads
+ * (by 4 on the GPU), with a little spread. A model with samples takes their input size and type
+ * and predicts what the host predicted for each sample, except for every 32nd sample (the 32nd,
+ * 64th, ...), so the agreement shows the samples were read as Python wrote them. Writes the
+ * results JSON, or on bad options the error as one line to FILE's name with .error, as the app
+ * does.
  */
 public final class FakePhone {
     public static void main(String[] args) throws Exception {
@@ -39,17 +43,30 @@ public final class FakePhone {
             }
             FakeClock clock = new FakeClock();
             Backend backend = new FakeBackend(clock) {
+                private final Map<String, Integer> host = new HashMap<>();
+
                 @Override
                 public Model load(File file, Delegate delegate, int threads) throws IOException {
-                    double base = 0.1 + file.length() / 10240.0 / (delegate == Delegate.GPU ? 4 : threads);
+                    double base = 0.1 + file.length() / 1048576.0 / (delegate == Delegate.GPU ? 4 : threads);
                     runMillis = new double[] {base, base * 1.1, base * 0.95, base * 1.3};
+                    host.clear();
                     File samples = Samples.besides(file);
                     if (samples.exists()) {
                         Samples s = Samples.read(samples);
                         inputType = s.inputType;
                         inputBytes = s.inputs.length > 0 ? s.inputs[0].length : inputBytes;
+                        for (int i = 0; i < s.inputs.length; i++) {
+                            int classes = Math.max(s.numClasses, 2);
+                            host.put(Arrays.toString(s.inputs[i]), i % 32 == 31
+                                    ? (s.predictions[i] + 1) % classes : s.predictions[i]);
+                        }
                     }
                     return super.load(file, delegate, threads);
+                }
+
+                @Override
+                int predict(byte[] input) {
+                    return host.getOrDefault(Arrays.toString(input), 0);
                 }
             };
             Device device = new Device("Fake phone", "Android 14 (API 34)", "fake SoC", 8);
@@ -59,8 +76,7 @@ public final class FakePhone {
             if (out == null) {
                 throw e;
             }
-            TestFiles.write(new File(out.getPath().replaceAll("\\.json$", ".error")),
-                    Session.firstLine(e).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            Session.writeText(Session.firstLine(e) + "\n", new File(out.getPath().replaceAll("\\.json$", ".error")));
         }
     }
 }

@@ -1,0 +1,150 @@
+"""android_demo/ as far as it can be checked without the Android SDK: the Gradle bootstrap script,
+and that the project's files agree with each other and with the host side (resource ids, strings,
+the activity python -m export.phone starts, the extras it sends)."""
+
+import hashlib
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
+
+
+from conftest import ROOT
+from lite_tf import phone
+
+DEMO = os.path.join(ROOT, "android_demo")
+ANDROID = "{http://schemas.android.com/apk/res/android}"
+
+
+def read(*parts):
+    with open(os.path.join(DEMO, *parts)) as f:
+        return f.read()
+
+
+def fake_gradle(tmp_path, sha256=None):
+    """A project with ./gradlew and a properties file pinning a fake Gradle zip (file:// URL)."""
+    archive = tmp_path / "gradle-8.10.2-bin.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        info = zipfile.ZipInfo("gradle-8.10.2/bin/gradle")
+        info.external_attr = 0o755 << 16
+        z.writestr(info, '#!/bin/sh\necho "fake gradle: $*"\n')
+    project = tmp_path / "project"
+    (project / "gradle" / "wrapper").mkdir(parents=True)
+    (project / "gradlew").write_text(read("gradlew"))
+    (project / "gradlew").chmod(0o755)
+    (project / "gradle" / "wrapper" / "gradle-wrapper.properties").write_text(
+        f"distributionUrl=file\\://{archive}\n"
+        f"distributionSha256Sum={sha256 or hashlib.sha256(archive.read_bytes()).hexdigest()}\n")
+    return project, archive
+
+
+def gradlew(project, home, *args):
+    return subprocess.run([str(project / "gradlew"), *args], capture_output=True, text=True,
+                          cwd=project, env=dict(os.environ, GRADLE_USER_HOME=str(home)))
+
+
+def test_gradlew_downloads_the_pinned_gradle_once_and_runs_it(tmp_path):
+    project, archive = fake_gradle(tmp_path)
+    home = tmp_path / "home"
+    proc = gradlew(project, home, "assembleDebug")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "fake gradle: assembleDebug\n"
+    assert f"Downloading file://{archive}" in proc.stderr
+    archive.unlink()  # the second run uses the unpacked copy
+    proc = gradlew(project, home, ":core:test", "--no-daemon")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "fake gradle: :core:test --no-daemon\n", "")
+    assert os.listdir(home / "wrapper" / "lite_tf") == ["gradle-8.10.2-bin"]  # no download leftovers
+
+
+def test_gradlew_refuses_a_download_with_the_wrong_checksum(tmp_path):
+    project, _ = fake_gradle(tmp_path, sha256="0" * 64)
+    home = tmp_path / "home"
+    proc = gradlew(project, home, "assembleDebug")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert re.search(r"gradlew: error: .* has SHA-256 [0-9a-f]{64}, expected 0{64}: not using it",
+                     proc.stderr)
+    assert os.listdir(home / "wrapper" / "lite_tf") == []
+
+
+def test_the_pinned_gradle_is_checked_by_sha256():
+    properties = read("gradle", "wrapper", "gradle-wrapper.properties")
+    assert re.search(r"^distributionUrl=https\\://services\.gradle\.org/distributions/gradle-[\d.]+-bin\.zip$",
+                     properties, re.M)
+    assert re.search(r"^distributionSha256Sum=[0-9a-f]{64}$", properties, re.M)
+
+
+def test_gradle_project_has_what_assemble_debug_needs():
+    settings = read("settings.gradle.kts")
+    assert 'include(":core", ":app")' in settings and "google()" in settings
+    app = read("app", "build.gradle.kts")
+    assert int(re.search(r"minSdk = (\d+)", app).group(1)) >= 24
+    assert re.search(r'namespace = "(.+)"', app).group(1) == phone.PACKAGE
+    assert re.search(r'applicationId = "(.+)"', app).group(1) == phone.PACKAGE
+    assert 'implementation(project(":core"))' in app
+    for artifact in ("litert", "litert-gpu"):
+        assert re.search(rf'"com\.google\.ai\.edge\.litert:{artifact}:[\d.]+"', app)
+    assert 'id("com.android.application") version' in read("build.gradle.kts")
+    assert os.access(os.path.join(DEMO, "gradlew"), os.X_OK)
+    workflow = open(os.path.join(ROOT, ".github", "workflows", "android_demo.yml")).read()
+    assert "./gradlew --no-daemon :core:test assembleDebug" in workflow
+    assert "android_demo/app/build/outputs/apk/debug/app-debug.apk" in workflow
+
+
+def java_sources():
+    found = {}
+    for folder, _, names in os.walk(os.path.join(DEMO, "app", "src", "main", "java")):
+        for name in names:
+            with open(os.path.join(folder, name)) as f:
+                found[name] = f.read()
+    return found
+
+
+def test_manifest_declares_the_activities_export_phone_starts():
+    manifest = ET.parse(os.path.join(DEMO, "app", "src", "main", "AndroidManifest.xml")).getroot()
+    activities = {a.get(f"{ANDROID}name"): a for a in manifest.iter("activity")}
+    assert set(activities) == {".MainActivity", ".HeadlessActivity"}
+    assert all(a.get(f"{ANDROID}exported") == "true" for a in activities.values())
+    assert phone.ACTIVITY == f"{phone.PACKAGE}/.HeadlessActivity"
+    sources = java_sources()
+    for name in activities:
+        assert f"public final class {name[1:]} extends Activity" in sources[f"{name[1:]}.java"]
+    assert "android.intent.action.MAIN" in ET.tostring(activities[".MainActivity"]).decode()
+
+
+def test_resources_the_code_uses_exist():
+    res = os.path.join(DEMO, "app", "src", "main", "res")
+    strings = {s.get("name") for s in ET.parse(os.path.join(res, "values", "strings.xml")).getroot()}
+    layout = open(os.path.join(res, "layout", "activity_main.xml")).read()
+    manifest = read("app", "src", "main", "AndroidManifest.xml")
+    ids = set(re.findall(r'@\+id/(\w+)', layout))
+    code = "\n".join(java_sources().values())
+    assert set(re.findall(r"(?<!android\.)\bR\.id\.(\w+)", code)) <= ids
+    assert set(re.findall(r"\bR\.string\.(\w+)", code)) | set(re.findall(r"@string/(\w+)", layout + manifest)) <= strings
+    assert set(re.findall(r"(?<!android\.)\bR\.layout\.(\w+)", code)) == {"activity_main"}
+    assert {"threads_1", "threads_2", "threads_4", "delegate_gpu", "run", "results"} <= ids
+
+
+def test_host_sends_the_extras_the_app_reads(monkeypatch, tmp_path):
+    """The keys of python -m export.phone's am start are the Java core's Options.KEYS."""
+    options = read("core", "src", "main", "java", "dev", "litetf", "bench", "Options.java")
+    keys = re.findall(r'"(\w+)"', re.search(r"KEYS =\s*Arrays\.asList\(([^)]*)\)", options).group(1))
+    sent = []
+
+    class Recorder(phone.Adb):
+        def __call__(self, *args):  # push
+            return ""
+
+        def shell(self, *words):
+            sent.append(words)
+            if words[0] == "ls":
+                return "run.json\n"
+            return "Status: ok\n"
+
+    monkeypatch.setattr(phone, "_wait", lambda *a, **k: {"results": []})
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"x")
+    phone.run([str(model)], Recorder("adb", "S1"), [1, 2], ["xnnpack"], progress=lambda _: None)
+    start = next(w for w in sent if w[:2] == ("am", "start"))
+    extras = [start[i + 1] for i, w in enumerate(start) if w == "--es"]
+    assert sorted(extras) == sorted(keys)
