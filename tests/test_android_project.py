@@ -9,7 +9,6 @@ import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
 
-
 from conftest import ROOT
 from lite_tf import phone
 
