@@ -6,8 +6,8 @@ Exports a finished training run (default runs/latest), or a .keras/.h5/SavedMode
 dataset it was trained on, to TFLite; verifies it with LiteRT against the float model on the
 evaluation split and writes <name>_<mode>.tflite, labels.txt, the report <name>_<mode>.report.json
 (copied to export_report.json) and <name>_<mode>.samples (evaluation images with the host's
-predictions, for the phone app's accuracy check) to <workdir>/export or --out. Bad input is one line on stderr and
-exit code 2.
+predictions, for the phone app's accuracy check) to <workdir>/export or --out. Bad input is one
+line on stderr and exit code 2.
 """
 
 from __future__ import annotations

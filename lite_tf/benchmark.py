@@ -201,7 +201,7 @@ def _rows(documents: list[dict]) -> list[dict]:
 
 
 def markdown(documents: list[dict]) -> str:
-    """One table over the results of several documents (host and phones); a document's errors
+    """One table over the results of several documents (host and phones); the documents' errors
     (a delegate that could not run a model) are listed under it."""
     head = ("device", "model", "delegate", "threads", "size", "init ms", "first ms", "mean ms", "std",
             "p50", "p90", "p99", "peak RSS", "top-1", "agreement")

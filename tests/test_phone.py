@@ -72,6 +72,7 @@ def test_java_core_results_join_host_rows_in_one_table(java_core, exported, tmp_
     for path in exported:
         shutil.copy(path, models)
         shutil.copy(samples.path_for(str(path)), models)
+    (models / "broken.tflite").write_text("not a model")
     found = samples.read(samples.path_for(str(small)))
     phone_json = tmp_path / "phone.json"
     proc = subprocess.run(["java", "-cp", java_core, "dev.litetf.bench.FakePhone",
@@ -83,6 +84,7 @@ def test_java_core_results_join_host_rows_in_one_table(java_core, exported, tmp_
     assert [(r["model"], r["delegate"], r["threads"]) for r in document["results"]] == [
         ("large_int8", "XNNPACK", 1), ("large_int8", "XNNPACK", 4), ("large_int8", "GPU", 1),
         ("small_int8", "XNNPACK", 1), ("small_int8", "XNNPACK", 4), ("small_int8", "GPU", 1)]
+    assert [e["error"] for e in document["errors"]] == ["broken.tflite is not a TFLite model"] * 3
     by_model = {r["model"]: r for r in document["results"]}
     assert by_model["small_int8"]["samples"] == len(found["inputs"]) == 32
     assert by_model["small_int8"]["agreement"] == FAKE_AGREEMENT
@@ -104,6 +106,8 @@ def test_java_core_results_join_host_rows_in_one_table(java_core, exported, tmp_
         ("host", "`small_int8`", "XNNPACK", "1")]
     assert table[3]["agreement"] == "96.88% of 32"
     assert table[-1]["agreement"] == "-" and table[-1]["top-1"] == "50.00%"
+    assert ("- Fake phone: `broken.tflite` on GPU with 1 thread failed: broken.tflite is not a TFLite "
+            "model") in proc.stdout
     assert (tmp_path / "table" / "benchmark.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -227,7 +231,14 @@ def run_phone(args, adb, cwd):
 
 
 def test_whole_flow_install_push_run_pull_and_one_table(adb, java_core, exported, tmp_path):
-    small, large = exported
+    small, with_samples = exported
+    large = tmp_path / "no_samples" / "large_int8.tflite"  # no samples: top-1 from its report
+    large.parent.mkdir()
+    shutil.copy(with_samples, large)
+    shutil.copy(with_samples.with_suffix(".report.json"), large.parent)
+    models = adb.folder / "fs" / "sdcard/Android/data/dev.litetf.demo/files/models"
+    models.mkdir(parents=True)
+    (models / "large_int8.samples").write_text("an earlier push's samples, for another model")
     adb.app(["java", "-cp", java_core, "dev.litetf.bench.FakePhone"])
     apk = tmp_path / "app-debug.apk"
     apk.write_bytes(b"PK fake apk")
@@ -236,9 +247,8 @@ def test_whole_flow_install_push_run_pull_and_one_table(adb, java_core, exported
                       "--out", str(out), str(small), str(large)], adb, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (adb.folder / "installed").read_bytes() == b"PK fake apk"
-    models = adb.folder / "fs" / "sdcard/Android/data/dev.litetf.demo/files/models"
-    assert sorted(os.listdir(models)) == ["large_int8.samples", "large_int8.tflite",
-                                          "small_int8.samples", "small_int8.tflite"]
+    assert sorted(os.listdir(models)) == ["large_int8.tflite", "small_int8.samples",
+                                          "small_int8.tflite"]
     assert (models / "small_int8.tflite").read_bytes() == small.read_bytes()
     results = adb.folder / "fs" / "sdcard/Android/data/dev.litetf.demo/files/results"
     assert os.listdir(results) == []  # pulled, then removed from the phone
@@ -252,7 +262,8 @@ def test_whole_flow_install_push_run_pull_and_one_table(adb, java_core, exported
     assert [(r["model"], r["delegate"], r["threads"]) for r in document["results"]] == [
         ("small_int8", "XNNPACK", 1), ("small_int8", "XNNPACK", 2), ("small_int8", "GPU", 1),
         ("large_int8", "XNNPACK", 1), ("large_int8", "XNNPACK", 2), ("large_int8", "GPU", 1)]
-    assert [r["agreement"] for r in document["results"]] == [FAKE_AGREEMENT] * 6
+    assert [r["agreement"] for r in document["results"]] == [FAKE_AGREEMENT] * 3 + [None] * 3
+    assert [r["top1"] for r in document["results"]] == [0.5] * 3 + [0.75] * 3  # samples; report
     table = table_rows((out / "benchmark.md").read_text())
     assert [r["device"] for r in table] == ["Fake phone"] * 6 + ["host"] * 4
     assert [r["top-1"] for r in table] == ["50.00%"] * 3 + ["75.00%"] * 3 + ["50.00%"] * 2 + ["75.00%"] * 2
