@@ -46,22 +46,18 @@ def main(argv=None) -> int:
     if saved and args.json:
         parser.error("--json prints this host's measurements: it takes .tflite files only")
     several = len(args.models) > 1
-    runs = [(path, threads) for path in args.models if path not in saved for threads in args.threads]
+    models = [path for path in args.models if path not in saved]
     try:
         documents = [benchmark.load(path) for path in saved]
         if several:
             files.writable_dir(args.out, "the output folder")
-        results = []
-        for i, (path, threads) in enumerate(runs):
-            if not args.json:
-                print(f"[{i + 1}/{len(runs)}] {path}: {threads} thread{'s' * (threads > 1)}",
-                      file=sys.stderr)
-            results.append(benchmark.benchmark(path, threads, args.runs, args.warmup))
+        if models:
+            documents.append(benchmark.measure_all(
+                models, args.threads, args.runs, args.warmup,
+                progress=None if args.json else lambda message: print(message, file=sys.stderr)))
     except InputError as e:
         cli.print_error(PROG, e)
         return 2
-    if results:
-        documents.append(benchmark.report(results))
     table = benchmark.markdown(documents)
     if several:
         files.write_atomic(os.path.join(args.out, "benchmark.md"), table)

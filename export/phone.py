@@ -75,12 +75,8 @@ def main(argv=None) -> int:
         documents = [phone.run(args.models, adb, args.threads, args.delegates, args.runs,
                                args.warmup, args.timeout, progress=progress)]
         if args.host:
-            runs = [(path, t) for path in args.models for t in args.threads]
-            results = []
-            for i, (path, threads) in enumerate(runs):
-                progress(f"[{i + 1}/{len(runs)}] host: {path}: {threads} thread{'s' * (threads > 1)}")
-                results.append(benchmark.benchmark(path, threads, args.runs, args.warmup))
-            documents.append(benchmark.report(results))
+            documents.append(benchmark.measure_all(args.models, args.threads, args.runs, args.warmup,
+                                                   progress, label="host: "))
     except InputError as e:
         cli.print_error(PROG, e)
         return 2

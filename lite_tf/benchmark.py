@@ -136,6 +136,19 @@ def reported_top1(path: str) -> float | None:
         return None
 
 
+def measure_all(paths: list[str], threads: list[int], runs: int = 50, warmup: int = 5,
+                progress=None, label: str = "") -> dict:
+    """``benchmark`` for every model at every thread count, as one ``lite_tf.benchmark/1``
+    document; ``progress`` (if given) is told ``[i/n] <label><path>: N threads`` before each."""
+    pairs = [(path, t) for path in paths for t in threads]
+    results = []
+    for i, (path, t) in enumerate(pairs):
+        if progress:
+            progress(f"[{i + 1}/{len(pairs)}] {label}{path}: {t} thread{'s' * (t > 1)}")
+        results.append(benchmark(path, t, runs, warmup))
+    return report(results)
+
+
 def report(results: list[dict]) -> dict:
     """The ``lite_tf.benchmark/1`` document: where it ran and one entry per model and thread count."""
     return {"schema": SCHEMA, "device": device(), "results": results}
@@ -212,8 +225,8 @@ def markdown(documents: list[dict]) -> str:
             f"{r['init_ms']:.1f}", f"{r['first_inference_ms']:.2f}", f"{r['mean_ms']:.2f}",
             f"{r['std_ms']:.2f}", f"{r['p50_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}",
             "-" if r["peak_rss_bytes"] is None else f"{r['peak_rss_bytes'] / 2**20:.0f} MiB",
-            _pct(r["top1"]),
-            "-" if r["agreement"] is None else f"{_pct(r['agreement'])} of {r['samples']}"]) + " |")
+            percent(r["top1"]),
+            "-" if r["agreement"] is None else f"{percent(r['agreement'])} of {r['samples']}"]) + " |")
     errors = [(device_label(d["device"]), e) for d in documents for e in d.get("errors", [])]
     if errors:
         lines += [""] + [f"- {label}: `{e['model']}` on {e['delegate']} with {e['threads']} "
@@ -221,7 +234,8 @@ def markdown(documents: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pct(x) -> str:
+def percent(x) -> str:
+    """A fraction as a table cell: '97.78%', or '-' when unknown."""
     return "-" if x is None else f"{100 * x:.2f}%"
 
 

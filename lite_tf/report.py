@@ -72,15 +72,12 @@ def _classes(run: runs.Run) -> int:
     return data.num_classes(data.get_builder(run["dataset"], run["data_dir"], run["manual_dir"]))
 
 
-def _pct(x):
-    return "-" if x is None else f"{100 * x:.2f}%"
-
-
 def markdown(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|---|---|---|" + "---:|" * (len(COLUMNS) - 3)]
     for r in rows:
-        cells = [f"`{r['run']}`", r["model"], r["method"], _pct(r["float_top1"]), _pct(r["int8_top1"]),
-                 f"{r['params'] / 1e6:.2f}M", f"{r['macs'] / 1e6:.1f}M", _pct(r["sparsity"]),
+        cells = [f"`{r['run']}`", r["model"], r["method"], benchmark.percent(r["float_top1"]),
+                 benchmark.percent(r["int8_top1"]),
+                 f"{r['params'] / 1e6:.2f}M", f"{r['macs'] / 1e6:.1f}M", benchmark.percent(r["sparsity"]),
                  f"{r['size_bytes'] / 1024:.1f} KiB",
                  f"{r['gzip_bytes'] / 1024:.1f} KiB",
                  "-" if r["latency_ms"] is None else f"{r['latency_ms']:.3f}"]

@@ -43,7 +43,7 @@ public final class HeadlessActivity extends Activity {
             }
         }
         String rawId = extras.getOrDefault("run_id", "results");
-        String runId = rawId.matches("[A-Za-z0-9._-]{1,64}") ? rawId : "results";
+        String runId = Options.isRunId(rawId) ? rawId : "results";
         new Thread(() -> benchmark(extras, runId, status), "lite_tf-benchmark").start();
     }
 

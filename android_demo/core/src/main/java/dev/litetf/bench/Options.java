@@ -66,13 +66,18 @@ public final class Options {
             throw new IllegalArgumentException("threads and delegates need at least one value each");
         }
         String runId = values.getOrDefault("run_id", "results");
-        if (!RUN_ID.matcher(runId).matches()) {
+        if (!isRunId(runId)) {
             throw new IllegalArgumentException(
                     "run_id must be 1-64 letters, digits, '.', '_' or '-', got '" + runId + "'");
         }
         return new Options(models, threads, delegates,
                 integer("runs", values.getOrDefault("runs", "50"), 1),
                 integer("warmup", values.getOrDefault("warmup", "5"), 0), runId);
+    }
+
+    /** Whether {@code text} can name a results file: 1-64 letters, digits, '.', '_' or '-'. */
+    public static boolean isRunId(String text) {
+        return RUN_ID.matcher(text).matches();
     }
 
     /** From {@code --models a.tflite,b.tflite --threads 1,2 ...}; other arguments are returned in
