@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import gin
 import numpy as np
 import pytest
 
@@ -14,6 +15,14 @@ def one_per_family() -> list[str]:
     """The smallest registered variant of each family (the default suite's representatives)."""
     return [min(list_models(f), key=lambda n: get_entry(n).settings.get("width", 1.0))
             for f in list_families()]
+
+
+@pytest.fixture(autouse=True)
+def no_gin_bindings_left_behind():
+    """gin's bindings are global to the process: what one test parses (a stage config run by
+    train, say) must not configure the next test's ``prune.Pruning()``."""
+    yield
+    gin.clear_config()
 
 
 @pytest.fixture

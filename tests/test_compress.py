@@ -12,7 +12,7 @@ import conftest
 import train.__main__ as train_cli
 from conftest import ROOT, run_module, snapshot
 from lite_tf import data, distill, exporter, prune, runs, tflite
-from lite_tf.backend import keras, tf
+from lite_tf.backend import keras, layers, tf
 from lite_tf.errors import InputError
 from lite_tf.models import create_model
 
@@ -151,6 +151,48 @@ def test_two_of_four_sparsity_and_the_xnnpack_policy():
     assert wrapped and all(tuple(l.kernel_size) == (1, 1) for l in wrapped)  # noqa: E741
 
 
+def test_block_pruning_zeros_whole_runs_of_input_channels():
+    """``block = 8``: each filter's input channels fall in runs of 8 that are pruned together,
+    for 1x1, 3x3 and dense kernels, and no filter loses all its weights (32 inputs, 4 blocks: each
+    filter keeps exactly its strongest); a layer whose input channels 8 does not divide (12 here)
+    is pruned weight by weight. A filter of 8 inputs is one block, which it keeps."""
+    inputs = keras.Input((8, 8, 12))
+    x = layers.Conv2D(16, 1, name="c1x1_in12")(inputs)
+    x = layers.Conv2D(32, 3, padding="same", name="c3x3_in16")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dense(24, name="fc_in32")(x)
+    model = keras.Model(inputs, layers.Dense(10, name="logits")(x), name="tiny")
+    pruned = prune.prune_model(model, prune.Pruning(target=0.75, frequency=1, end=0.5, block=8),
+                               steps=4)
+    wrapper = pruned.get_layer("prune_blocks_low_magnitude_c3x3_in16")
+    assert prune.PruneBlocksLowMagnitude.from_config(wrapper.get_config()).block == 8
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 12)).astype("float32")
+    pruned.compile("adam", "categorical_crossentropy")
+    pruned.fit(x, keras.utils.to_categorical(np.arange(16) % 10, 10), batch_size=4,
+               callbacks=prune.callbacks(), verbose=0)
+    stripped = prune.strip(pruned)
+    for name in ("c1x1_in12", "c3x3_in16", "fc_in32"):
+        kernel = np.asarray(stripped.get_layer(name).kernel)
+        assert np.mean(kernel == 0) == pytest.approx(0.75, abs=0.01), name
+        zero = np.moveaxis(kernel, -1, 0) == 0  # as TFLite stores it: [out, h, w, in]
+        if name == "c1x1_in12":  # weight by weight: runs of 4 zeros and non-zeros mixed
+            quads = zero.reshape(-1, 4)
+            assert (quads.any(-1) & ~quads.all(-1)).any()
+        else:
+            blocks = zero.reshape(-1, 8)
+            assert (blocks.all(-1) | ~blocks.any(-1)).all(), name
+            assert not zero.reshape(len(zero), -1).all(1).any(), f"{name}: a filter has no weights"
+    few = keras.Sequential([keras.Input((8,)), layers.Dense(4, name="fc_in8")])
+    few = prune.prune_model(few, prune.Pruning(target=0.75, frequency=1, end=0.5, block=8), steps=4)
+    few.compile("adam", "mse")
+    few.fit(np.ones((8, 8)), np.ones((8, 4)), batch_size=4, callbacks=prune.callbacks(), verbose=0)
+    assert (np.asarray(prune.strip(few).get_layer("fc_in8").kernel) != 0).all()
+    with pytest.raises(InputError, match="block and prune.Pruning.m_by_n exclude each other"):
+        prune.Pruning(block=4, m_by_n=(2, 4)).check()
+    with pytest.raises(InputError, match="block must be a whole number >= 1, got 0"):
+        prune.Pruning(block=0).check()
+
+
 def test_distillation_term_is_zero_when_outputs_match_and_positive_otherwise():
     logits = tf.constant([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
     assert abs(float(distill.soft_loss(logits, logits, 4.0))) < 1e-6
@@ -195,6 +237,15 @@ def test_prune_then_pqat_keeps_the_zeros_in_int8(trained, tmp_path):
     kept = [w for w in int8["weights"] if w["layer"] not in skipped and w["op"] == "CONV_2D"]
     zeros = sum(w["zeros"] * w["size"] for w in kept) / sum(w["size"] for w in kept)
     assert zeros >= 0.74, zeros
+    # prune.gin prunes in blocks of 8 input channels: runs of 8 zeros in the .tflite's
+    # [out, h, w, in] kernels, after PQAT and conversion (a kept weight may round to 0 in int8).
+    interp, _ = tflite._plain_interpreter((tmp_path / "pqat" / "export" / int8["file"]).read_bytes())
+    pruned_kernels = [k for op in interp._get_ops_details() if op["op_name"] == "CONV_2D"
+                      and (k := interp.get_tensor(op["inputs"][1])).shape[1:3] == (1, 1)]
+    assert len(pruned_kernels) == len(kept), (len(pruned_kernels), len(kept))  # the 1x1 convs
+    blocks = np.concatenate([k.reshape(-1, 8) == 0 for k in pruned_kernels])
+    assert 8 * blocks.all(-1).sum() / blocks.sum() >= 0.97  # zeros that lie in zero blocks
+    assert not any((k == 0).all((1, 2, 3)).any() for k in pruned_kernels)  # no filter left empty
     dense = exporter.export(runs.find_run(str(trained)), "int8", eval_samples=64,
                             out_dir=str(tmp_path / "dense"), progress=lambda _: None)
     assert int8["gzip_bytes"] < 0.6 * dense["gzip_bytes"]
