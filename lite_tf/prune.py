@@ -36,7 +36,8 @@ class Pruning:
     4 weights along the input channels) replaces ``target``. ``block`` > 1 prunes runs of that
     many consecutive input channels of one filter (contiguous in TFLite's [out, h, w, in] kernel)
     together, by their mean magnitude, and every filter keeps at least its strongest block; a
-    layer whose input channels it does not divide is pruned weight by weight. Layers whose name
+    layer whose input channels it does not divide, or with too few blocks per filter for the
+    target, is pruned weight by weight. Layers whose name
     starts with one of ``skip`` are left dense, as are depthwise convolutions and the classifier."""
 
     target: float = 0.75
@@ -106,7 +107,7 @@ def prune_model(model, pruning: Pruning, steps: int):
         if prunable(layer, pruning.skip) and (policy is None or policy.allow_pruning(layer)):
             wrapped.append(layer.name)
             if pruning.block > 1:
-                return PruneBlocksLowMagnitude(layer, block=pruning.block,
+                return PruneBlocksLowMagnitude(layer, block=pruning.block, target=pruning.target,
                                                pruning_schedule=schedule)
             return _s.prune_low_magnitude(layer, pruning_schedule=schedule,
                                           sparsity_m_by_n=pruning.m_by_n)
@@ -120,43 +121,46 @@ def prune_model(model, pruning: Pruning, steps: int):
 
 class _BlockPruning(pruning_impl.Pruning):
     """TF-MOT's mask update over blocks of ``block`` consecutive input channels, for kernels of
-    any rank (TF-MOT's own ``block_size`` takes only 2-D weights, so no convolution). Every
-    filter keeps its strongest block, so a layer with fewer than 1 / (1 - sparsity) blocks per
-    filter stays below the target: a filter left with no weights makes a constant channel whose
+    any rank (TF-MOT's own ``block_size`` takes only 2-D weights, so no convolution), keeping
+    every filter's strongest block: a filter left with no weights makes a constant channel whose
     BatchNorm variance goes to zero, and post-training int8 then loses the model (the
-    quickstart's MobileNeXt pruned in blocks of 8: 78% int8 top-1 without this rule, 99% with)."""
+    quickstart's MobileNeXt pruned in blocks of 8: 78% int8 top-1 without this rule, 98.9% with).
+    A layer whose input channels ``block`` does not divide, or whose filters have too few
+    blocks to keep one at the ``target`` sparsity (16 inputs at 75%), goes weight by weight."""
 
-    def __init__(self, block: int, **kwargs):
+    def __init__(self, block: int, target: float, **kwargs):
         super().__init__(block_size=(1, 1), block_pooling_type="AVG", **kwargs)
-        self._block = block
+        self._block, self._target = block, target
 
     def _maybe_update_block_mask(self, weights):
         *_, inputs, outputs = weights.shape  # [h, w, in, out] or [in, out]
-        if inputs % self._block:
-            return self._update_mask(weights)
-        blocks = tf.reshape(tf.math.abs(weights), [-1, self._block, outputs])
-        scores = tf.reduce_mean(blocks, axis=1)  # [blocks per filter, filters]
+        blocks_per_filter = weights.shape.num_elements() // outputs // self._block
+        fits = inputs % self._block == 0 and blocks_per_filter * (1 - self._target) >= 1
+        block = self._block if fits else 1
+        scores = tf.reduce_mean(tf.reshape(tf.math.abs(weights), [-1, block, outputs]), axis=1)
         strongest = tf.one_hot(tf.argmax(scores, axis=0), tf.shape(scores)[0], axis=0) > 0
         threshold, mask = self._update_mask(tf.where(strongest, tf.reduce_max(scores) + 1, scores))
-        return threshold, tf.reshape(tf.repeat(mask, self._block, axis=0), tf.shape(weights))
+        return threshold, tf.reshape(tf.repeat(mask, block, axis=0), tf.shape(weights))
 
 
 @keras.utils.register_keras_serializable(package="lite_tf")
 class PruneBlocksLowMagnitude(pruning_wrapper.PruneLowMagnitude):
-    """``prune_low_magnitude`` with blocks of ``block`` input channels pruned together."""
+    """``prune_low_magnitude`` with blocks of ``block`` input channels pruned together, toward a
+    final sparsity of ``target``."""
 
-    def __init__(self, layer, block: int = 4, **kwargs):
+    def __init__(self, layer, block: int = 4, target: float = 0.75, **kwargs):
         super().__init__(layer, **kwargs)
-        self.block = block
+        self.block, self.target = block, target
 
     def build(self, input_shape):
         super().build(input_shape)
         self.pruning_obj = _BlockPruning(
-            self.block, training_step_fn=self.pruning_obj._step_fn, pruning_vars=self.pruning_vars,
-            pruning_schedule=self.pruning_schedule, sparsity_m_by_n=None)
+            self.block, self.target, training_step_fn=self.pruning_obj._step_fn,
+            pruning_vars=self.pruning_vars, pruning_schedule=self.pruning_schedule,
+            sparsity_m_by_n=None)
 
     def get_config(self):
-        return {**super().get_config(), "block": self.block}
+        return {**super().get_config(), "block": self.block, "target": self.target}
 
 
 def callbacks() -> list:
