@@ -37,8 +37,8 @@ class Pruning:
     many consecutive input channels of one filter (contiguous in TFLite's [out, h, w, in] kernel)
     together, by their mean magnitude, and every filter keeps at least its strongest block; a
     layer whose input channels it does not divide, or with too few blocks per filter for the
-    target, is pruned weight by weight. Layers whose name
-    starts with one of ``skip`` are left dense, as are depthwise convolutions and the classifier."""
+    target, is pruned weight by weight. Layers whose name starts with one of ``skip`` are left
+    dense, as are depthwise convolutions and the classifier."""
 
     target: float = 0.75
     schedule: str = "polynomial"
