@@ -148,7 +148,7 @@ class PruneBlocksLowMagnitude(pruning_wrapper.PruneLowMagnitude):
     """``prune_low_magnitude`` with blocks of ``block`` input channels pruned together, toward a
     final sparsity of ``target``."""
 
-    def __init__(self, layer, block: int = 4, target: float = 0.75, **kwargs):
+    def __init__(self, layer, *, block: int, target: float, **kwargs):
         super().__init__(layer, **kwargs)
         self.block, self.target = block, target
 

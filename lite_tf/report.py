@@ -75,9 +75,9 @@ def _classes(run: runs.Run) -> int:
 def markdown(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|---|---|---|" + "---:|" * (len(COLUMNS) - 3)]
     for r in rows:
-        cells = [f"`{r['run']}`", r["model"], r["method"], benchmark.percent(r["float_top1"]),
-                 benchmark.percent(r["int8_top1"]),
-                 f"{r['params'] / 1e6:.2f}M", f"{r['macs'] / 1e6:.1f}M", benchmark.percent(r["sparsity"]),
+        pct = benchmark.percent
+        cells = [f"`{r['run']}`", r["model"], r["method"], pct(r["float_top1"]), pct(r["int8_top1"]),
+                 f"{r['params'] / 1e6:.2f}M", f"{r['macs'] / 1e6:.1f}M", pct(r["sparsity"]),
                  f"{r['size_bytes'] / 1024:.1f} KiB",
                  f"{r['gzip_bytes'] / 1024:.1f} KiB",
                  "-" if r["latency_ms"] is None else f"{r['latency_ms']:.3f}"]

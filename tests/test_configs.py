@@ -41,7 +41,6 @@ def test_config_is_complete_and_documented(name):
     assert builder.info.supervised_keys == ("image", "label")
     size = gin.query_parameter("train.image_size")
     assert create_model(model, num_classes=10, input_shape=(size, size, 3)).output_shape == (None, 10)
-    gin.clear_config()
 
 
 def test_family_configs_cover_every_imagenet_family():
