@@ -17,9 +17,12 @@ import os
 import sys
 import tempfile
 
-from lite_tf import benchmark, channel_prune, runs, tflite
+from lite_tf import rundir
+from lite_tf.compression import channel_prune
+from lite_tf.deploy.benchmark import host
+from lite_tf.deploy.convert import write_random_int8
 from lite_tf.models import create_model
-from lite_tf.profile import profile_model
+from lite_tf.models.profile import profile_model
 
 
 def main(argv=None) -> None:
@@ -27,12 +30,12 @@ def main(argv=None) -> None:
     parser.add_argument("run", nargs="?", help="a finished channel_prune run")
     parser.add_argument("--model", default="mobilenet_v2_100")
     parser.add_argument("--target-macs", type=float, default=0.6)
-    benchmark.add_comparison_arguments(parser)
+    host.add_comparison_arguments(parser)
     args = parser.parse_args(argv)
 
     shape = (args.image_size, args.image_size, 3)
     if args.run:
-        run = runs.find_run(args.run)
+        run = rundir.find_run(args.run)
         name, overrides = run["model"], dict(run["model_overrides"] or {})
         channels = overrides.pop("channels", None)
         if not channels:
@@ -46,11 +49,11 @@ def main(argv=None) -> None:
               "channel-pruned": create_model(name, input_shape=shape, channels=channels, **overrides)}
     macs = {key: profile_model(m)["macs"] for key, m in models.items()}
     with tempfile.TemporaryDirectory() as tmp:
-        paths = tflite.write_random_int8(models, tmp)
+        paths = write_random_int8(models, tmp)
         for key, model in models.items():
             print(f"{name} {key}: {macs[key] / 1e6:.1f}M MACs, {model.count_params() / 1e6:.2f}M "
                   f"params, {os.path.getsize(paths[key]) / 2**20:.2f} MiB int8", flush=True)
-        ms = benchmark.median_p50(paths, args.threads, args.runs, args.rounds)
+        ms = host.median_p50(paths, args.threads, args.runs, args.rounds)
     for key, value in ms.items():
         print(f"{key}: {value:.3f} ms (int8, {args.threads} thread(s), {args.image_size}x"
               f"{args.image_size}, median of {args.rounds} rounds' p50)")

@@ -3,8 +3,8 @@
     python benchmarks/int8_latency.py [--image-size 224] [--threads 1] [--runs 100] [--rounds 5]
 
 Both models (random weights, 1000 classes) are converted to full-integer int8 by the same call
-(``lite_tf.tflite.convert``, calibrated on the same random images) and timed by the same host
-benchmark (``lite_tf.benchmark``: ai_edge_litert with XNNPACK, a fresh process per measurement).
+(``lite_tf.deploy.convert``, calibrated on the same random images) and timed by the same host
+benchmark (``lite_tf.deploy.benchmark``: ai_edge_litert with XNNPACK, a fresh process per measurement).
 Rounds alternate between the models; each model's latency is the median of its rounds' p50s.
 mobilenext_100 is timed alongside. The last line is zoo / keras.applications MobileNetV2 (the bar
 is <= 1.05: the zoo's explicit ZeroPadding2D + VALID convolutions must cost no measurable speed).
@@ -16,7 +16,8 @@ import argparse
 import os
 import tempfile
 
-from lite_tf import benchmark, tflite
+from lite_tf.deploy.benchmark import host
+from lite_tf.deploy.convert import write_random_int8
 from lite_tf.backend import keras
 from lite_tf.models import create_model
 
@@ -30,15 +31,15 @@ MODELS = {
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    benchmark.add_comparison_arguments(parser)
+    host.add_comparison_arguments(parser)
     args = parser.parse_args(argv)
 
     shape = (args.image_size, args.image_size, 3)
     with tempfile.TemporaryDirectory() as tmp:
-        paths = tflite.write_random_int8({name: build(shape) for name, build in MODELS.items()}, tmp)
+        paths = write_random_int8({name: build(shape) for name, build in MODELS.items()}, tmp)
         for name, path in paths.items():
             print(f"converted {name}: {os.path.getsize(path) / 2**20:.2f} MiB", flush=True)
-        ms = benchmark.median_p50(paths, args.threads, args.runs, args.rounds)
+        ms = host.median_p50(paths, args.threads, args.runs, args.rounds)
     for name, value in ms.items():
         print(f"{name}: {value:.3f} ms (int8, {args.threads} thread(s), {args.image_size}x"
               f"{args.image_size}, median of {args.rounds} rounds' p50)")

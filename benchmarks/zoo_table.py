@@ -3,9 +3,9 @@
     python benchmarks/zoo_table.py [--models NAME ...] [--threads 1,2] [--runs 50] [--out docs/benchmarks.md]
 
 Each model (random weights, 1000 classes, at its default input: 224x224, MobileFaceNet 112x112) is
-converted by ``lite_tf.tflite.convert`` (int8 I/O, calibrated on 16 random images), checked to hold
-only integer kernels, and timed by ``lite_tf.benchmark`` (ai_edge_litert + XNNPACK, a fresh process
-per model and thread count). Parameters and MACs come from ``lite_tf.profile``. Writes a Markdown
+converted by ``lite_tf.deploy.convert`` (int8 I/O, calibrated on 16 random images), checked to hold
+only integer kernels, and timed by ``lite_tf.deploy.benchmark`` (ai_edge_litert + XNNPACK, a fresh process
+per model and thread count). Parameters and MACs come from ``lite_tf.models.profile``. Writes a Markdown
 table; latency depends on weights only through sparsity, which random weights do not have.
 """
 
@@ -19,9 +19,12 @@ import tempfile
 
 import numpy as np
 
-from lite_tf import benchmark, exporter, files, tflite
+from lite_tf import files
+from lite_tf.deploy import convert, litert
+from lite_tf.deploy.benchmark import host, results
+from lite_tf.deploy.export import float_kernels
 from lite_tf.models import create_model, get_entry, list_models
-from lite_tf.profile import profile_model
+from lite_tf.models.profile import profile_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,8 +34,8 @@ def row(name: str, threads: list[int], runs: int, tmp: str) -> dict:
     profile = profile_model(model)
     shape = model.input_shape[1:]
     calibration = np.random.default_rng(0).uniform(-1, 1, (16, 1, *shape)).astype("float32")
-    content = tflite.convert(model, "int8", lambda: iter(calibration))
-    leftover = exporter.float_kernels(tflite.tensor_types(content))
+    content = convert.convert(model, "int8", lambda: iter(calibration))
+    leftover = float_kernels(litert.tensor_types(content))
     if leftover:
         raise SystemExit(f"{name}: the int8 model kept float kernels: {', '.join(leftover)}")
     path = os.path.join(tmp, f"{name}_int8.tflite")
@@ -40,11 +43,11 @@ def row(name: str, threads: list[int], runs: int, tmp: str) -> dict:
         f.write(content)
     return {"model": name, "family": get_entry(name).family, "input": shape[0],
             "params": profile["trainable_params"], "macs": profile["macs"], "size_bytes": len(content),
-            "p50_ms": {t: benchmark.benchmark(path, t, runs)["p50_ms"] for t in threads}}
+            "p50_ms": {t: host.benchmark(path, t, runs)["p50_ms"] for t in threads}}
 
 
 def table(rows: list[dict], threads: list[int], runs: int) -> str:
-    device = benchmark.device()
+    device = results.device()
     head = ["model", "input", "params", "MACs", "int8 size"] + [
         f"p50 ms, {t} thread{'s' * (t > 1)}" for t in threads]
     lines = [
@@ -55,7 +58,7 @@ def table(rows: list[dict], threads: list[int], runs: int) -> str:
         f"Full-integer int8 (int8 input and output), random weights, 1000 classes; latency is the "
         f"p50 of at least {runs} invocations and 1 s after 0.5 s of warm-up, each model and thread "
         f"count in a fresh process. Parameters are trainable ones and MACs count conv and dense layers "
-        f"(`python -m lite_tf.profile`). On a 2-core VM the 2-thread column is the noisier one (the "
+        f"(`lite-tf profile`). On a 2-core VM the 2-thread column is the noisier one (the "
         f"second core is shared with the host). Phones differ: run `python -m export.benchmark` or "
         f"the Android benchmark app for yours.",
         "",

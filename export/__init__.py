@@ -1,1 +1,1 @@
-"""The export entry point: ``python -m export`` (see export/__main__.py)."""
+"""``python -m export`` and ``export.benchmark``, ``export.phone``, ``export.report``: thin shells over ``lite_tf/commands/``."""

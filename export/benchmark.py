@@ -1,79 +1,8 @@
-"""python -m export.benchmark MODEL.tflite|RESULTS.json [MORE ...] [--threads 1,2,4] [--runs N]
-[--warmup N] [--json] [--out DIR]
+"""``python -m export.benchmark``: ``lite-tf bench`` (``lite_tf/commands/bench.py``)."""
 
-Host latency of .tflite models in the ai_edge_litert interpreter with XNNPACK (its default CPU
-delegate), to compare with a phone's. Every model and thread count runs in a fresh process, so init
-is a cold start and peak RSS belongs to that model alone. A .json argument is a saved result
-document (--json output, or the Android app's from python -m export.phone): its rows join the table
-unmeasured. With several arguments it also writes benchmark.md (the table) and benchmark.png (top-1
-vs latency, marker area = size; top-1 comes from the <model>.report.json that python -m export
-writes beside each model).
-"""
-
-from __future__ import annotations
-
-import json
-import os
 import sys
 
-from lite_tf import benchmark, cli, files
-from lite_tf.errors import InputError
-
-PROG = "python -m export.benchmark"
-
-
-def main(argv=None) -> int:
-    parser = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[1])
-    parser.add_argument("models", nargs="+", metavar="MODEL.tflite|RESULTS.json",
-                        help=".tflite files to measure, or lite_tf.benchmark/1 documents to add")
-    parser.add_argument("--threads", type=cli.thread_counts, default=[1], metavar="1,2,4",
-                        help="comma-separated thread counts (default: 1)")
-    parser.add_argument("--runs", type=cli.at_least(1), default=50, metavar="N",
-                        help="timed invocations per model and thread count, at least 1 s of them "
-                             "(default: 50)")
-    parser.add_argument("--warmup", type=cli.at_least(0), default=5, metavar="N",
-                        help="untimed invocations before timing, at least 0.5 s of them (default: 5)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the results as one JSON object (schema in the README)")
-    parser.add_argument("--out", default=".", metavar="DIR",
-                        help="folder for benchmark.md and benchmark.png when there are several "
-                             "models (default: .)")
-    args = parser.parse_args(argv)
-    for path in args.models:
-        if not os.path.isfile(path):
-            parser.error(f"no such {'results' if path.endswith('.json') else 'model'} file: {path}")
-    saved = [path for path in args.models if path.endswith(".json")]
-    if saved and args.json:
-        parser.error("--json prints this host's measurements: it takes .tflite files only")
-    several = len(args.models) > 1
-    models = [path for path in args.models if path not in saved]
-    try:
-        documents = [benchmark.load(path) for path in saved]
-        if several:
-            files.writable_dir(args.out, "the output folder")
-        if models:
-            documents.append(benchmark.measure_all(
-                models, args.threads, args.runs, args.warmup,
-                progress=None if args.json else lambda message: print(message, file=sys.stderr)))
-    except InputError as e:
-        cli.print_error(PROG, e)
-        return 2
-    table = benchmark.markdown(documents)
-    if several:
-        files.write_atomic(os.path.join(args.out, "benchmark.md"), table)
-        png = benchmark.plot(documents)
-        if png:
-            files.write_atomic(os.path.join(args.out, "benchmark.png"), png)
-    if args.json:
-        print(json.dumps(documents[0], indent=2))
-        return 0
-    print(table, end="")
-    if several:
-        print(f"\nwrote {os.path.join(args.out, 'benchmark.md')}" + (
-            f" and {os.path.join(args.out, 'benchmark.png')}" if png else
-            " (no plot: no model has a top-1: a .report.json from python -m export beside it)"))
-    return 0
-
+from lite_tf import commands
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(commands.run("bench", prog="python -m export.benchmark"))

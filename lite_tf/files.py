@@ -36,9 +36,3 @@ def write_atomic(path: str, content: bytes | str) -> None:
 
 def write_json(path: str, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=2) + "\n")
-
-
-def report_path(model_path: str) -> str:
-    """Where an exported model's verification report goes: ``m_int8.tflite`` -> ``m_int8.report.json``
-    (``export_report.json`` beside it is a copy of the latest export's)."""
-    return os.path.splitext(model_path)[0] + ".report.json"

@@ -1,5 +1,7 @@
 import lite_tf  # noqa: F401  (selects tf_keras before TensorFlow is imported anywhere)
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -7,7 +9,9 @@ import sys
 import gin
 import numpy as np
 import pytest
+from filelock import FileLock
 
+from lite_tf import commands
 from lite_tf.models import get_entry, list_families, list_models
 
 
@@ -15,6 +19,15 @@ def one_per_family() -> list[str]:
     """The smallest registered variant of each family (the default suite's representatives)."""
     return [min(list_models(f), key=lambda n: get_entry(n).settings.get("width", 1.0))
             for f in list_families()]
+
+
+def sampled(names, slow: set[str] | None = None) -> list:
+    """``names`` as pytest parameters: the families' representatives (``one_per_family``) in the
+    default suite unless listed in ``slow``, every other name in the slow suite."""
+    assert slow is None or slow <= set(names), slow - set(names)
+    slow = set(names) - set(one_per_family()) if slow is None else \
+        slow | (set(names) - set(one_per_family()))
+    return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in names]
 
 
 @pytest.fixture(autouse=True)
@@ -30,14 +43,26 @@ def rng():
     return np.random.RandomState(0)
 
 
-@pytest.fixture(scope="session")
-def digits_dir(tmp_path_factory) -> str:
-    """A TFDS data_dir with the bundled digits prepared (once per test process)."""
-    from lite_tf import data
-
-    path = str(tmp_path_factory.mktemp("tfds"))
-    data.get_builder("sklearn_digits", data_dir=path)
+def shared(tmp_path_factory, worker_id, name, make):
+    """``root / name``, made by ``make(path)`` once per test run: with pytest-xdist the first
+    worker to ask makes it under a file lock and the others reuse it."""
+    base = tmp_path_factory.getbasetemp()
+    root = base if worker_id == "master" else base.parent  # the run's folder, shared by workers
+    path = root / name
+    with FileLock(str(root / f"{name}.lock")):
+        if not (root / f"{name}.done").exists():
+            make(path)
+            (root / f"{name}.done").touch()
     return path
+
+
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory, worker_id) -> str:
+    """A TFDS data_dir with the bundled digits prepared (once per test run)."""
+    from lite_tf.data import sources
+
+    return str(shared(tmp_path_factory, worker_id, "tfds",
+                      lambda path: sources.get_builder("sklearn_digits", data_dir=str(path))))
 
 
 # Command-line tests run this source tree's `python -m ...` from any directory.
@@ -47,6 +72,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def run_module(module, args, cwd=ROOT, env=None):
     """``python -m module args`` from ``cwd``, importing this source tree."""
     return run_script(["-m", module], args, cwd, env)
+
+
+def run_command(name, args, prog, cwd=ROOT, env=None):
+    """``prog args`` (the command ``name`` of lite_tf.commands) run in this process, where
+    TensorFlow is loaded already, as a CompletedProcess; ``env``: variables to set meanwhile."""
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update(env or {})
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = commands.run(name, list(args), prog)
+            except SystemExit as e:  # argparse
+                code = e.code
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess([prog, *args], code, out.getvalue(), err.getvalue())
 
 
 def run_script(script, args, cwd=ROOT, env=None):
@@ -70,31 +115,35 @@ def snapshot(root):
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory, digits_dir):
-    """A finished short quickstart run (MobileNeXt-0.35 at 32x32, about 90% top-1); copy it
-    before changing it."""
-    import train.__main__ as train_cli
+def trained(tmp_path_factory, worker_id, digits_dir):
+    """A finished short quickstart run (MobileNeXt-0.35 at 32x32, about 90% top-1), trained once
+    per test run; copy it before changing it."""
+    from lite_tf.training.launch import launch
 
-    workdir = tmp_path_factory.mktemp("runs") / "run"
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        train_cli.run(["quickstart"], [
-            "train.model = 'mobilenext_035'", "train.epochs = 6", "train.warmup_epochs = 0",
-            "train.image_size = 32",
-            f"train.data_dir = '{digits_dir}'", "train.verbose = 0"], str(workdir))
-    finally:
-        os.chdir(cwd)
-    return workdir
+    def train(workdir):
+        cwd = os.getcwd()
+        os.chdir(ROOT)
+        try:
+            launch(["quickstart"], [
+                "train.model = 'mobilenext_035'", "train.epochs = 6", "train.warmup_epochs = 0",
+                "train.image_size = 32",
+                f"train.data_dir = '{digits_dir}'", "train.verbose = 0"], str(workdir))
+        finally:
+            os.chdir(cwd)
+            gin.clear_config()
+
+    return shared(tmp_path_factory, worker_id, "trained_run", train)
 
 
 @pytest.fixture(scope="session")
-def qat_run(trained, tmp_path_factory):
-    """One QAT epoch from the trained run, through the training CLI's entry point; copy it before
-    changing it."""
-    import train.__main__ as train_cli
+def qat_run(trained, tmp_path_factory, worker_id):
+    """One QAT epoch from the trained run, through the training CLI's launcher, once per test
+    run; copy it before changing it."""
+    from lite_tf.training.launch import launch
 
-    workdir = tmp_path_factory.mktemp("qat") / "run"
-    train_cli.run(["qat"], ["train.epochs = 1", "train.verbose = 0"], str(workdir),
-                  init_from=str(trained))
-    return workdir
+    def train(workdir):
+        launch(["qat"], ["train.epochs = 1", "train.verbose = 0"], str(workdir),
+               init_from=str(trained))
+        gin.clear_config()
+
+    return shared(tmp_path_factory, worker_id, "qat_run", train)

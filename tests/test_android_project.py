@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 from conftest import ROOT
-from lite_tf import phone
+from lite_tf.deploy import phone
 
 DEMO = os.path.join(ROOT, "android_demo")
 ANDROID = "{http://schemas.android.com/apk/res/android}"

@@ -8,7 +8,8 @@ import pytest
 
 import conftest
 from conftest import ROOT, run_module, run_script, snapshot
-from lite_tf import benchmark, tflite
+from lite_tf.deploy import convert
+from lite_tf.deploy.benchmark import host, results
 from lite_tf.models import create_model
 
 RESULT_KEYS = {"model", "path", "size_bytes", "threads", "runs", "warmup", "init_ms",
@@ -24,11 +25,11 @@ def models(tmp_path_factory):
     images = np.random.default_rng(0).uniform(-1, 1, (4, 1, 32, 32, 3)).astype("float32")
     (root / "int8").mkdir()
     int8 = root / "int8" / "v1_int8.tflite"
-    int8.write_bytes(tflite.convert(model, "int8", lambda: iter(images)))
+    int8.write_bytes(convert.convert(model, "int8", lambda: iter(images)))
     (root / "int8" / "v1_int8.report.json").write_text(
         json.dumps({"file": "v1_int8.tflite", "tflite_top1": 0.875}))
     float32 = root / "v1_float32.tflite"
-    float32.write_bytes(tflite.convert(model, "float32"))
+    float32.write_bytes(convert.convert(model, "float32"))
     return int8, float32
 
 
@@ -41,7 +42,7 @@ def test_json_follows_the_schema(models, tmp_path):
     proc = run_benchmark([str(int8), "--threads", "1,2", "--runs", "20", "--warmup", "2", "--json"],
                          tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    out = benchmark.validate(json.loads(proc.stdout), "the output")
+    out = results.validate(json.loads(proc.stdout), "the output")
     assert out["schema"] == "lite_tf.benchmark/1"
     assert out["device"]["kind"] == "host" and out["device"]["cores"] >= 1
     assert out["device"]["runtime"]["name"] == "ai_edge_litert"
@@ -60,12 +61,12 @@ def test_json_follows_the_schema(models, tmp_path):
 def test_measurement_times_the_model(models):
     """A model with 16x the MACs takes longer: the numbers come from running it."""
     int8, _ = models
-    small = benchmark.benchmark(str(int8), runs=30)
+    small = host.benchmark(str(int8), runs=30)
     big_model = create_model("mobilenet_v1_025", num_classes=10, input_shape=(128, 128, 3))
     images = np.random.default_rng(0).uniform(-1, 1, (2, 1, 128, 128, 3)).astype("float32")
     big = int8.parent.parent / "big.tflite"
-    big.write_bytes(tflite.convert(big_model, "int8", lambda: iter(images)))
-    result = benchmark.benchmark(str(big), runs=30)
+    big.write_bytes(convert.convert(big_model, "int8", lambda: iter(images)))
+    result = host.benchmark(str(big), runs=30)
     assert result["p50_ms"] > 4 * small["p50_ms"]
     assert result["top1"] is None  # no report beside big.tflite
 
@@ -124,6 +125,7 @@ def test_bad_input_is_one_line_exit_2(case, models, tmp_path):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow  # converts and times three models in subprocesses
 def test_zoo_table_writes_a_row_per_model(tmp_path):
     out = tmp_path / "benchmarks.md"
     proc = run_script(os.path.join(ROOT, "benchmarks", "zoo_table.py"), ["--models", "mobilenet_v1_025",

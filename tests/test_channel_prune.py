@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from conftest import one_per_family
-from lite_tf import channel_prune as cp
+from lite_tf.compression import channel_prune as cp
 from lite_tf.errors import InputError
 from lite_tf.models import create_model, get_entry
-from lite_tf.profile import profile_model
+from lite_tf.models.profile import profile_model
 
 NO_PRUNABLE_CHANNELS = {"shufflenet_v1"}  # every 1x1 conv is grouped and feeds a shuffle or a concat
 

@@ -9,16 +9,23 @@ import numpy as np
 import pytest
 
 import conftest
-import train.__main__ as train_cli
-from conftest import ROOT, run_module, snapshot
-from lite_tf import data, distill, exporter, prune, runs, tflite
+from conftest import ROOT, run_command, run_module, snapshot
+from lite_tf import rundir
 from lite_tf.backend import keras, layers, tf
+from lite_tf.compression import distill, prune
+from lite_tf.compression import stage as stages
+from lite_tf.data import pipeline, sources
+from lite_tf.deploy import litert
+from lite_tf.deploy.export import export
 from lite_tf.errors import InputError
 from lite_tf.models import create_model
+from lite_tf.training import config
+from lite_tf.training.launch import launch
 
 
+@pytest.mark.slow  # a QAT stage run
 def test_qat_stage_keeps_the_run_and_its_accuracy(trained, qat_run):
-    run, parent = runs.find_run(str(qat_run)), runs.find_run(str(trained))
+    run, parent = rundir.find_run(str(qat_run)), rundir.find_run(str(trained))
     assert os.path.exists(qat_run / "model.h5") and not os.path.exists(qat_run / "model.keras")
     assert run["compress"] == "qat" and parent["compress"] is None
     # The parent's config is the base: its model, data and preprocessing carry over.
@@ -28,24 +35,24 @@ def test_qat_stage_keeps_the_run_and_its_accuracy(trained, qat_run):
     parent_top1 = json.loads((trained / "metrics.json").read_text())["final"]["val_top1"]
     top1 = json.loads((qat_run / "metrics.json").read_text())["final"]["val_top1"]
     assert top1 >= parent_top1 - 0.05, (top1, parent_top1)
-    model = runs.load_model(run)
+    model = stages.load_model(run)
     assert any("quant" in type(layer).__name__.lower() for layer in model.layers)
 
 
 @pytest.mark.slow  # the default suite is full; test_family_qat_and_int8 converts every family
 def test_qat_run_exports_to_int8(qat_run, tmp_path):
     workdir = shutil.copytree(qat_run, tmp_path / "run")
-    run = runs.find_run(str(workdir))
-    report = exporter.export(run, "int8", eval_samples=160, progress=lambda _: None)
+    run = rundir.find_run(str(workdir))
+    report = export(run, "int8", eval_samples=160, progress=lambda _: None)
     assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
     # The int8 model computes what the fake-quantized Keras model computes: class probabilities
     # point the same way (this short fixture run is too uncertain a classifier for top-1
     # agreement to say much; on the quickstart run agreement is 99.7%, see the README).
-    builder = data.get_builder(run["dataset"], run["data_dir"])
-    images = next(iter(data.make_dataset(builder, "test", training=False, batch_size=64,
+    builder = sources.get_builder(run["dataset"], run["data_dir"])
+    images = next(iter(pipeline.make_dataset(builder, "test", training=False, batch_size=64,
                                          image_size=32, crop_fraction=1.0)))[0].numpy()
-    want = runs.load_model(run).predict(images, verbose=0)
-    got = tflite.TFLiteModel((workdir / "export" / report["file"]).read_bytes())(images)
+    want = stages.load_model(run).predict(images, verbose=0)
+    got = litert.TFLiteModel((workdir / "export" / report["file"]).read_bytes())(images)
     cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
     assert np.median(cosine) >= 0.95, cosine
 
@@ -56,14 +63,15 @@ def test_init_from_flag_on_the_command_line(trained, tmp_path):
                                 "train.epochs = 1", "--gin_bindings", "train.verbose = 0",
                                 "--workdir", str(tmp_path / "run")], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    command = json.loads((tmp_path / "run" / "command.json").read_text())
-    assert command["init_from"] == str(trained)
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["command"]["init_from"] == str(trained)
+    assert record["parent"] == os.path.realpath(trained)
     assert "model         mobilenext_035" in proc.stdout
 
 
-def bad(case, trained, qat_run):
+def bad(case, trained, request):
     if case == "init_from a QAT run":
-        return ["--init_from", str(qat_run)]
+        return ["--init_from", str(request.getfixturevalue("qat_run"))]
     if case == "init_from nothing":
         return ["--init_from", str(trained.parent / "nope")]
     if case == "unknown compression":
@@ -74,28 +82,30 @@ def bad(case, trained, qat_run):
     if case == "a teacher that is not there":
         return ["--config", "distill", "--gin_bindings",
                 f"distill.Distillation.teacher = '{trained.parent / 'nope'}'", "--gin_bindings",
-                f"train.data_dir = '{runs.find_run(str(trained))['data_dir']}'"]
+                f"train.data_dir = '{rundir.find_run(str(trained))['data_dir']}'"]
     return ["--init_from", str(trained), "--gin_bindings", "train.precision = 'mixed_float16'"]
 
 
 BAD = {
     "init_from a QAT run": "is quantization-aware trained: start a compression stage from a float run",
     "init_from nothing": "no training run at",
-    "unknown compression": "compress must be one of (None, 'qat', 'prune', 'pqat', 'distill', "
-                           "'channel_prune'), got 'prune_all'",
+    "unknown compression": "train.compress must be one of channel_prune, distill, none, pqat, "
+                           "prune, qat, got 'prune_all' (did you mean 'prune'?)",
     "QAT in mixed precision": "quantization-aware training needs precision 'float32'",
     "pruning past 100%": "prune.Pruning needs 0 <= initial <= target < 1",
     "a teacher that is not there": "is neither a run directory nor a model file",
 }
-SLOW_BAD = {"pruning past 100%", "a teacher that is not there"}  # the default suite is full
+# The default suite is full; "init_from a QAT run" needs the QAT stage run.
+SLOW_BAD = {"pruning past 100%", "a teacher that is not there", "init_from a QAT run"}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_BAD else c
                                   for c in BAD])
-def test_bad_stage_is_one_line_exit_2(case, trained, qat_run, tmp_path):
+def test_bad_stage_is_one_line_exit_2(case, trained, tmp_path, request):
     before = snapshot(tmp_path)
-    args = bad(case, trained, qat_run)
-    proc = run_module("train", args if "--config" in args else ["--config", "qat", *args], tmp_path)
+    args = bad(case, trained, request)
+    proc = run_command("train", args if "--config" in args else ["--config", "qat", *args],
+                       "python -m train", tmp_path)
     assert BAD[case] in conftest.one_error_line(proc, "python -m train")
     assert snapshot(tmp_path) == before and not os.path.exists(tmp_path / "runs")
 
@@ -108,8 +118,8 @@ def test_stage_configs_parse_and_are_documented(name):
     assert header[0].startswith(f"# python -m train --config {name} {start}")
     assert any("Expected:" in line for line in header)
     assert not any("TBD" in line for line in header)
-    train_cli.parse([path], [])
-    assert runs.query("train.compress") == {"pqat": "pqat", "prune_2of4": "prune"}.get(name, name)
+    config.parse([path], [])
+    assert config.query("train.compress") == {"pqat": "pqat", "prune_2of4": "prune"}.get(name, name)
 
 
 def fit_steps(model, steps, callbacks=()):
@@ -134,6 +144,7 @@ def test_pruning_reaches_its_target_in_the_prunable_layers_only():
     assert all(layers[n] >= 0.7 for n in layers if n.endswith(("_reduce", "_expand")))
 
 
+@pytest.mark.slow
 def test_two_of_four_sparsity_and_the_xnnpack_policy():
     model = create_model("mobilenet_v2_035", num_classes=10, input_shape=(32, 32, 3))
     pruned = prune.prune_model(model, prune.Pruning(m_by_n=(2, 4), frequency=1), steps=4)
@@ -218,9 +229,9 @@ def test_distillation_term_is_zero_when_outputs_match_and_positive_otherwise():
 
 
 def stage(name, parent, workdir, *bindings):
-    train_cli.run([name], ["train.epochs = 1", "train.verbose = 0", *bindings], str(workdir),
-                  init_from=str(parent) if parent else None)
-    return runs.find_run(str(workdir))
+    launch([name], ["train.epochs = 1", "train.verbose = 0", *bindings], str(workdir),
+           init_from=str(parent) if parent else None)
+    return rundir.find_run(str(workdir))
 
 
 @pytest.mark.slow
@@ -228,12 +239,12 @@ def test_prune_then_pqat_keeps_the_zeros_in_int8(trained, tmp_path):
     pruned = stage("prune", trained, tmp_path / "prune", "train.epochs = 2", "prune.Pruning.end = 0.5")
     final = json.loads((tmp_path / "prune" / "metrics.json").read_text())["final"]
     assert final["sparsity"]["prunable_sparsity"] >= 0.74
-    assert runs.find_run(str(trained))["model"] == pruned["model"] and pruned["compress"] == "prune"
-    sparse = exporter.export(pruned, "float32", eval_samples=64, progress=lambda _: None)
+    assert rundir.find_run(str(trained))["model"] == pruned["model"] and pruned["compress"] == "prune"
+    sparse = export(pruned, "float32", eval_samples=64, progress=lambda _: None)
     assert sparse["sparse"] and sparse["agreement"] >= 0.95
     pqat = stage("pqat", tmp_path / "prune", tmp_path / "pqat")
     assert pqat["compress"] == "pqat" and pqat["init_from"] == pruned.workdir
-    int8 = exporter.export(pqat, "int8", eval_samples=64, progress=lambda _: None)
+    int8 = export(pqat, "int8", eval_samples=64, progress=lambda _: None)
     assert {o["type"] for o in int8["ops"]} <= {"int8", "int32"}
     skipped = {n for n in final["sparsity"]["layers"] if not prune.prunable_name(n)}
     kept = [w for w in int8["weights"] if w["layer"] not in skipped and w["op"] == "CONV_2D"]
@@ -241,14 +252,14 @@ def test_prune_then_pqat_keeps_the_zeros_in_int8(trained, tmp_path):
     assert zeros >= 0.74, zeros
     # prune.gin prunes in blocks of 8 input channels: runs of 8 zeros in the .tflite's
     # [out, h, w, in] kernels, after PQAT and conversion (a kept weight may round to 0 in int8).
-    interp, _ = tflite._plain_interpreter((tmp_path / "pqat" / "export" / int8["file"]).read_bytes())
+    interp, _ = litert._plain_interpreter((tmp_path / "pqat" / "export" / int8["file"]).read_bytes())
     pruned_kernels = [k for op in interp._get_ops_details() if op["op_name"] == "CONV_2D"
                       and (k := interp.get_tensor(op["inputs"][1])).shape[1:3] == (1, 1)]
     assert len(pruned_kernels) == len(kept), (len(pruned_kernels), len(kept))  # the 1x1 convs
     blocks = np.concatenate([k.reshape(-1, 8) == 0 for k in pruned_kernels])
     assert 8 * blocks.all(-1).sum() / blocks.sum() >= 0.97  # zeros that lie in zero blocks
     assert not any((k == 0).all((1, 2, 3)).any() for k in pruned_kernels)  # no filter left empty
-    dense = exporter.export(runs.find_run(str(trained)), "int8", eval_samples=64,
+    dense = export(rundir.find_run(str(trained)), "int8", eval_samples=64,
                             out_dir=str(tmp_path / "dense"), progress=lambda _: None)
     assert int8["gzip_bytes"] < 0.6 * dense["gzip_bytes"]
 
@@ -256,12 +267,12 @@ def test_prune_then_pqat_keeps_the_zeros_in_int8(trained, tmp_path):
 @pytest.mark.slow
 def test_distillation_stage_trains_and_exports_the_student(trained, tmp_path):
     run = stage("distill", None, tmp_path / "distill", f"distill.Distillation.teacher = '{trained}'",
-                f"train.data_dir = '{runs.find_run(str(trained))['data_dir']}'",
+                f"train.data_dir = '{rundir.find_run(str(trained))['data_dir']}'",
                 "train.image_size = 32", "train.model = 'mobilenet_v2_035'")
     history = json.loads((tmp_path / "distill" / "metrics.json").read_text())["history"]
     assert history[-1]["distill_loss"] > 0 and "hard_loss" in history[-1]
-    assert runs.read_model(run.model_path).name == "mobilenet_v2_035"
-    report = exporter.export(run, "int8", eval_samples=64, progress=lambda _: None)
+    assert stages.read_model(run.model_path).name == "mobilenet_v2_035"
+    report = export(run, "int8", eval_samples=64, progress=lambda _: None)
     assert report["model"] == "mobilenet_v2_035" and report["tflite_top1"] >= 0.0
 
 
@@ -273,9 +284,9 @@ def test_channel_pruned_run_is_rebuilt_by_later_stages_and_exports(trained, tmp_
     final = json.loads((tmp_path / "thin" / "metrics.json").read_text())["final"]["channel_pruning"]
     assert final["macs_after"] < 0.8 * final["macs_before"]
     assert thin["model_overrides"]["channels"] and thin["model_overrides"]["bn_momentum"] == 0.9
-    assert runs.load_model(thin).count_params() < runs.load_model(runs.find_run(str(trained))).count_params()
+    assert stages.load_model(thin).count_params() < stages.load_model(rundir.find_run(str(trained))).count_params()
     qat = stage("qat", tmp_path / "thin", tmp_path / "thin_qat")  # QAT of the thin architecture
-    report = exporter.export(qat, "int8", eval_samples=64, progress=lambda _: None)
+    report = export(qat, "int8", eval_samples=64, progress=lambda _: None)
     assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
 
 
@@ -283,13 +294,13 @@ def test_rerunning_a_stage_from_runs_latest_resumes_it(trained, tmp_path, monkey
     """`--init_from runs/latest` moves runs/latest to the new stage run; when that run is
     interrupted, the same command again must resume it from the parent it recorded."""
     monkeypatch.chdir(tmp_path)
-    command = {"config": [train_cli.resolve_config("qat")], "gin_bindings": [],
+    command = {"config": [config.resolve_config("qat")], "gin_bindings": [],
                "init_from": "runs/latest"}
     stage_dir = tmp_path / "runs" / "qat-20261124-000000"
     stage_dir.mkdir(parents=True)
-    (stage_dir / "command.json").write_text(json.dumps({**command, "parent": str(trained)}))
+    rundir.RunDir(stage_dir).start(command, str(trained))
     os.symlink(stage_dir.name, tmp_path / "runs" / "latest")
-    assert train_cli.parent_run("runs/latest", command).workdir == os.path.realpath(trained)
-    assert train_cli.choose_workdir(command["config"], command) == os.path.realpath(stage_dir)
+    assert rundir.parent_run("runs/latest", command).workdir == os.path.realpath(trained)
+    assert rundir.choose(command["config"], command).path == os.path.realpath(stage_dir)
     with pytest.raises(InputError, match="has not finished training"):  # another command
-        train_cli.parent_run("runs/latest", {**command, "gin_bindings": ["train.epochs = 2"]})
+        rundir.parent_run("runs/latest", {**command, "gin_bindings": ["train.epochs = 2"]})

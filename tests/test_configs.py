@@ -7,21 +7,21 @@ import gin
 import pytest
 import tensorflow_datasets as tfds
 
-import train.__main__ as cli
-from lite_tf import trainer  # noqa: F401  (registers the train.* configurable)
 from lite_tf.errors import InputError
 from lite_tf.models import create_model, list_models
+from lite_tf.training import config
+from lite_tf.training.launch import launch
 
 # Training recipes; compression stages (qat.gin, ...) start from a run and are tested in
 # test_compress.py.
 STAGES = {"qat", "pqat", "prune", "prune_2of4", "channel_prune", "distill"}
-CONFIGS = sorted(f[:-4] for f in os.listdir(cli.CONFIG_DIRS[1]) if f.endswith(".gin")
+CONFIGS = sorted(f[:-4] for f in os.listdir(config.CONFIG_DIRS[1]) if f.endswith(".gin")
                  and f != "imagenet.gin" and f[:-4] not in STAGES)
 
 
 def parse(name):
     gin.clear_config()
-    path = cli.resolve_config(name)
+    path = config.resolve_config(name)
     gin.add_config_file_search_path(os.path.dirname(path))
     gin.parse_config_file(path)
     return path
@@ -52,6 +52,6 @@ def test_include_resolves_from_any_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError, match="'imagenet2012' is not prepared and needs a manual "
                                          "download"):  # parsed fully (include found), then checked
-        cli.run(["mobilenet_v2"], [f"train.data_dir = '{tmp_path}'"], str(tmp_path / "run"))
+        launch(["mobilenet_v2"], [f"train.data_dir = '{tmp_path}'"], str(tmp_path / "run"))
     assert gin.query_parameter("train.dataset") == "imagenet2012"
     assert not (tmp_path / "run").exists()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from lite_tf.backend import keras, tf
+from conftest import sampled
 from lite_tf.models import create_model, get_entry, list_models
 
 SMALL = 64
@@ -18,7 +19,7 @@ def is_builtin_or_registered(layer) -> bool:
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_model_contract(name, tmp_path, rng):
+def test_model_builds_with_named_builtin_layers(name, rng):
     entry = get_entry(name)
     # Default input: builds, finite output of the expected shape, unique names, allowed layers.
     model = create_model(name)
@@ -30,6 +31,9 @@ def test_model_contract(name, tmp_path, rng):
     assert len(names) == len(set(names))
     assert [n for n in names if not is_builtin_or_registered(model.get_layer(n))] == []
 
+
+@pytest.mark.parametrize("name", sampled(list_models()))
+def test_model_trains_and_round_trips(name, tmp_path, rng):
     # Small input: every trainable weight gets a gradient.
     small = create_model(name, num_classes=10, input_shape=(SMALL, SMALL, 3),
                          classifier_activation=None)

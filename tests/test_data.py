@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from lite_tf import data
+from lite_tf import network
 from lite_tf.backend import tf
+from lite_tf.data import pipeline, sources
 from lite_tf.errors import InputError
 
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
-    return data.get_builder("sklearn_digits", data_dir=str(tmp_path_factory.mktemp("tfds")))
+    return sources.get_builder("sklearn_digits", data_dir=str(tmp_path_factory.mktemp("tfds")))
 
 
 def test_digits_is_a_fixed_split_of_the_real_data(digits):
@@ -28,12 +29,12 @@ def test_digits_is_a_fixed_split_of_the_real_data(digits):
 
 
 def test_training_and_eval_pipelines(digits):
-    train = data.make_dataset(digits, "train", training=True, batch_size=32, image_size=40,
-                              augment=data.Augment(scale=(0.5, 1.0), flip=False), seed=0)
+    train = pipeline.make_dataset(digits, "train", training=True, batch_size=32, image_size=40,
+                              augment=pipeline.Augment(scale=(0.5, 1.0), flip=False), seed=0)
     x, y = next(iter(train))
     assert x.shape == (32, 40, 40, 3) and y.shape == (32, 10)
     assert -1.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0
-    evaluation = data.make_dataset(digits, "test", training=False, batch_size=100, image_size=40,
+    evaluation = pipeline.make_dataset(digits, "test", training=False, batch_size=100, image_size=40,
                                    crop_fraction=1.0)
     assert sum(int(x.shape[0]) for x, _ in evaluation) == 360  # every example, last batch too
     first = np.concatenate([x.numpy() for x, _ in evaluation])
@@ -44,15 +45,15 @@ def test_training_and_eval_pipelines(digits):
 def test_eval_transform_center_crops():
     image = np.zeros((8, 8, 3), np.uint8)
     image[2:6, 2:6] = 255
-    out = data.eval_transform(image, 4, crop_fraction=0.5).numpy()
+    out = pipeline.eval_transform(image, 4, crop_fraction=0.5).numpy()
     np.testing.assert_allclose(out, 1.0)  # only the bright center survives
 
 
 def test_any_tfds_dataset_by_name(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "online", lambda: True)  # mock_data stands in for the download
+    monkeypatch.setattr(network, "online", lambda url: True)  # mock_data stands in for the download
     with tfds.testing.mock_data(num_examples=20):
-        builder = data.get_builder("cifar10", data_dir=str(tmp_path))
-        x, y = next(iter(data.make_dataset(builder, "train", training=True, batch_size=8,
+        builder = sources.get_builder("cifar10", data_dir=str(tmp_path))
+        x, y = next(iter(pipeline.make_dataset(builder, "train", training=True, batch_size=8,
                                            image_size=32)))
     assert x.shape == (8, 32, 32, 3) and y.shape == (8, 10)
 
@@ -65,23 +66,23 @@ def test_image_folder(tmp_path, rng):
             for i in range(3):
                 png = tf.io.encode_png(rng.randint(0, 255, (20, 24, 3)).astype(np.uint8))
                 (folder / f"{i}.png").write_bytes(png.numpy())
-    builder = data.get_builder(f"folder:{tmp_path}")
+    builder = sources.get_builder(f"folder:{tmp_path}")
     assert builder.info.features["label"].names == ["cat", "dog"]
-    x, _ = next(iter(data.make_dataset(builder, "test", training=False, batch_size=6,
+    x, _ = next(iter(pipeline.make_dataset(builder, "test", training=False, batch_size=6,
                                        image_size=16)))
     assert x.shape == (6, 16, 16, 3)
     with pytest.raises(ValueError, match="does not exist"):
-        data.get_builder(f"folder:{tmp_path}/missing")
+        sources.get_builder(f"folder:{tmp_path}/missing")
 
 
 def test_unknown_and_unsuitable_datasets_are_one_line_errors(tmp_path):
     with pytest.raises(InputError, match=r"unknown dataset 'cifar_10': not a TFDS dataset "
                                          r"\(closest: cifar10, .*'folder:/path'$"):
-        data.get_builder("cifar_10", data_dir=str(tmp_path))
+        sources.get_builder("cifar_10", data_dir=str(tmp_path))
     with pytest.raises(InputError, match="'imdb_reviews' is not image classification"):
-        data.get_builder("imdb_reviews", data_dir=str(tmp_path))
+        sources.get_builder("imdb_reviews", data_dir=str(tmp_path))
     with pytest.raises(InputError, match="image folder '/no/such/dir' does not exist"):
-        data.get_builder("folder:/no/such/dir")
+        sources.get_builder("folder:/no/such/dir")
 
 
 def test_offline_download_fails_fast_and_names_the_ways_out(tmp_path, monkeypatch):
@@ -89,19 +90,19 @@ def test_offline_download_fails_fast_and_names_the_ways_out(tmp_path, monkeypatc
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     start = time.time()
     with pytest.raises(InputError) as error:
-        data.get_builder("mnist", data_dir=str(tmp_path))
+        sources.get_builder("mnist", data_dir=str(tmp_path))
     assert time.time() - start < 30
     message = str(error.value)
     assert "\n" not in message and "'mnist' is not prepared and cannot be downloaded" in message
     for way_out in (f"data_dir ({tmp_path}", "manual_dir", "folder:/path"):
         assert way_out in message
     with pytest.raises(InputError, match=r"needs a manual download .*manual_dir .* is empty"):
-        data.get_builder("imagenet2012", data_dir=str(tmp_path), manual_dir=str(tmp_path / "m"))
+        sources.get_builder("imagenet2012", data_dir=str(tmp_path), manual_dir=str(tmp_path / "m"))
 
 
 def test_unknown_and_empty_splits(digits):
-    assert data.split_size(digits, "train[:10%]") == 144
+    assert sources.split_size(digits, "train[:10%]") == 144
     with pytest.raises(InputError, match="has no split 'validation'; splits: test, train"):
-        data.split_size(digits, "validation")
+        sources.split_size(digits, "validation")
     with pytest.raises(InputError, match="split 'train\\[:0\\]' of dataset 'sklearn_digits' is empty"):
-        data.split_size(digits, "train[:0]")
+        sources.split_size(digits, "train[:0]")

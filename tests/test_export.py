@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 import conftest
-from conftest import ROOT, run_module, snapshot
-from lite_tf import data, exporter, runs, samples, tflite
+from conftest import ROOT, run_command, run_module, snapshot
+from lite_tf import rundir
+from lite_tf.compression import stage as stages
+from lite_tf.data import pipeline, sources
+from lite_tf.deploy import convert, litert, samples
+from lite_tf.deploy import export as exporter
 from lite_tf.models import create_model
 
 
@@ -23,7 +27,7 @@ def run_export(args, cwd):
 
 def test_int8_export_is_verified_and_reported(trained, tmp_path):
     workdir = copy_run(trained, tmp_path)
-    report = exporter.export(runs.find_run(str(workdir)), "int8", progress=lambda _: None)
+    report = exporter.export(rundir.find_run(str(workdir)), "int8", progress=lambda _: None)
     out = workdir / "export"
     assert sorted(os.listdir(out)) == ["export_report.json", "labels.txt",
                                        "mobilenext_035_int8.report.json", "mobilenext_035_int8.samples",
@@ -35,10 +39,10 @@ def test_int8_export_is_verified_and_reported(trained, tmp_path):
     assert report["eval_examples"] == 360 and report["calibration_samples"] == 200
     assert abs(report["tflite_top1"] - report["float_top1"]) <= 1 - report["agreement"] + 1e-9
     # The report describes the written file: its top-1 recomputed from the .tflite on disk.
-    run = runs.find_run(str(workdir))
-    builder = data.get_builder(run["dataset"], run["data_dir"])
-    lite = tflite.TFLiteModel((out / "mobilenext_035_int8.tflite").read_bytes())
-    hits = [lite(x).argmax(-1) == y.numpy().argmax(-1) for x, y in data.make_dataset(
+    run = rundir.find_run(str(workdir))
+    builder = sources.get_builder(run["dataset"], run["data_dir"])
+    lite = litert.TFLiteModel((out / "mobilenext_035_int8.tflite").read_bytes())
+    hits = [lite(x).argmax(-1) == y.numpy().argmax(-1) for x, y in pipeline.make_dataset(
         builder, "test", training=False, batch_size=64, image_size=32, crop_fraction=1.0)]
     assert np.concatenate(hits).mean() == pytest.approx(report["tflite_top1"])
     # The phone's samples: the first 32 test images as the int8 input tensor, with the host's
@@ -47,7 +51,7 @@ def test_int8_export_is_verified_and_reported(trained, tmp_path):
     assert report["device_samples"] == 32 and found["inputs"].shape == (32, 32 * 32 * 3)
     assert found["inputs"].dtype == np.int8 and found["num_classes"] == 10
     assert found["top1"] == pytest.approx(report["tflite_top1"])
-    first = next(iter(data.make_dataset(builder, "test", training=False, batch_size=32, image_size=32,
+    first = next(iter(pipeline.make_dataset(builder, "test", training=False, batch_size=32, image_size=32,
                                         crop_fraction=1.0)))
     assert list(found["labels"]) == list(first[1].numpy().argmax(-1))
     interpreter = lite.interpreter
@@ -58,7 +62,7 @@ def test_int8_export_is_verified_and_reported(trained, tmp_path):
     assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"} <= {o["op"] for o in report["ops"]}
     # Every conv and dense kernel is accounted for, by its Keras layer; a dense model has few zeros.
-    model = runs.load_model(run)
+    model = stages.load_model(run)
     kernels = {l.name: l for l in model.layers if getattr(l, "kernel", None) is not None  # noqa: E741
                or getattr(l, "depthwise_kernel", None) is not None}
     assert sorted(w["layer"] for w in report["weights"]) == sorted(kernels)
@@ -87,14 +91,14 @@ def test_model_files_export_like_their_run(trained, tmp_path, digits_dir):
     score the same float top-1 as the run's own export: same weights, same preprocessing."""
     workdir = copy_run(trained, tmp_path)
     quiet = dict(eval_samples=128, progress=lambda _: None)
-    from_run = exporter.export(runs.find_run(str(workdir)), "int8", **quiet)
+    from_run = exporter.export(rundir.find_run(str(workdir)), "int8", **quiet)
     proc = run_export(["--model", str(workdir / "model.keras"), "--dataset", "sklearn_digits",
                        "--data-dir", digits_dir, "--eval-samples", "128", "--out",
                        str(tmp_path / "keras")], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     from_keras = json.loads((tmp_path / "keras" / "export_report.json").read_text())
     assert (tmp_path / "keras" / "model_int8.tflite").stat().st_size == from_keras["size_bytes"]
-    saved_model = runs.model_file_run(str(workdir / "saved_model"), "sklearn_digits", digits_dir)
+    saved_model = rundir.model_file_run(str(workdir / "saved_model"), "sklearn_digits", digits_dir)
     from_saved_model = exporter.export(saved_model, "float32", out_dir=str(tmp_path / "sm"), **quiet)
     assert from_keras["float_top1"] == from_saved_model["float_top1"] == from_run["float_top1"]
     assert from_saved_model["agreement"] == 1.0  # float32 TFLite of the same graph
@@ -102,6 +106,35 @@ def test_model_files_export_like_their_run(trained, tmp_path, digits_dir):
     assert (from_keras["tflite_top1"], from_keras["size_bytes"]) == (from_run["tflite_top1"],
                                                                      from_run["size_bytes"])
     assert from_keras["input_shape"] == [1, 32, 32, 3]
+
+
+def legacy_copy(trained, tmp_path):
+    """A copy of the run as runs from before run.json were: settings in config.gin, the command in
+    command.json; and the run.json it had."""
+    workdir = copy_run(trained, tmp_path)
+    record = json.loads((workdir / "run.json").read_text())
+    (workdir / "run.json").unlink()
+    (workdir / "command.json").write_text(json.dumps(record["command"]))
+    return workdir, record
+
+
+def test_a_run_from_before_run_json_reads_as_it_was(trained, tmp_path):
+    workdir, record = legacy_copy(trained, tmp_path)
+    run = rundir.find_run(str(workdir))
+    assert run.record.get("legacy") and run["model"] == "mobilenext_035"
+    assert {k: run[k] for k in rundir.LEGACY_SETTINGS} == \
+        {k: record["settings"][k] for k in rundir.LEGACY_SETTINGS}
+    assert rundir.RunDir(workdir).same_command(record["command"])  # resumable as before
+
+
+@pytest.mark.slow  # an export
+def test_a_run_from_before_run_json_still_exports(trained, tmp_path):
+    """A run written before run.json is read as it is and exports like a new one."""
+    workdir, _ = legacy_copy(trained, tmp_path)
+    report = exporter.export(rundir.find_run(str(workdir)), "float32", eval_samples=32,
+                             device_samples=0, progress=lambda _: None)
+    assert report["eval_examples"] == 32 and report["agreement"] == 1.0
+    assert not (workdir / "run.json").exists()  # nothing rewritten
 
 
 def one_error_line(proc):
@@ -126,9 +159,9 @@ def break_run(case, workdir, digits_dir):
     elif case == "corrupt model file":
         (workdir / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
     elif case == "empty calibration split":
-        config = (workdir / "config.gin").read_text()
-        (workdir / "config.gin").write_text(
-            config.replace("train.train_split = 'train'", "train.train_split = 'train[:0]'"))
+        record = json.loads((workdir / "run.json").read_text())
+        record["settings"]["train_split"] = "train[:0]"
+        (workdir / "run.json").write_text(json.dumps(record))
     elif case == "unwritable output folder":
         (workdir / "export").write_text("a file where the export folder goes")
     elif case == "incompatible flags":
@@ -156,7 +189,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_half_written(case, trained, tm
     before = snapshot(tmp_path)
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
-    proc = run_export(args, cwd)
+    proc = run_command("export", args, "python -m export", cwd)
     assert BAD[case] in one_error_line(proc)
     assert snapshot(tmp_path) == before
 
@@ -171,9 +204,9 @@ def test_float_kernels_are_found_and_the_io_boundary_allowed():
     float kernels; an int8 one with float32 I/O has only its QUANTIZE/DEQUANTIZE boundary."""
     model = create_model("mobilenet_v1_025", num_classes=10, input_shape=(32, 32, 3))
     images = np.random.default_rng(0).uniform(-1, 1, (4, 1, 32, 32, 3)).astype("float32")
-    dynamic = tflite.tensor_types(tflite.convert(model, "dynamic"))
+    dynamic = litert.tensor_types(convert.convert(model, "dynamic"))
     assert {"CONV_2D", "DEPTHWISE_CONV_2D"} <= set(exporter.float_kernels(dynamic))
-    float_io = tflite.tensor_types(tflite.convert(model, "int8", lambda: iter(images),
+    float_io = litert.tensor_types(convert.convert(model, "int8", lambda: iter(images),
                                                   io_type="float32"))
     assert {"QUANTIZE", "DEQUANTIZE"} <= {op for op, _ in float_io}
     assert exporter.float_kernels(float_io) == []

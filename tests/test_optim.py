@@ -1,9 +1,9 @@
-"""Learning-rate schedules and optimizers (lite_tf.optim)."""
+"""Learning-rate schedules and optimizers (lite_tf.training.optim)."""
 
 import numpy as np
 import pytest
 
-from lite_tf import optim
+from lite_tf.training import optim
 from lite_tf.backend import keras, layers
 from lite_tf.errors import InputError
 

@@ -13,7 +13,9 @@ import pytest
 
 import conftest
 from conftest import ROOT, run_module, snapshot
-from lite_tf import benchmark, samples, tflite
+from lite_tf import rundir
+from lite_tf.deploy import convert, litert, samples
+from lite_tf.deploy.benchmark import results
 from lite_tf.models import create_model
 from test_benchmark import table_rows
 
@@ -47,15 +49,15 @@ def exported(tmp_path_factory):
     for name, size, top1 in (("small_int8", 32, 0.5), ("large_int8", 48, 0.75)):
         model = create_model("mobilenet_v1_025", num_classes=10, input_shape=(size, size, 3))
         images = rng.uniform(-1, 1, (32, 1, size, size, 3)).astype("float32")
-        content = tflite.convert(model, "int8", lambda: iter(images))
+        content = convert.convert(model, "int8", lambda: iter(images))
         path = root / f"{name}.tflite"
         path.write_bytes(content)
         (root / f"{name}.report.json").write_text(json.dumps({"tflite_top1": top1}))
-        lite = tflite.TFLiteModel(content)
+        lite = litert.TFLiteModel(content)
         inputs = np.stack([lite.input_tensor(x[0]) for x in images])
         predictions = lite(images[:, 0]).argmax(-1)
         labels = (predictions + 1 + rng.integers(0, 9, len(predictions))) % 10  # never the prediction
-        samples.write(samples.path_for(str(path)), inputs, predictions, labels, 10, top1)
+        samples.write(rundir.samples_for(str(path)), inputs, predictions, labels, 10, top1)
         paths.append(path)
     return paths
 
@@ -71,16 +73,16 @@ def test_java_core_results_join_host_rows_in_one_table(java_core, exported, tmp_
     models.mkdir()
     for path in exported:
         shutil.copy(path, models)
-        shutil.copy(samples.path_for(str(path)), models)
+        shutil.copy(rundir.samples_for(str(path)), models)
     (models / "broken.tflite").write_text("not a model")
-    found = samples.read(samples.path_for(str(small)))
+    found = samples.read(rundir.samples_for(str(small)))
     phone_json = tmp_path / "phone.json"
     proc = subprocess.run(["java", "-cp", java_core, "dev.litetf.bench.FakePhone",
                            "--models-dir", str(models), "--out", str(phone_json),
                            "--threads", "1,4", "--delegates", "xnnpack,gpu", "--runs", "10"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    document = benchmark.load(str(phone_json))  # the schema the Python side uses
+    document = results.load(str(phone_json))  # the schema the Python side uses
     assert [(r["model"], r["delegate"], r["threads"]) for r in document["results"]] == [
         ("large_int8", "XNNPACK", 1), ("large_int8", "XNNPACK", 4), ("large_int8", "GPU", 1),
         ("small_int8", "XNNPACK", 1), ("small_int8", "XNNPACK", 4), ("small_int8", "GPU", 1)]
@@ -257,7 +259,7 @@ def test_whole_flow_install_push_run_pull_and_one_table(adb, java_core, exported
     start = next(c for c in adb.calls() if "am start" in " ".join(c))
     assert "--es threads 1,2 --es delegates xnnpack,gpu --es runs 5 --es warmup 5" in start[-1]
 
-    document = benchmark.load(str(out / "phone.json"))
+    document = results.load(str(out / "phone.json"))
     assert document["device"]["name"] == "Fake phone"
     assert [(r["model"], r["delegate"], r["threads"]) for r in document["results"]] == [
         ("small_int8", "XNNPACK", 1), ("small_int8", "XNNPACK", 2), ("small_int8", "GPU", 1),
@@ -272,7 +274,7 @@ def test_whole_flow_install_push_run_pull_and_one_table(adb, java_core, exported
 
 
 def test_same_model_from_two_runs_gets_two_names_on_the_phone(tmp_path):
-    from lite_tf import phone
+    from lite_tf.deploy import phone
     a = tmp_path / "run-a" / "export" / "m_int8.tflite"
     b = tmp_path / "run-b" / "export" / "m_int8.tflite"
     c = tmp_path / "n_int8.tflite"

@@ -1,14 +1,15 @@
-"""python -m lite_tf.profile: table, JSON and errors."""
+"""lite-tf profile: table, JSON and errors."""
 
 import json
 import subprocess
 import sys
 
-from lite_tf import profile
+from lite_tf import commands
+from lite_tf.models import profile
 
 
 def test_json_output(capsys):
-    assert profile.main(["mobilenext_100", "--json"]) == 0
+    assert commands.run("profile", ["mobilenext_100", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["trainable_params"] == 3_535_416
     assert result["total_params"] > result["trainable_params"]  # BatchNorm moving statistics
@@ -20,7 +21,7 @@ def test_json_output(capsys):
 
 
 def test_table_with_reference_row(capsys):
-    assert profile.main(["shufflenet_v1_g3_100"]) == 0
+    assert commands.run("profile", ["shufflenet_v1_g3_100"]) == 0
     out = capsys.readouterr().out
     assert "s1b1_gconv1" in out
     assert "1,864,728 trainable params" in out
@@ -28,7 +29,7 @@ def test_table_with_reference_row(capsys):
 
 
 def test_width_and_input_size_drop_the_reference(capsys):
-    assert profile.main(["mobilenet_v2_100", "--input-size", "160", "--width", "0.75", "--json"]) == 0
+    assert commands.run("profile", ["mobilenet_v2_100", "--input-size", "160", "--width", "0.75", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["input_shape"] == [160, 160, 3] and "reference" not in result
     assert result["trainable_params"] == 2_636_424  # parameters do not depend on input size
@@ -41,11 +42,10 @@ def test_grouped_conv_macs():
 
 
 def test_bad_input_exits_2_with_one_line():
-    proc = subprocess.run([sys.executable, "-m", "lite_tf.profile", "mobilenetv2"],
+    proc = subprocess.run([sys.executable, "-m", "lite_tf", "profile", "mobilenetv2"],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stdout == ""
-    errors = [l for l in proc.stderr.splitlines() if "lite_tf.profile: error" in l]
-    assert errors == ["python -m lite_tf.profile: error: unknown model 'mobilenetv2'; "
+    assert proc.stderr.splitlines() == ["lite-tf profile: error: unknown model 'mobilenetv2'; "
                       "closest: mobilenet_v2_035, mobilenet_v2_050, mobilenet_v2_075, "
                       "mobilenet_v2_100, mobilenet_v2_140"]

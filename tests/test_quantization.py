@@ -6,9 +6,10 @@ import pytest
 from lite_tf import blocks
 from lite_tf.backend import keras
 from lite_tf.models import create_model, get_entry, list_models
-from lite_tf.quantize import quantize_model
-from lite_tf.tflite import TFLiteModel, convert, tensor_types
-from conftest import one_per_family
+from lite_tf.compression.quantize import quantize_model
+from lite_tf.deploy.convert import convert
+from lite_tf.deploy.litert import TFLiteModel, tensor_types
+from conftest import one_per_family, sampled
 
 SIZE = 64
 INTEGER_TYPES = {"int8", "int32"}  # int32: biases and shape operands
@@ -42,7 +43,10 @@ def check_qat_and_int8(name, rng, **overrides):
     assert cosine.min() >= 0.9, cosine
 
 
-@pytest.mark.parametrize("name", one_per_family())
+# In the slow suite: the ShuffleNet-unit families beside ShuffleNetV2 (SNet, ShuffleNetV1), and
+# MobileFaceNet (its PReLU QuantizeConfig is in test_custom_quantize_configs).
+@pytest.mark.parametrize("name", sampled(one_per_family(), slow={
+    "snet_146", "shufflenet_v1_g3_050", "mobilefacenet"}))
 def test_family_qat_and_int8(name, rng):
     check_qat_and_int8(name, rng)
 

@@ -7,7 +7,7 @@ import pytest
 
 from lite_tf.models import list_models
 from lite_tf.models.reference import REFERENCES
-from lite_tf.profile import profile
+from lite_tf.models.profile import profile
 
 # Trainable parameters at 1000 classes, 224x224x3, counted on the reference implementations
 # (../shared/reference/architectures.md), and MACs in millions.

@@ -7,30 +7,36 @@ import pytest
 
 import conftest
 from conftest import run_module, snapshot
-from lite_tf import report, runs
+from lite_tf import rundir
+from lite_tf.deploy import report
 
 
-def fake_run(path, compress=None, parent=None):
-    """A finished run as later stages see it: config.gin and a final model file."""
+def fake_run(path, compress=None, parent=None, legacy=False):
+    """A finished run as later stages see it: its record and a final model file; ``legacy``: as
+    runs from before run.json recorded them (config.gin only)."""
     path.mkdir(parents=True)
-    lines = ["train.model = 'mobilenext_035'"]
-    if compress:
-        lines.append(f"train.compress = '{compress}'")
-    if parent:
-        lines.append(f"train.init_from = '{parent}'")
-    (path / "config.gin").write_text("\n".join(lines) + "\n")
+    settings = {"model": "mobilenext_035", "compress": compress, "init_from": parent}
+    if legacy:
+        lines = [f"train.{k} = {v!r}" for k, v in settings.items() if v is not None]
+        (path / "config.gin").write_text("\n".join(lines) + "\n")
+    else:
+        rundir.RunDir(path).finish(settings, None, "")
     (path / ("model.h5" if compress in ("qat", "pqat") else "model.keras")).write_bytes(b"")
     return str(path)
 
 
-def test_method_names_the_chain_of_stages(tmp_path):
-    base = fake_run(tmp_path / "float")
-    pruned = fake_run(tmp_path / "prune", "prune", base)
-    cases = {base: "PTQ", fake_run(tmp_path / "qat", "qat", base): "QAT", pruned: "prune -> PTQ",
-             fake_run(tmp_path / "pqat", "pqat", pruned): "prune -> PQAT",
-             fake_run(tmp_path / "thin", "channel_prune", base): "channel prune -> PTQ"}
+@pytest.mark.parametrize("legacy", [False, True])
+def test_method_names_the_chain_of_stages(tmp_path, legacy):
+    def run(name, *args):
+        return fake_run(tmp_path / name, *args, legacy=legacy)
+
+    base = run("float")
+    pruned = run("prune", "prune", base)
+    cases = {base: "PTQ", run("qat", "qat", base): "QAT", pruned: "prune -> PTQ",
+             run("pqat", "pqat", pruned): "prune -> PQAT",
+             run("thin", "channel_prune", base): "channel prune -> PTQ"}
     for workdir, want in cases.items():
-        assert report.method(runs.find_run(workdir)) == want
+        assert report.method(rundir.find_run(workdir)) == want
 
 
 @pytest.mark.slow
@@ -56,7 +62,7 @@ def test_report_bad_input_is_one_line_exit_2(tmp_path):
     before = snapshot(tmp_path)
     for args, message in ((["nope"], "no training run at nope"),
                           ([str(unfinished)], "has not finished training"),
-                          ([str(unfinished), "--runs", "0"], "--runs must be at least 1")):
+                          ([str(unfinished), "--runs", "0"], "argument --runs: expected an integer >= 1")):
         proc = run_module("export.report", args, tmp_path)
         assert message in conftest.one_error_line(proc, "python -m export.report")
     assert snapshot(tmp_path) == before

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,9 +14,10 @@ import numpy as np
 import pytest
 
 import conftest
-import train.__main__ as cli
-from conftest import ROOT, run_module, snapshot
+from conftest import ROOT, run_command, run_module, snapshot
+from lite_tf import rundir
 from lite_tf.backend import keras, tf
+from lite_tf.training.launch import launch
 
 
 def quick(digits_dir, *extra):
@@ -24,38 +26,49 @@ def quick(digits_dir, *extra):
         "train.verbose = 0", *extra]
 
 
-def test_end_to_end_run_writes_the_workdir(tmp_path, digits_dir, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    configs, bindings = quick(digits_dir)
-    final = cli.run(configs, bindings, str(tmp_path / "run"))
-    run = tmp_path / "run"
-    for name in ("model.keras", "saved_model/saved_model.pb", "config.gin", "command.json",
+def test_end_to_end_run_writes_the_workdir(trained, tmp_path, monkeypatch):
+    """The shared fixture run (the quickstart config, 6 epochs of MobileNeXt-0.35) as launched."""
+    run = trained
+    for name in ("model.keras", "saved_model/saved_model.pb", "config.gin", "run.json",
                  "checkpoints/best.weights.h5", "metrics.json", "tensorboard"):
         assert (run / name).exists(), name
     metrics = json.loads((run / "metrics.json").read_text())
-    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3, 4, 5, 6]
     for key in ("loss", "top1", "top5", "val_loss", "val_top1", "val_top5", "images_per_sec"):
         assert key in metrics["history"][0]
-    assert metrics["final"] == final
-    assert final["epochs"] == 2 and final["model"] == "mobilenext_035"
+    final = metrics["final"]
+    assert final["epochs"] == 6 and final["model"] == "mobilenext_035"
     assert final["dataset"] == "sklearn_digits" and 0 <= final["val_top1"] <= 1
-    assert "train.epochs = 2" in (run / "config.gin").read_text()
+    assert final["val_top1"] == metrics["history"][-1]["val_top1"]
+    assert "train.epochs = 6" in (run / "config.gin").read_text()
+    record = json.loads((run / "run.json").read_text())
+    assert record["schema"] == "lite_tf.run/1" and record["status"] == "finished"
+    command = record["command"]
+    assert command["config"] == [os.path.join(ROOT, "configs", "quickstart.gin")]
+    assert "train.epochs = 6" in command["gin_bindings"] and record["parent"] is None
+    assert record["settings"]["epochs"] == 6 and record["settings"]["preprocessing"] == "tf"
+    assert record["settings"]["augment"] == {"scale": [0.8, 1.0], "ratio": [0.75, 4 / 3],
+                                             "flip": False}
 
     # Rerunning a finished run restores its last checkpoint and trains no further.
-    again = cli.run(configs, bindings, str(run))
-    assert again["epochs"] == 2
-    assert [h["epoch"] for h in json.loads((run / "metrics.json").read_text())["history"]] == [1, 2]
+    copy = shutil.copytree(run, tmp_path / "run", symlinks=True)
+    monkeypatch.chdir(ROOT)
+    again = launch(command["config"], command["gin_bindings"], str(copy)).final
+    assert again == final
+    assert [h["epoch"] for h in json.loads((copy / "metrics.json").read_text())["history"]] == \
+        [1, 2, 3, 4, 5, 6]
 
 
 def test_default_workdir_and_latest_link(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     command = {"config": ["q.gin"], "gin_bindings": []}
-    first = cli.choose_workdir(["q.gin"], command)
+    first = rundir.choose(["q.gin"], command).path
     assert (tmp_path / "runs" / "latest").resolve() == tmp_path.joinpath(first).resolve()
-    (tmp_path / "runs" / "latest" / "command.json").write_text(json.dumps(command))
-    assert cli.choose_workdir(["q.gin"], command) == first  # unfinished: resumed
+    rundir.RunDir(first).start(command, None)
+    assert rundir.choose(["q.gin"], command).path == first  # unfinished: resumed
+    rundir.RunDir(first).finish({}, None, "")
     (tmp_path / "runs" / "latest" / "model.keras").write_text("")  # finished: a new run
-    second = cli.choose_workdir(["q.gin"], command)
+    second = rundir.choose(["q.gin"], command).path
     assert second != first and (tmp_path / "runs" / "latest").resolve() == tmp_path.joinpath(second)
 
 
@@ -96,9 +109,9 @@ def test_bad_input_is_one_line_exit_2_and_touches_nothing(case, tmp_path, digits
     before = snapshot(tmp_path)
     # Half the cases pass the earlier run's workdir again, half use the default runs/<new>.
     workdir = ["--workdir", str(earlier)] if list(BAD_INPUT).index(case) % 2 else []
-    env = dict(os.environ, HTTPS_PROXY="http://127.0.0.1:9")  # offline on any machine
-    proc = run_cli([*args, *workdir, "--gin_bindings", f"train.data_dir = '{digits_dir}'"],
-                   cwd=tmp_path, env=env)
+    proc = run_command("train", [*args, *workdir, "--gin_bindings", f"train.data_dir = '{digits_dir}'"],
+                       "python -m train", tmp_path,
+                       env={"HTTPS_PROXY": "http://127.0.0.1:9"})  # offline on any machine
     assert message in one_error_line(proc)
     assert snapshot(tmp_path) == before
     assert sorted(os.listdir(tmp_path / "runs")) == ["earlier", "latest"]
@@ -129,7 +142,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, digits_dir,
     assert (workdir / "checkpoints" / "best.weights.h5").exists()
     # The kept checkpoint is the good one: without the explosion, training resumes at epoch 2.
     monkeypatch.chdir(ROOT)
-    final = cli.run(configs, quick(digits_dir)[1], str(workdir))
+    final = launch(configs, quick(digits_dir)[1], str(workdir)).final
     history = json.loads((workdir / "metrics.json").read_text())["history"]
     assert final["epochs"] == 2 and [h["epoch"] for h in history] == [1, 2]
     assert math.isfinite(history[1]["loss"]) and math.isfinite(history[1]["val_loss"])
@@ -145,6 +158,7 @@ def free_ports(n):
     return ports
 
 
+@pytest.mark.slow  # a subprocess trains 3 epochs, then another resumes it
 def test_sigkill_mid_epoch_then_rerun_resumes(tmp_path, digits_dir):
     workdir = tmp_path / "run"
     _, bindings = quick(digits_dir, "train.epochs = 3", "train.checkpoint_every_steps = 4")
@@ -213,10 +227,11 @@ def test_two_workers_on_loopback_train_the_same_model(tmp_path, digits_dir):
     assert finals[0]["val_top1"] == finals[1]["val_top1"]
 
 
+@pytest.mark.slow
 def test_mixed_precision_computes_in_bfloat16_with_float32_outputs(tmp_path, digits_dir, monkeypatch):
     monkeypatch.chdir(ROOT)
     configs, bindings = quick(digits_dir, "train.epochs = 1", "train.precision = 'mixed_bfloat16'")
-    final = cli.run(configs, bindings, str(tmp_path / "run"))
+    final = launch(configs, bindings, str(tmp_path / "run")).final
     assert math.isfinite(final["val_loss"])
     assert keras.mixed_precision.global_policy().name == "float32"  # restored afterwards
     model = keras.models.load_model(tmp_path / "run" / "model.keras", compile=False)

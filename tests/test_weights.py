@@ -15,10 +15,13 @@ import numpy as np
 import pytest
 
 from conftest import one_error_line, run_module, snapshot
-from lite_tf import preprocessing
+from lite_tf import rundir
+from lite_tf.data import preprocessing
 from lite_tf.backend import keras
 from lite_tf.errors import InputError
-from lite_tf.models import create_model
+from lite_tf.models import create_model, get_entry
+from lite_tf.models.registry import fresh_builder
+from lite_tf.training.launch import launch
 from lite_tf.weights import pretrained
 from test_keras_applications import randomize_batchnorm
 
@@ -32,7 +35,7 @@ def cache(tmp_path, monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("the test tried to reach the network")
 
-    monkeypatch.setattr("lite_tf.data.online", no_network)
+    monkeypatch.setattr("lite_tf.network.online", no_network)
     return tmp_path / "cache"
 
 
@@ -84,7 +87,8 @@ def torchvision_references(tmp_path_factory):
 @pytest.mark.parametrize("name,builder,settings", TORCHVISION)
 def test_torchvision_checkpoint_gives_the_same_logits(name, builder, settings,
                                                       torchvision_references):
-    net, meta = pretrained.convert_checkpoint(name, str(torchvision_references / f"{builder}.pth"))
+    net, meta = pretrained.convert_checkpoint(get_entry(name), str(torchvision_references / f"{builder}.pth"),
+                                              fresh_builder(name))
     assert meta["overrides"] == settings and meta["preprocessing"] == "torch"
     want = np.load(torchvision_references / f"{builder}.npy")
     got = net(np.load(torchvision_references / "x.npy"), training=False).numpy()
@@ -98,7 +102,8 @@ def test_keras_applications_h5_checkpoint_gives_the_same_logits(tmp_path, rng):
     randomize_batchnorm(reference, rng)
     checkpoint = tmp_path / "mobilenet_v2_0.5.h5"
     reference.save_weights(checkpoint)
-    net, meta = pretrained.convert_checkpoint("mobilenet_v2_050", str(checkpoint))
+    net, meta = pretrained.convert_checkpoint(get_entry("mobilenet_v2_050"), str(checkpoint),
+                                              fresh_builder("mobilenet_v2_050"))
     assert meta["source"] == "keras.applications" and meta["preprocessing"] == "tf"
     x = rng.uniform(-1, 1, (2, 224, 224, 3)).astype("float32")
     diff = np.abs(reference(x, training=False).numpy() - net(x, training=False).numpy()).max()
@@ -116,7 +121,7 @@ def test_imagenet_without_cache_offline_is_one_line_naming_the_source_and_import
 
 
 def test_imagenet_download_offline_is_one_line_naming_the_url(cache, monkeypatch):
-    monkeypatch.setattr("lite_tf.data.online", lambda url, timeout: False)
+    monkeypatch.setattr("lite_tf.network.online", lambda url, timeout: False)
     with pytest.raises(InputError, match=r"https://download\.pytorch\.org/models/shufflenetv2_x1-"
                                          r"5666bf0f80\.pth cannot be reached \(offline\): .* "
                                          r"python -m lite_tf\.weights import shufflenet_v2_100"):
@@ -161,8 +166,8 @@ def test_weights_bring_the_settings_they_need(cache):
     model = create_model("mobilenet_v2_035", weights="imagenet")
     assert model.get_layer("stem_pad").padding == ((1, 1), (1, 1))
     assert model.get_layer("stem_bn").epsilon == 1e-5
-    assert pretrained.preprocessing("mobilenet_v2_035", "imagenet") == "torch"
-    assert pretrained.preprocessing("mobilenet_v2_100", "imagenet") == "tf"  # not cached: keras
+    assert pretrained.preprocessing(get_entry("mobilenet_v2_035"), "imagenet") == "torch"
+    assert pretrained.preprocessing(get_entry("mobilenet_v2_100"), "imagenet") == "tf"  # not cached: keras
 
 
 def test_preprocessing_presets_scale_pixels_as_their_references():
@@ -175,14 +180,13 @@ def test_preprocessing_presets_scale_pixels_as_their_references():
         preprocessing.get("caffe")
 
 
+@pytest.mark.slow  # a training run
 def test_fine_tuning_from_imagenet_weights_is_one_gin_line(cache, tmp_path, digits_dir):
     """`create_model.weights = 'imagenet'`: the run starts from the cached weights (fresh
     classifier for the 10 digits), scales images as the weights expect and records both."""
-    import train.__main__ as train_cli
-
     cached_weights("mobilenext_035")
     workdir = tmp_path / "run"
-    train_cli.run(["quickstart"], [
+    launch(["quickstart"], [
         "train.model = 'mobilenext_035'", "create_model.weights = 'imagenet'", "train.epochs = 1",
         "train.learning_rate = 0.0", "train.warmup_epochs = 0", "train.image_size = 32",
         f"train.data_dir = '{digits_dir}'", "train.verbose = 0"], str(workdir))
@@ -192,9 +196,8 @@ def test_fine_tuning_from_imagenet_weights_is_one_gin_line(cache, tmp_path, digi
     trained = keras.models.load_model(workdir / "model.keras", compile=False)
     source = pretrained.read(pretrained.cached_file("mobilenext_035"))[0]
     np.testing.assert_array_equal(trained.get_layer("stem").get_weights()[0], source["stem"][0])
-    from lite_tf import runs
-
-    assert runs.find_run(str(workdir))["preprocessing"] == "torch"
+    run = rundir.find_run(str(workdir))
+    assert run["preprocessing"] == "torch" and run.weights == "imagenet"
 
 
 def test_import_command_writes_the_cache_and_bad_input_writes_nothing(tmp_path,

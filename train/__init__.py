@@ -1,1 +1,1 @@
-"""Training entry point (``python -m train --config NAME``): lands with the training issue (#3)."""
+"""``python -m train``: the training command (``lite_tf/commands/train.py``)."""

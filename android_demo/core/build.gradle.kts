@@ -17,5 +17,5 @@ dependencies {
 
 tasks.test {
     // The results schema the Python side validates phone results with.
-    systemProperty("litetf.schema", rootProject.file("../lite_tf/benchmark.schema.json").absolutePath)
+    systemProperty("litetf.schema", rootProject.file("../lite_tf/deploy/benchmark/schema.json").absolutePath)
 }

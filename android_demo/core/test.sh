@@ -24,5 +24,5 @@ javac --release 11 -Xlint:all -Werror -encoding UTF-8 -cp "$classpath" -d "$out"
 if [ "${1:-}" = "--compile-only" ]; then exit 0; fi
 tests=$(cd "$here/src/test/java" && find . -name '*Test.java' | sed 's|^\./||; s|\.java$||; s|/|.|g' | sort)
 # shellcheck disable=SC2086
-java -Dlitetf.schema="$here/../../lite_tf/benchmark.schema.json" -cp "$out:$classpath" \
+java -Dlitetf.schema="$here/../../lite_tf/deploy/benchmark/schema.json" -cp "$out:$classpath" \
   org.junit.runner.JUnitCore $tests

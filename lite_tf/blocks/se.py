@@ -7,7 +7,7 @@ from lite_tf.blocks.conv import make_divisible
 def squeeze_excite(x, reduction=4, *, divisor=8, name):
     """Global average pool, 1x1 reduce to C/reduction, ReLU, 1x1 expand, sigmoid, channel scale.
 
-    The Multiply needs lite_tf.quantize's QuantizeConfig (TF-MOT's default registry has none).
+    The Multiply needs lite_tf.compression.quantize's QuantizeConfig (TF-MOT's default registry has none).
     """
     channels = x.shape[-1]
     squeezed = make_divisible(channels / reduction, divisor)

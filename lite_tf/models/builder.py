@@ -78,3 +78,15 @@ def total_stride(model) -> int:
         own = getattr(layer, "strides", None) or (1,)
         stride[layer.name] = before * max(own)
     return max(stride.values())
+
+
+def with_channels(model, channels: dict[str, int]):
+    """``model``'s architecture with ``filters`` of the named convolutions replaced (fresh weights)."""
+    config = model.get_config()
+    names = {layer["config"]["name"]: layer for layer in config["layers"]}
+    unknown = sorted(set(channels) - set(names))
+    if unknown:
+        raise InputError(f"{model.name} has no layers {', '.join(unknown[:5])} to set channels of")
+    for name, filters in channels.items():
+        names[name]["config"]["filters"] = int(filters)
+    return keras.Model.from_config(config)

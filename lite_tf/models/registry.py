@@ -7,7 +7,8 @@ import difflib
 from typing import Any, Callable
 
 from lite_tf.errors import InputError
-from lite_tf.models.builder import build_model, total_stride
+from lite_tf.models.builder import build_model, total_stride, with_channels
+from lite_tf.weights import pretrained
 
 # Overrides every model accepts (besides num_classes and input_shape).
 COMMON_OVERRIDES = ("width", "dropout", "include_top", "pooling", "bn_momentum", "bn_epsilon",
@@ -80,21 +81,21 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, weights=
     MobileFaceNet default is its 128-d embedding at 112x112x3). Overrides every model accepts:
     width (any float; replaces the width in the name), dropout, include_top, pooling,
     bn_momentum, bn_epsilon, padding ('tf' or 'symmetric'), classifier_activation, channels
-    ({conv layer: filters}, a channel-pruned architecture, see lite_tf.channel_prune); families
-    add their own (MobileNeXt: identity_multiplier, se).
+    ({conv layer: filters}, a channel-pruned architecture, see lite_tf.compression.channel_prune);
+    families add their own (MobileNeXt: identity_multiplier, se).
 
     ``weights``: None (fresh), ``'imagenet'`` (the reference implementation's ImageNet weights,
-    from the cache or downloaded and converted; see lite_tf.weights.pretrained) or the path of a
-    converted ``.npz``. The classifier keeps fresh weights when ``num_classes`` differs from the
-    checkpoint's; settings the weights need (torchvision's PyTorch padding) apply unless given.
+    from the cache or downloaded and converted; see lite_tf.weights.pretrained), the path of a
+    converted ``.npz``, or what ``pretrained.resolve`` returned for them. The classifier keeps
+    fresh weights when ``num_classes`` differs from the checkpoint's; settings the weights need
+    (torchvision's PyTorch padding) apply unless given.
     """
     entry = get_entry(name)
-    weights_file = None
+    checkpoint = None
     if weights is not None:
-        from lite_tf.weights import pretrained
-
-        weights_file = pretrained.resolve(name, weights)
-        overrides = {**pretrained.required_settings(name, weights_file), **overrides}
+        checkpoint = (weights if isinstance(weights, pretrained.Checkpoint)
+                      else pretrained.resolve(entry, weights, fresh_builder(name)))
+        overrides = {**checkpoint.overrides, **overrides}
     allowed = set(COMMON_OVERRIDES) | set(entry.family_options)
     unknown = sorted(set(overrides) - allowed)
     if unknown:
@@ -108,11 +109,16 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, weights=
         settings["input_shape"] = tuple(input_shape)
     model = _build_checked(entry, settings)
     if channels:
-        from lite_tf.channel_prune import with_channels
         model = with_channels(model, channels)
-    if weights_file:
-        pretrained.load_into(model, weights_file)
+    if checkpoint:
+        pretrained.load_into(model, checkpoint.path)
     return model
+
+
+def fresh_builder(name: str) -> Callable:
+    """``build(**overrides)``: model ``name`` with fresh weights, for the converters of
+    ``lite_tf.weights`` (which build zoo models but do not import the zoo)."""
+    return lambda **overrides: create_model(name, **overrides)
 
 
 def _build_checked(entry: ModelEntry, settings: dict):

@@ -10,7 +10,7 @@ MODEL CHECKPOINT``.
 
 A converted file is an ``.npz`` of the zoo model's weights (``<layer>/<index>``) plus ``__meta__``:
 the source, the checkpoint's SHA-256, the input scaling the weights expect
-(``lite_tf.preprocessing``) and the model settings they need (torchvision's MobileNetV2 has
+(``lite_tf.data.preprocessing``) and the model settings they need (torchvision's MobileNetV2 has
 PyTorch padding and BatchNorm epsilon).
 """
 
@@ -26,10 +26,13 @@ from typing import Callable
 
 import numpy as np
 
-from lite_tf import files
+from lite_tf import files, network
+from lite_tf.backend import keras
 from lite_tf.errors import InputError
 from lite_tf.weights import pytorch_names
-from lite_tf.weights.torch_state import TORCH_EXTRA
+from lite_tf.weights.keras_applications import load_keras_applications, reference_model
+from lite_tf.weights.torch_state import TORCH_EXTRA, convert, read_checkpoint
+from lite_tf.weights.transfer import assign_weights
 
 FORMAT = "lite_tf.weights/1"
 CACHE_ENV = "LITE_TF_CACHE"
@@ -94,18 +97,31 @@ def cached_file(model: str) -> str:
     return os.path.join(cache_dir(), "weights", f"{model}.npz")
 
 
-def _family(model: str) -> str:
-    from lite_tf.models import get_entry
+def imagenet_source(entry) -> Source:
+    """The source of the ImageNet weights of ``entry`` (a registered model); InputError for models
+    without any."""
+    if entry.name not in IMAGENET:
+        raise InputError(f"no ImageNet weights for {entry.name}; models with them: "
+                         f"{', '.join(IMAGENET)}")
+    sources = SOURCES[entry.family]
+    return sources.get("keras") or sources["torch"]
 
-    return get_entry(model).family
 
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """A converted weights file and its metadata (see the module docstring)."""
 
-def imagenet_source(model: str) -> Source:
-    """The source of ``model``'s ImageNet weights; InputError for models without any."""
-    family = _family(model)  # an unknown name gets the registry's error
-    if model not in IMAGENET:
-        raise InputError(f"no ImageNet weights for {model}; models with them: {', '.join(IMAGENET)}")
-    return SOURCES[family].get("keras") or SOURCES[family]["torch"]
+    path: str
+    meta: dict
+
+    @property
+    def preprocessing(self) -> str:
+        return self.meta["preprocessing"]
+
+    @property
+    def overrides(self) -> dict:
+        """The zoo settings the weights need."""
+        return self.meta["overrides"]
 
 
 def published_sha256(url: str) -> str | None:
@@ -114,38 +130,41 @@ def published_sha256(url: str) -> str | None:
     return match.group(1) if match else None
 
 
-def resolve(model: str, weights: str) -> str:
-    """The converted file for ``create_model(model, weights=weights)``: ``'imagenet'`` (the cache,
-    else download and convert) or a path to a converted ``.npz``."""
+def resolve(entry, weights: str, build: Callable) -> Checkpoint:
+    """The converted weights for ``create_model(entry.name, weights=weights)``: ``'imagenet'``
+    (the cache, else downloaded and converted into a model from ``build(**overrides)``) or the
+    path of a converted ``.npz``; InputError if they are another model's."""
+    model = entry.name
     if weights != "imagenet":
         if not os.path.isfile(weights):
             raise InputError(f"weights must be None, 'imagenet' or a converted .npz file; "
                              f"no file {weights!r}")
-        return weights
-    path = cached_file(model)
-    if os.path.isfile(path):
-        return path
-    source, url = imagenet_source(model), IMAGENET[model]
-    command = IMPORT.format(model=model)
-    if url is None:
-        raise InputError(f"no ImageNet weights for {model} in {path}: the {source.name} publishes "
-                         f"no direct download ({source.page}); convert a checkpoint with {command}")
-    from lite_tf.data import online
-
-    if not online(url, PROBE_TIMEOUT_SECONDS):
-        raise InputError(f"no ImageNet weights for {model} in {path} and {url} cannot be reached "
-                         f"(offline): download it elsewhere and run {command}")
-    return import_checkpoint(model, _download(model, url), path)[0]
+        path = weights
+    else:
+        path = cached_file(model)
+        if not os.path.isfile(path):
+            source, url = imagenet_source(entry), IMAGENET[model]
+            command = IMPORT.format(model=model)
+            if url is None:
+                raise InputError(f"no ImageNet weights for {model} in {path}: the {source.name} "
+                                 f"publishes no direct download ({source.page}); convert a "
+                                 f"checkpoint with {command}")
+            if not network.online(url, PROBE_TIMEOUT_SECONDS):
+                raise InputError(f"no ImageNet weights for {model} in {path} and {url} cannot be "
+                                 f"reached (offline): download it elsewhere and run {command}")
+            import_checkpoint(entry, _download(model, url), build, path)
+    checkpoint = Checkpoint(path, read_meta(path))
+    if checkpoint.meta["model"] != model:
+        raise InputError(f"{path} holds the weights of {checkpoint.meta['model']}, not {model}")
+    return checkpoint
 
 
 def _download(model: str, url: str) -> str:
     """The downloaded checkpoint's path (Keras or torch.hub, each with its progress bar and cache)."""
     if url.endswith(".h5"):
-        from lite_tf.backend import keras
-
         return keras.utils.get_file(os.path.basename(url), url, cache_subdir="models")
     try:
-        import torch.hub
+        import torch.hub  # optional and heavy: only for PyTorch checkpoints
     except ImportError:
         raise InputError(f"the ImageNet weights of {model} are a PyTorch checkpoint, which needs "
                          f"PyTorch to read: {TORCH_EXTRA}") from None
@@ -157,13 +176,11 @@ def _download(model: str, url: str) -> str:
     return path
 
 
-def convert_checkpoint(model: str, checkpoint: str):
-    """``(zoo model with the checkpoint's weights, metadata)``; the checkpoint's kind (Keras .h5
+def convert_checkpoint(entry, checkpoint: str, build: Callable):
+    """``(zoo model with the checkpoint's weights, metadata)``: ``build(**overrides)`` makes the
+    zoo model ``entry`` (a registered model) with fresh weights; the checkpoint's kind (Keras .h5
     or a PyTorch file) picks the source among the family's."""
-    from lite_tf.models import create_model
-    from lite_tf.weights.transfer import assign_weights
-
-    family = _family(model)
+    model, family = entry.name, entry.family
     if not os.path.isfile(checkpoint):
         raise InputError(f"no checkpoint at {checkpoint}")
     kind = "keras" if checkpoint.endswith((".h5", ".keras")) else "torch"
@@ -172,14 +189,10 @@ def convert_checkpoint(model: str, checkpoint: str):
         known = ", ".join(f"{f} ({' or '.join(sources)})" for f, sources in SOURCES.items())
         raise InputError(f"no converter from a {kind} checkpoint to {family}; converters: {known}")
     source = sources[kind]
-    net = create_model(model, classifier_activation=None, **source.overrides)
+    net = build(classifier_activation=None, **source.overrides)
     if kind == "keras":
-        from lite_tf.weights.keras_applications import load_keras_applications, reference_model
-
-        load_keras_applications(reference_model(model, checkpoint), net)
+        load_keras_applications(reference_model(entry, checkpoint), net)
     else:
-        from lite_tf.weights.torch_state import convert, read_checkpoint
-
         state = read_checkpoint(checkpoint)
         assign_weights(net, convert(net, state, source.names(net), f"{checkpoint} ({source.name})"))
     with open(checkpoint, "rb") as f:
@@ -191,11 +204,11 @@ def convert_checkpoint(model: str, checkpoint: str):
     return net, meta
 
 
-def import_checkpoint(model: str, checkpoint: str, out: str | None = None):
-    """Convert ``checkpoint`` into ``model``'s weights file at ``out`` (default: the cache);
-    returns ``(path, zoo model, metadata)``."""
-    net, meta = convert_checkpoint(model, checkpoint)
-    out = out or cached_file(model)
+def import_checkpoint(entry, checkpoint: str, build: Callable, out: str | None = None):
+    """Convert ``checkpoint`` into the weights file of ``entry`` (a registered model) at ``out``
+    (default: the cache); returns ``(path, zoo model, metadata)``."""
+    net, meta = convert_checkpoint(entry, checkpoint, build)
+    out = out or cached_file(entry.name)
     write(out, net, meta)
     return out, net, meta
 
@@ -239,28 +252,19 @@ def read(path: str) -> tuple[dict[str, list[np.ndarray]], dict]:
     return _load(path, take)
 
 
-def required_settings(model: str, path: str) -> dict:
-    """The zoo settings the weights in ``path`` need; InputError if they are another model's."""
-    meta = read_meta(path)
-    if meta["model"] != model:
-        raise InputError(f"{path} holds the weights of {meta['model']}, not {model}")
-    return meta["overrides"]
-
-
-def preprocessing(model: str, weights: str | None) -> str | None:
-    """The input scaling ``create_model(model, weights=weights)``'s weights expect (None: none)."""
+def preprocessing(entry, weights: str | None) -> str | None:
+    """The input scaling ``create_model(entry.name, weights=weights)``'s weights expect, without
+    fetching them (None: no weights)."""
     if weights is None:
         return None
-    if weights == "imagenet" and not os.path.isfile(cached_file(model)):
-        return imagenet_source(model).preprocessing
-    return read_meta(resolve(model, weights))["preprocessing"]
+    if weights == "imagenet" and not os.path.isfile(cached_file(entry.name)):
+        return imagenet_source(entry).preprocessing
+    return read_meta(cached_file(entry.name) if weights == "imagenet" else weights)["preprocessing"]
 
 
 def load_into(model, path: str) -> None:
     """Load a converted file into ``model``: every layer must match, except the classifier, which
     keeps its fresh weights when the model has another number of classes or no top."""
-    from lite_tf.weights.transfer import assign_weights
-
     tensors = read(path)[0]
     classifier = [w.shape for w in tensors.get("logits", [])]
     ours = next(([tuple(w.shape) for w in layer.weights] for layer in model.layers

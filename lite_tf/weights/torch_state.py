@@ -20,7 +20,7 @@ def read_checkpoint(path: str) -> dict[str, np.ndarray]:
     """A .pth/.pt/.tar checkpoint's tensors as numpy arrays; unwraps the ``state_dict`` / ``model``
     entries training scripts save and the ``module.`` prefix of DataParallel."""
     try:
-        import torch
+        import torch  # optional (the torch extra) and heavy
     except ImportError:
         raise InputError(f"reading the PyTorch checkpoint {path} needs PyTorch: {TORCH_EXTRA}") from None
     try:

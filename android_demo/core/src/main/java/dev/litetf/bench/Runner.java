@@ -7,7 +7,7 @@ import java.util.Random;
 import java.util.function.Supplier;
 
 /**
- * The benchmark loop, as the host's (lite_tf/benchmark.py) and TFLite's benchmark_model run it:
+ * The benchmark loop, as the host's (lite_tf/deploy/benchmark/measure.py) and TFLite's benchmark_model run it:
  * init = loading the model (interpreter, delegate, tensors); the first inference on its own; then
  * at least {@code warmup} untimed runs lasting at least 0.5 s, and at least {@code runs} timed runs
  * lasting at least 1 s. Then, when the model has samples, each sample once, for the agreement with

@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The evaluation samples {@code python -m export} writes beside a model ({@code <model>.samples},
- * lite_tf/samples.py): inputs exactly as the model's input tensor takes them, the host's top-1
+ * lite_tf/deploy/samples.py): inputs exactly as the model's input tensor takes them, the host's top-1
  * prediction and the label of each, and the model's host top-1. Little-endian: "LTFS", version 1,
  * count, bytes per sample, classes, dtype code (1 float32, 2 int8, 3 uint8), host top-1 (float32,
  * NaN if unknown), count int32 predictions, count int32 labels, the samples.

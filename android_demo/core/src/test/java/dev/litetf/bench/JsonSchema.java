@@ -11,7 +11,7 @@ import org.json.JSONException;
 import org.json.JSONObject;
 
 /**
- * Checks a document against lite_tf/benchmark.schema.json, the schema Python validates phone
+ * Checks a document against lite_tf/deploy/benchmark/schema.json, the schema Python validates phone
  * results with (jsonschema). Only the keywords that schema uses are implemented; any other keyword
  * fails the check, so the schema cannot grow a rule this test silently ignores.
  */

@@ -32,7 +32,7 @@ public class SessionTest {
     public void setUp() throws Exception {
         backend = new FakeBackend(new FakeClock());
         backend.unsupported.add(Delegate.GPU);
-        String path = System.getProperty("litetf.schema", "../../lite_tf/benchmark.schema.json");
+        String path = System.getProperty("litetf.schema", "../../lite_tf/deploy/benchmark/schema.json");
         schema = new JsonSchema(new JSONObject(new String(Samples.readAll(new File(path)), StandardCharsets.UTF_8)));
     }
 

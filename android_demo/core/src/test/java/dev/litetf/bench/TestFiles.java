@@ -6,7 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-/** Files the tests write: model-like files and samples in lite_tf/samples.py's format. */
+/** Files the tests write: model-like files and samples in lite_tf/deploy/samples.py's format. */
 final class TestFiles {
     private TestFiles() {
     }

@@ -1,0 +1,238 @@
+"""Structured channel pruning: remove whole filters and rebuild a thinner model of the same family.
+
+Scores are the L1 norm of each filter (Li et al., "Pruning Filters for Efficient ConvNets", arXiv
+1608.08710) or the magnitude of the BatchNorm scale after it (network slimming, Liu et al., arXiv
+1708.06519). A channel group is the output of a 1x1 or kxk convolution that flows only through
+per-channel layers (BatchNorm, activations, padding, depthwise convolution) into other
+convolutions: inverted-residual and sandglass hidden channels, Fire squeeze layers, ShuffleNet
+branch internals, MobileNetV1's pointwise outputs. Channels that reach a residual add, a concat, a
+shuffle, an SE gate, pooling or the classifier are never pruned, so every add and concat still
+lines up. The thin model is the same functional graph with smaller ``filters``
+(``create_model(..., channels={layer: filters})`` rebuilds it) and the surviving weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import gin
+import numpy as np
+
+from lite_tf.backend import layers
+from lite_tf.compression import stage
+from lite_tf.errors import InputError
+from lite_tf.models.builder import with_channels
+from lite_tf.models.profile import profile_model
+
+CRITERIA = ("l1", "bn")
+SCOPES = ("layer", "global")
+# Layers a channel passes through unchanged, one input channel to one output channel.
+PER_CHANNEL = (layers.BatchNormalization, layers.ReLU, layers.Activation, layers.PReLU,
+               layers.ZeroPadding2D, layers.Dropout)
+
+
+@gin.configurable(module="channel_prune")
+@dataclasses.dataclass(frozen=True)
+class ChannelPruning:
+    """Remove ``ratio`` of the channels of every prunable group (``scope`` 'layer'), or the
+    lowest-scoring ``ratio`` of all of them (``scope`` 'global', scores normalized by each group's
+    mean); with ``target_macs`` (a fraction of the model's MACs) the ratio is searched for instead.
+    Every group keeps a multiple of ``divisor`` channels (at least ``divisor``)."""
+
+    criterion: str = "l1"
+    scope: str = "layer"
+    ratio: float = 0.5
+    target_macs: float | None = None
+    divisor: int = 8
+
+    def check(self) -> None:
+        if self.criterion not in CRITERIA:
+            raise InputError(f"channel_prune.ChannelPruning.criterion must be one of {CRITERIA}, "
+                             f"got {self.criterion!r}")
+        if self.scope not in SCOPES:
+            raise InputError(f"channel_prune.ChannelPruning.scope must be one of {SCOPES}, got {self.scope!r}")
+        if not 0.0 <= self.ratio < 1.0:
+            raise InputError(f"channel_prune.ChannelPruning.ratio must be in [0, 1), got {self.ratio}")
+        if self.target_macs is not None and not 0.0 < self.target_macs <= 1.0:
+            raise InputError(f"channel_prune.ChannelPruning.target_macs must be in (0, 1], got "
+                             f"{self.target_macs}")
+
+
+@dataclasses.dataclass
+class Group:
+    """The output channels of ``producer``, the per-channel layers they pass through and the
+    convolutions that read them."""
+
+    producer: str
+    members: list[str]
+    consumers: list[str]
+    channels: int
+
+
+def _conv(layer) -> bool:
+    """A dense (not depthwise, not grouped) convolution: its filters can be removed."""
+    return (isinstance(layer, layers.Conv2D) and not isinstance(layer, layers.DepthwiseConv2D)
+            and getattr(layer, "groups", 1) == 1)
+
+
+def _per_channel(layer) -> bool:
+    if isinstance(layer, layers.DepthwiseConv2D):
+        return layer.depth_multiplier == 1
+    if isinstance(layer, layers.PReLU):
+        return not layer.shared_axes or (len(layer.input_shape) - 1) not in layer.shared_axes
+    return isinstance(layer, PER_CHANNEL)
+
+
+def groups(model) -> list[Group]:
+    """Every prunable channel group of ``model``, in graph order."""
+    consumers: dict[str, list] = {layer.name: [] for layer in model.layers}
+    for layer in model.layers:
+        for node in layer.inbound_nodes:
+            inbound = node.inbound_layers
+            for source in inbound if isinstance(inbound, list) else [inbound]:
+                consumers[source.name].append(layer)
+    outputs = {t._keras_history.layer.name for t in model.outputs}  # noqa: SLF001
+    found = []
+    for layer in model.layers:
+        if not _conv(layer):
+            continue
+        members, reading, frontier, ok = [], [], [layer], True
+        while frontier and ok:
+            current = frontier.pop()
+            if current.name in outputs or not consumers[current.name]:
+                ok = False
+            for nxt in consumers[current.name]:
+                if _conv(nxt):
+                    reading.append(nxt.name)
+                elif _per_channel(nxt):  # a dead end fails when it is popped
+                    members.append(nxt.name)
+                    frontier.append(nxt)
+                else:
+                    ok = False
+        if ok and reading:
+            found.append(Group(layer.name, members, sorted(set(reading)), layer.filters))
+    return found
+
+
+def scores(model, group: Group, criterion: str) -> np.ndarray:
+    """One score per channel of ``group``: its filter's L1 norm, or |gamma| of the BatchNorm that
+    follows the producer (L1 when there is none)."""
+    if criterion == "bn":
+        bn = next((model.get_layer(m) for m in group.members
+                   if isinstance(model.get_layer(m), layers.BatchNormalization)), None)
+        if bn is not None and bn.scale:
+            return np.abs(np.asarray(bn.gamma))
+    kernel = np.asarray(model.get_layer(group.producer).kernel)
+    return np.abs(kernel).reshape(-1, kernel.shape[-1]).sum(0)
+
+
+def _round(n: float, divisor: int, most: int) -> int:
+    return min(most, max(divisor, int(math.ceil(n / divisor) * divisor)))
+
+
+def plan(model, config: ChannelPruning) -> dict[str, list[int]]:
+    """The channels each group keeps (sorted indices), by producer name; ``target_macs`` searches
+    the ratio by bisection (MACs of the rebuilt model)."""
+    config.check()
+    found = groups(model)
+    if not found:
+        raise InputError(f"{model.name} has no channels that can be pruned")
+    all_scores = {g.producer: scores(model, g, config.criterion) for g in found}
+
+    def keep(ratio: float) -> dict[str, list[int]]:
+        if config.scope == "global":
+            normalized = {p: s / (s.mean() or 1.0) for p, s in all_scores.items()}
+            pooled = np.sort(np.concatenate(list(normalized.values())))
+            threshold = pooled[int(ratio * len(pooled))] if ratio > 0 else -np.inf
+            counts = {p: int((s >= threshold).sum()) for p, s in normalized.items()}
+        else:
+            counts = {p: len(s) * (1 - ratio) for p, s in all_scores.items()}
+        return {p: sorted(np.argsort(-s, kind="stable")[:_round(counts[p], config.divisor, len(s))]
+                          .tolist()) for p, s in all_scores.items()}
+
+    if config.target_macs is None:
+        return keep(config.ratio)
+    full = profile_model(model)["macs"]
+    low, high = 0.0, 0.95
+    if macs_of(model, keep(high)) > config.target_macs * full:
+        raise InputError(f"channel pruning cannot bring {model.name} to {config.target_macs:.0%} "
+                         f"of its MACs: the prunable channels carry too few of them")
+    for _ in range(12):
+        mid = (low + high) / 2
+        low, high = (mid, high) if macs_of(model, keep(mid)) > config.target_macs * full else (low, mid)
+    return keep(high)
+
+
+def macs_of(model, kept: dict[str, list[int]]) -> int:
+    return profile_model(with_channels(model, {p: len(k) for p, k in kept.items()}))["macs"]
+
+
+def _slice(weights: list[np.ndarray], layer, in_idx, out_idx) -> list[np.ndarray]:
+    """``layer``'s weights with only the kept input (``in_idx``) and output (``out_idx``) channels."""
+    if isinstance(layer, layers.DepthwiseConv2D):  # (h, w, channels, 1), bias (channels,)
+        return [w[:, :, in_idx] if w.ndim == 4 else w[in_idx] for w in weights] if in_idx is not None \
+            else weights
+    if isinstance(layer, layers.Conv2D):  # (h, w, in, out), bias (out,)
+        out = []
+        for w in weights:
+            if w.ndim == 4:
+                w = w[:, :, in_idx] if in_idx is not None else w
+                w = w[..., out_idx] if out_idx is not None else w
+            elif out_idx is not None:
+                w = w[out_idx]
+            out.append(w)
+        return out
+    if in_idx is None:
+        return weights
+    return [w[..., in_idx] for w in weights]  # BatchNorm vectors, PReLU alpha (..., channels)
+
+
+def prune_channels(model, kept: dict[str, list[int]]):
+    """The thin model that keeps channels ``kept[producer]`` of each group, with the surviving
+    weights: it computes what ``model`` computes when the removed channels contribute nothing."""
+    by_group = {g.producer: g for g in groups(model)}
+    unknown = sorted(set(kept) - set(by_group))
+    if unknown:
+        raise InputError(f"not prunable channel groups of {model.name}: {', '.join(unknown[:5])}")
+    thin = with_channels(model, {p: len(k) for p, k in kept.items()})
+    in_idx, out_idx = {}, {}
+    for producer, idx in kept.items():
+        idx = np.asarray(idx)
+        out_idx[producer] = idx
+        for name in by_group[producer].members + by_group[producer].consumers:
+            in_idx[name] = idx
+    for layer in thin.layers:
+        source = model.get_layer(layer.name)
+        layer.set_weights(_slice([np.asarray(w) for w in source.get_weights()], source,
+                                 in_idx.get(layer.name), out_idx.get(layer.name)))
+    return thin
+
+
+def channels(model) -> dict[str, int]:
+    """``filters`` of every convolution that heads a prunable group (what ``with_channels`` takes)."""
+    return {g.producer: g.channels for g in groups(model)}
+
+
+@stage.register
+class ChannelPrune(stage.Stage):
+    """``channel_prune``: the thinner model is fine-tuned; its ``channels`` join
+    ``train.model_overrides`` in the run's record, so later stages and exports rebuild it."""
+
+    name, label = "channel_prune", "channel prune"
+    settings = ChannelPruning
+
+    def prepare(self, net, options: ChannelPruning, context):
+        thin = prune_channels(net, plan(net, options))
+        before, after = profile_model(net), profile_model(thin)
+        figures = {"params_before": before["trainable_params"], "params_after": after["trainable_params"],
+                   "macs_before": before["macs"], "macs_after": after["macs"]}
+        return stage.Prepared(thin, report=lambda model: {"channel_pruning": figures},
+                              model_overrides={**(context.model_overrides or {}),
+                                               "channels": channels(thin)})
+
+    def summary(self, final):
+        c = final["channel_pruning"]
+        return [("MACs", f"{c['macs_before']:,} -> {c['macs_after']:,} "
+                         f"({c['macs_after'] / c['macs_before']:.1%})"),
+                ("params", f"{c['params_before']:,} -> {c['params_after']:,}")]

@@ -1,0 +1,78 @@
+"""The measuring loop of a host benchmark, run in a fresh process per model and thread count
+(``host.benchmark``): it loads nothing but numpy and LiteRT, so init is a cold start and peak RSS
+belongs to that model alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+# As TFLite's benchmark_model: warm up for at least 0.5 s and time at least 1 s of invocations.
+# On a 2-core VM the first tens of 2-thread invocations run at 1-thread speed; 5 warm-up calls
+# are not enough to see the steady state.
+WARMUP_SECONDS = 0.5
+MIN_SECONDS = 1.0
+
+
+def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dict:
+    """Benchmark one model at one thread count, in this process (``host.benchmark`` isolates it).
+
+    Timed: ``init`` = Interpreter(...) + allocate_tensors(); ``first inference`` = the first
+    invoke(); then at least ``warmup`` untimed invoke() calls lasting at least 0.5 s, and at least
+    ``runs`` timed ones lasting at least 1 s, on a fixed random input.
+    """
+    start = time.perf_counter()
+    interpreter = Interpreter(model_path=path, num_threads=threads)
+    interpreter.allocate_tensors()
+    init = time.perf_counter() - start
+    rng = np.random.default_rng(0)
+    for detail in interpreter.get_input_details():
+        dtype = np.dtype(detail["dtype"])
+        value = (rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, detail["shape"], endpoint=True)
+                 if dtype.kind in "iu" else rng.uniform(-1, 1, detail["shape"]))
+        interpreter.set_tensor(detail["index"], value.astype(dtype))
+    start = time.perf_counter()
+    interpreter.invoke()
+    first = time.perf_counter() - start
+
+    def invocations(count: int, seconds: float) -> list[float]:
+        times, begin = [], time.perf_counter()
+        while len(times) < count or time.perf_counter() - begin < seconds:
+            start = time.perf_counter()
+            interpreter.invoke()
+            times.append(time.perf_counter() - start)
+        return times
+
+    invocations(warmup, WARMUP_SECONDS)
+    times = np.array(invocations(runs, MIN_SECONDS))
+    ms = times * 1e3
+    return {
+        "model": os.path.splitext(os.path.basename(path))[0], "path": os.path.abspath(path),
+        "size_bytes": os.path.getsize(path), "threads": threads, "runs": len(times), "warmup": warmup,
+        "init_ms": init * 1e3, "first_inference_ms": first * 1e3,
+        "mean_ms": float(ms.mean()), "std_ms": float(ms.std()),
+        "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        * (1 if sys.platform == "darwin" else 1024),  # bytes on macOS, KiB on Linux
+        "top1": None, "delegate": "XNNPACK", "samples": 0, "agreement": None,
+    }
+
+
+def _child() -> None:
+    """Entry point of the measuring process: arguments as JSON on argv, result as JSON on stdout."""
+    try:
+        result = measure(**json.loads(sys.argv[1]))
+    except Exception as e:  # reported to the parent as one line
+        result = {"error": str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    _child()

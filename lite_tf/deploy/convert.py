@@ -1,0 +1,58 @@
+"""TFLite conversion: the int8 (and float16, dynamic-range, float32) converter call."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable
+
+import numpy as np
+
+from lite_tf import console
+from lite_tf.backend import tf
+
+MODES = ("int8", "float16", "dynamic", "float32")
+
+
+def convert(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
+            io_type: str = "int8", sparse: bool = False) -> bytes:
+    """Convert a tf_keras model at batch 1 (static shapes fold away).
+
+    ``int8``: full-integer, TFLITE_BUILTINS_INT8 only, inputs/outputs of ``io_type`` ('int8',
+    'uint8' or 'float32'); needs ``representative_data`` (a callable yielding input batches of
+    one). ``float16``/``dynamic``: weight-only quantization; ``float32``. ``sparse`` adds TFLite's
+    sparsity optimization (pruned weights stored sparse; float models run sparse in XNNPACK).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32)
+    fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], model)
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if sparse:
+        converter.optimizations = [*converter.optimizations, tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        if representative_data is not None:
+            converter.representative_dataset = lambda: ([np.asarray(x, np.float32)]
+                                                        for x in representative_data())
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
+        converter.inference_input_type = dtype
+        converter.inference_output_type = dtype
+    with console.silenced():  # the converter prints its settings from C++
+        return converter.convert()
+
+
+def write_random_int8(models: dict, folder: str) -> dict[str, str]:
+    """Each model converted to full-integer int8, calibrated on the same 16 random images, written
+    to ``folder``; paths by name. For latency comparisons, where the values do not matter."""
+    paths = {}
+    for i, (name, model) in enumerate(models.items()):
+        shape = model.input_shape[1:]
+        calibration = np.random.default_rng(0).uniform(-1, 1, (16, 1, *shape)).astype("float32")
+        paths[name] = os.path.join(folder, f"{i}.tflite")
+        with open(paths[name], "wb") as f:
+            f.write(convert(model, "int8", lambda: iter(calibration)))
+    return paths

@@ -1,0 +1,87 @@
+"""Running .tflite models with LiteRT: a callable model, and what a converted file holds (op types,
+weight tensors)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+from lite_tf import console
+
+
+class TFLiteModel:
+    """A .tflite model in the ai_edge_litert interpreter; ``__call__`` takes and returns float
+    arrays, quantizing and dequantizing integer inputs/outputs."""
+
+    def __init__(self, model_content: bytes, num_threads: int = 1):
+        with console.silenced():  # LiteRT announces its XNNPACK delegate from C++
+            self.interpreter = Interpreter(model_content=model_content, num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+
+    def input_tensor(self, x) -> np.ndarray:
+        """One float image as the model's input tensor takes it (quantized for an integer input)."""
+        dtype = self.input["dtype"]
+        if dtype == np.float32:
+            return np.asarray(x, np.float32)
+        scale, zero = self.input["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+    def _one(self, x):
+        self.interpreter.set_tensor(self.input["index"], self.input_tensor(x)[None])
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self.output["index"])[0]
+        if self.output["dtype"] != np.float32:
+            scale, zero = self.output["quantization"]
+            y = (y.astype(np.float32) - zero) * scale
+        return y
+
+    def __call__(self, batch) -> np.ndarray:
+        return np.stack([self._one(np.asarray(x, np.float32)) for x in batch])
+
+
+def _plain_interpreter(model_content: bytes):
+    """An interpreter with no delegate applied (the model's own ops) and its tensors by index."""
+    interp = Interpreter(model_content=model_content,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    return interp, {t["index"]: t for t in interp.get_tensor_details()}
+
+
+def tensor_types(model_content: bytes) -> list[tuple[str, str]]:
+    """(op name, type of its first input) of every op, before any delegate is applied."""
+    interp, tensors = _plain_interpreter(model_content)
+    ops = []
+    for op in interp._get_ops_details():  # noqa: SLF001 (no public op listing in LiteRT)
+        first = next((i for i in op["inputs"] if i >= 0), None)
+        ops.append((op["op_name"], np.dtype(tensors[first]["dtype"]).name if first in tensors else "-"))
+    return ops
+
+
+WEIGHTED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}  # weights: their 2nd input
+_LAYER = re.compile(r"([^/;]+)/(?:Conv2D|depthwise|MatMul|BiasAdd)")
+
+
+def weights(model_content: bytes) -> list[dict]:
+    """Every convolution and fully-connected weight tensor: the Keras layer it came from (read
+    from the tensor name), its type, size and fraction of zeros (exact for int8: zero point 0)."""
+    interp, tensors = _plain_interpreter(model_content)
+    out = []
+    for op in interp._get_ops_details():  # noqa: SLF001
+        if op["op_name"] not in WEIGHTED_OPS or len(op["inputs"]) < 2 or op["inputs"][1] not in tensors:
+            continue
+        tensor = tensors[op["inputs"][1]]
+        try:
+            value = interp.get_tensor(tensor["index"])
+        except ValueError:  # a tensor computed at run time (e.g. densified from a sparse one)
+            continue
+        found = _LAYER.findall(tensor["name"])
+        layer = found[-1] if found else tensor["name"]
+        out.append({"layer": layer.removeprefix("quant_"), "op": op["op_name"],
+                    "type": np.dtype(tensor["dtype"]).name, "size": int(value.size),
+                    "zeros": float(np.mean(value == 0))})
+    return out

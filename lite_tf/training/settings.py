@@ -1,0 +1,164 @@
+"""Typed training settings: every ``train.*`` gin binding, declared once, by section.
+
+Each section is a frozen dataclass whose fields carry their type, default and one line of help.
+The gin configurable ``train`` is generated from them, so ``train.epochs = 5`` binds
+``Settings.optimization.epochs``, a misspelled binding fails with a suggestion, and the help
+table (``describe``) lists them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+import gin
+
+from lite_tf.data.pipeline import Augment
+
+gin.external_configurable(Augment, module="data")  # train.augment = @data.Augment()
+
+
+def setting(default: Any, help: str):  # noqa: A002  (argparse's name for it)
+    """A settings field with its default and one line of help."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+    """What the model trains and is evaluated on, and how images are prepared."""
+
+    dataset: str = setting("sklearn_digits", "TFDS name, 'folder:/path' or the bundled 'sklearn_digits'")
+    train_split: str = setting("train", "training split (TFDS syntax, e.g. 'train[:90%]')")
+    eval_split: str = setting("test", "evaluation split")
+    data_dir: str | None = setting(None, "TFDS data_dir")
+    manual_dir: str | None = setting(None, "TFDS manual_dir (source files of a manual download)")
+    image_size: int = setting(224, "square input size")
+    batch_size: int = setting(128, "global batch size")
+    augment: Augment | None = setting(None, "training augmentation, e.g. @data.Augment() (default: "
+                                            "data.Augment's defaults)")
+    eval_crop_fraction: float = setting(0.875, "central crop of each side for evaluation")
+    preprocessing: str | None = setting(None, "input scaling: 'tf', 'torch', 'bgr' (default: what "
+                                              "the pretrained weights expect, else 'tf')")
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """The zoo model trained."""
+
+    model: str | None = setting(None, "a registered model name, e.g. 'mobilenext_100'")
+    model_overrides: dict | None = setting(None, "create_model overrides, e.g. {'width': 0.5}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Optimization:
+    """Optimizer, loss and learning-rate schedule."""
+
+    epochs: int = setting(10, "training epochs")
+    optimizer: str = setting("sgd", "'sgd', 'rmsprop' or 'adamw'")
+    learning_rate: float = setting(0.1, "peak learning rate")
+    base_batch_size: int | None = setting(None, "scale the rate by batch_size / base_batch_size")
+    momentum: float = setting(0.9, "SGD / RMSProp momentum")
+    nesterov: bool = setting(False, "Nesterov momentum (SGD)")
+    rmsprop_rho: float = setting(0.9, "RMSProp decay")
+    epsilon: float | None = setting(None, "optimizer epsilon (default: RMSProp 1e-3, AdamW 1e-7)")
+    weight_decay: float = setting(0.0, "decoupled weight decay (BatchNorm and biases excluded)")
+    schedule: str = setting("cosine", "'cosine', 'linear', 'step' or 'constant'")
+    warmup_epochs: float = setting(0.0, "linear warmup from 0")
+    decay_epochs: float = setting(1.0, "'step': epochs between decays")
+    decay_rate: float = setting(1.0, "'step': factor per decay")
+    label_smoothing: float = setting(0.0, "label smoothing of the cross-entropy")
+    ema_momentum: float | None = setting(None, "exponential moving average of the weights")
+    clipnorm: float | None = setting(None, "gradient clipping by norm")
+
+
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """Devices, numerics and reproducibility."""
+
+    strategy: str = setting("default", "'default', 'mirrored', 'multi_worker_mirrored' or 'tpu'")
+    precision: str = setting("float32", "'float32', 'mixed_float16' or 'mixed_bfloat16'")
+    seed: int = setting(0, "random seed")
+    deterministic: bool = setting(False, "deterministic TensorFlow ops")
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpointing:
+    """Checkpoints and progress output."""
+
+    checkpoint_every_steps: int | None = setting(None, "also back up every N steps (default: "
+                                                       "every epoch)")
+    verbose: Any = setting("auto", "Keras fit verbosity: 'auto', 0, 1 or 2")
+
+
+@dataclasses.dataclass(frozen=True)
+class Lineage:
+    """What the run starts from and which compression stage it is."""
+
+    init_from: str | None = setting(None, "a finished run to start from (its config and weights)")
+    compress: str | None = setting(None, "the compression stage (lite_tf.compression.stage)")
+
+
+SECTIONS = {"data": Data, "model": Model, "optimization": Optimization,
+            "distribution": Distribution, "checkpointing": Checkpointing, "lineage": Lineage}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """All of a run's ``train.*`` settings, by section."""
+
+    data: Data = dataclasses.field(default_factory=Data)
+    model: Model = dataclasses.field(default_factory=Model)
+    optimization: Optimization = dataclasses.field(default_factory=Optimization)
+    distribution: Distribution = dataclasses.field(default_factory=Distribution)
+    checkpointing: Checkpointing = dataclasses.field(default_factory=Checkpointing)
+    lineage: Lineage = dataclasses.field(default_factory=Lineage)
+
+    @classmethod
+    def from_flat(cls, values: dict) -> Settings:
+        """Settings from ``train.*`` names (unnamed fields keep their defaults)."""
+        unknown = set(values) - set(FIELDS)
+        if unknown:
+            raise TypeError(f"unknown train settings: {', '.join(sorted(unknown))}")
+        return cls(**{section: kind(**{f.name: values[f.name] for f in dataclasses.fields(kind)
+                                       if f.name in values})
+                      for section, kind in SECTIONS.items()})
+
+    def flat(self) -> dict:
+        """``{train.* name: value}``."""
+        return {f.name: getattr(getattr(self, section), f.name)
+                for section, kind in SECTIONS.items() for f in dataclasses.fields(kind)}
+
+    def replace(self, **values) -> Settings:
+        return Settings.from_flat({**self.flat(), **values})
+
+    def record(self) -> dict:
+        """The settings as JSON for the run's record (the augmentation as a dict)."""
+        return {name: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+                for name, value in self.flat().items()}
+
+
+FIELDS = {f.name: f for kind in SECTIONS.values() for f in dataclasses.fields(kind)}
+
+
+def _train(**values) -> Settings:
+    return Settings.from_flat(values)
+
+
+_train.__name__ = _train.__qualname__ = "train"
+_train.__signature__ = inspect.Signature([
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=f.type, default=f.default)
+    for name, f in FIELDS.items()])
+_train.__doc__ = "The run's settings: every train.* binding (lite_tf.training.settings)."
+train = gin.configurable("train")(_train)
+
+
+def from_gin() -> Settings:
+    """The settings the parsed gin config binds (``train.*``), defaults for the rest."""
+    return train()
+
+
+def describe() -> list[tuple[str, str, str, str]]:
+    """(section, ``train.<name>``, default, help) for every setting."""
+    return [(section, f"train.{f.name}", repr(f.default), f.metadata["help"])
+            for section, kind in SECTIONS.items() for f in dataclasses.fields(kind)]
