@@ -252,8 +252,8 @@ def test_whole_flow_install_push_run_pull_and_one_table(adb, java_core, exported
     assert sorted(os.listdir(models)) == ["large_int8.tflite", "small_int8.samples",
                                           "small_int8.tflite"]
     assert (models / "small_int8.tflite").read_bytes() == small.read_bytes()
-    results = adb.folder / "fs" / "sdcard/Android/data/dev.litetf.demo/files/results"
-    assert os.listdir(results) == []  # pulled, then removed from the phone
+    on_phone = adb.folder / "fs" / "sdcard/Android/data/dev.litetf.demo/files/results"
+    assert os.listdir(on_phone) == []  # pulled, then removed from the phone
     verbs = [c[2] if c[0] == "-s" else c[0] for c in adb.calls()]
     assert verbs[:3] == ["devices", "install", "shell"] and "pull" in verbs
     start = next(c for c in adb.calls() if "am start" in " ".join(c))
