@@ -93,3 +93,30 @@ def test_input_smaller_than_the_model_needs_is_one_clear_error(name):
     small = int(str(error.value).rsplit("x", 1)[1])
     assert small >= needed
     assert create_model(name, input_shape=(small, small, 3), num_classes=10).output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("name", sampled(one_per_family(), slow={
+    "mobilefacenet", "shufflenet_v1_g3_050", "snet_146", "mobilenet_v1_025", "mobilenext_035"}))
+def test_drop_strides_gives_small_inputs_the_feature_maps_of_larger_ones(name):
+    """At 32x32 with drop_strides=1 every layer from the first downsampling on sees what it would
+    at 64x64 without: same weights, same shapes, half the total stride."""
+    base = create_model(name, input_shape=(64, 64, 3), num_classes=10)
+    small = create_model(name, input_shape=(32, 32, 3), num_classes=10, drop_strides=1)
+    assert total_stride(small) == total_stride(base) // 2
+    assert [w.shape for w in small.weights] == [w.shape for w in base.weights]
+    shapes = {l.name: l.output_shape for l in base.layers}
+    tail = [l.name for l in small.layers][len(small.layers) // 4:]  # well past the first stride
+    if name.startswith("squeezenet"):  # its unpadded stem, now 'same': a little larger
+        assert all(small.get_layer(n).output_shape[1] >= shapes[n][1] for n in tail)
+    else:
+        assert [small.get_layer(n).output_shape for n in tail] == [shapes[n] for n in tail]
+    assert small.output_shape == (None, 10)
+    # 28x28 is below a total stride of 32 or 16: two fewer downsamplings make it fit.
+    tiny = create_model(name, input_shape=(28, 28, 3), num_classes=10, drop_strides=2)
+    assert total_stride(tiny) == total_stride(base) // 4
+
+
+def test_drop_strides_must_be_a_small_count():
+    for bad in (-1, 6, 1.5, "1"):
+        with pytest.raises(InputError, match="drop_strides is a number of downsamplings 0-5"):
+            create_model("mobilenet_v2_035", drop_strides=bad)

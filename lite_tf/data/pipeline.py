@@ -1,12 +1,14 @@
 """Input pipelines over a prepared dataset (``lite_tf.data.sources``): preprocessing lives here,
-not in the model. Inception-style random resized crop (+ optional flip) for training, center crop +
-resize for evaluation, then scaled as ``preprocessing`` names (``lite_tf.data.preprocessing``;
-default [-1, 1]); parallel map, cache and prefetch with AUTOTUNE.
+not in the model. For training, an Inception-style random resized crop or a CIFAR-style pad and
+random crop, an optional flip and optional random erasing; center crop + resize for evaluation;
+then scaled as ``preprocessing`` names (``lite_tf.data.preprocessing``; default [-1, 1]); parallel
+map, cache and prefetch with AUTOTUNE.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import tensorflow_datasets as tfds
 
@@ -19,14 +21,35 @@ CACHE_LIMIT_BYTES = 2 << 30  # cache decoded images in memory for datasets below
 SHUFFLE_BUFFER = 10_000
 
 
+CROPS = ("resized", "pad")
+ERASE_AREA, ERASE_RATIO = (0.02, 0.4), (0.3, 1 / 0.3)  # Zhong et al. 2017's defaults
+
+
 @dataclasses.dataclass(frozen=True)
 class Augment:
-    """Training augmentation: random resized crop over ``scale`` of the area with aspect ratios in
-    ``ratio`` (Inception: 8%-100%, 3/4-4/3), then an optional horizontal flip."""
+    """Training augmentation.
+
+    ``crop='resized'``: random resized crop over ``scale`` of the area with aspect ratios in
+    ``ratio`` (Inception: 8%-100%, 3/4-4/3). ``crop='pad'``: resize to the input size, zero-pad
+    ``pad_fraction`` of it on each side and crop at random (CIFAR style: 4 px at 32x32). Then a
+    horizontal flip if ``flip``, and with probability ``erasing`` one random rectangle set to the
+    mean (random erasing, Zhong et al. 2017, arXiv 1708.04896).
+    """
 
     scale: tuple[float, float] = (0.08, 1.0)
     ratio: tuple[float, float] = (3 / 4, 4 / 3)
     flip: bool = True
+    crop: str = "resized"
+    pad_fraction: float = 0.125
+    erasing: float = 0.0
+
+    def __post_init__(self):
+        if self.crop not in CROPS:
+            raise ValueError(f"Augment.crop must be one of {CROPS}, got {self.crop!r}")
+        if not 0 <= self.erasing <= 1:
+            raise ValueError(f"Augment.erasing is a probability in [0, 1], got {self.erasing}")
+        if not 0 <= self.pad_fraction < 1:
+            raise ValueError(f"Augment.pad_fraction must be in [0, 1), got {self.pad_fraction}")
 
 
 def _to_float(image, channels: int):
@@ -40,14 +63,37 @@ def train_transform(image, image_size: int, augment: Augment, channels: int = 3,
                     preprocessing: str | None = None):
     """Random resized crop to ``image_size`` (+ flip), scaled as ``preprocessing``."""
     image = _to_float(image, channels)
-    begin, size, _ = tf.image.sample_distorted_bounding_box(
-        tf.shape(image), tf.zeros([0, 0, 4], tf.float32), min_object_covered=0.0,
-        aspect_ratio_range=augment.ratio, area_range=augment.scale, max_attempts=10,
-        use_image_if_no_bounding_boxes=True)
-    image = tf.image.resize(tf.slice(image, begin, size), (image_size, image_size))
+    if augment.crop == "pad":
+        pad = round(augment.pad_fraction * image_size)
+        image = tf.image.resize(image, (image_size, image_size))
+        image = tf.image.random_crop(tf.pad(image, [[pad, pad], [pad, pad], [0, 0]]),
+                                     (image_size, image_size, channels))
+    else:
+        begin, size, _ = tf.image.sample_distorted_bounding_box(
+            tf.shape(image), tf.zeros([0, 0, 4], tf.float32), min_object_covered=0.0,
+            aspect_ratio_range=augment.ratio, area_range=augment.scale, max_attempts=10,
+            use_image_if_no_bounding_boxes=True)
+        image = tf.image.resize(tf.slice(image, begin, size), (image_size, image_size))
     if augment.flip:
         image = tf.image.random_flip_left_right(image)
-    return scaling.apply(image, preprocessing)
+    image = scaling.apply(image, preprocessing)
+    return random_erase(image, augment.erasing) if augment.erasing else image
+
+
+def random_erase(image, probability: float):
+    """With ``probability``, zero (the mean, after scaling) one rectangle of 2%-40% of the area
+    with aspect ratio 0.3-3.3, placed at random (Zhong et al. 2017)."""
+    height, width = image.shape[0], image.shape[1]
+    area = tf.random.uniform([], *ERASE_AREA) * height * width
+    ratio = tf.exp(tf.random.uniform([], *(math.log(r) for r in ERASE_RATIO)))
+    h = tf.clip_by_value(tf.cast(tf.round(tf.sqrt(area * ratio)), tf.int32), 1, height)
+    w = tf.clip_by_value(tf.cast(tf.round(tf.sqrt(area / ratio)), tf.int32), 1, width)
+    top = tf.random.uniform([], 0, height - h + 1, tf.int32)
+    left = tf.random.uniform([], 0, width - w + 1, tf.int32)
+    rows, cols = tf.range(height)[:, None], tf.range(width)[None, :]
+    inside = (rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w)
+    erase = inside & (tf.random.uniform([]) < probability)
+    return tf.where(erase[..., None], tf.zeros_like(image), image)
 
 
 def eval_transform(image, image_size: int, crop_fraction: float = 0.875, channels: int = 3,

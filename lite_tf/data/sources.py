@@ -1,9 +1,10 @@
 """Datasets: any TFDS image-classification dataset, image folders, the bundled digits.
 
 ``dataset`` names a TFDS dataset (``'imagenet2012'``, ``'cifar10'``, the bundled offline
-``'sklearn_digits'``), or ``'folder:/path'`` for a ``tfds.ImageFolder`` root whose split
-directories hold one directory per class. A dataset that is not prepared is downloaded when it can
-be, and fails in one line when it cannot (offline, or a manual download).
+``'sklearn_digits'``, ``'fashion_mnist'`` from Debian's package), or ``'folder:/path'`` for a
+``tfds.ImageFolder`` root whose split directories hold one directory per class. A dataset that is
+not prepared is prepared from local files when ``LOCAL_SOURCES`` knows how, else downloaded when it
+can be, and fails in one line when it cannot (offline, or a manual download).
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ import os
 import tensorflow_datasets as tfds
 
 from lite_tf import network
+from lite_tf.data import fashion_mnist
 from lite_tf.data.sklearn_digits import SklearnDigits  # noqa: F401  (registers sklearn_digits)
 from lite_tf.errors import InputError
 
 FOLDER_PREFIX = "folder:"
 # Reachability check before a TFDS download: offline, TFDS's own retries take minutes to fail.
 PROBE_URL = "https://storage.googleapis.com/tfds-data/"
+# TFDS datasets that can be prepared from files on this machine: name -> module with
+# ``prepare(data_dir, manual_dir) -> bool`` and ``missing_message(where)``.
+LOCAL_SOURCES = {fashion_mnist.NAME: fashion_mnist}
 
 
 def get_builder(dataset: str, data_dir: str | None = None, manual_dir: str | None = None):
@@ -48,11 +53,14 @@ def get_builder(dataset: str, data_dir: str | None = None, manual_dir: str | Non
         raise InputError(f"dataset {dataset!r} is not image classification "
                          f"(it needs an image input and a class label)")
     if not builder.is_prepared():
-        _download_and_prepare(builder, dataset, manual_dir)
+        local = LOCAL_SOURCES.get(builder.name)
+        if local and local.prepare(data_dir, manual_dir):
+            return tfds.builder(dataset, data_dir=data_dir)
+        _download_and_prepare(builder, dataset, manual_dir, local)
     return builder
 
 
-def _download_and_prepare(builder, dataset: str, manual_dir: str | None):
+def _download_and_prepare(builder, dataset: str, manual_dir: str | None, local=None):
     root = builder.data_dir_root
     options = (f"put a prepared copy in data_dir ({root}; train.data_dir), the source files in "
                f"manual_dir (train.manual_dir), or train on an image folder with "
@@ -63,6 +71,9 @@ def _download_and_prepare(builder, dataset: str, manual_dir: str | None):
             raise InputError(f"dataset {dataset!r} is not prepared and needs a manual download "
                              f"(see its TFDS page; manual_dir {manual_dir} is empty): {options}")
     elif getattr(builder, "NEEDS_NETWORK", True) and not network.online(PROBE_URL):
+        if local:
+            raise InputError(local.missing_message() + "; offline, so TFDS "
+                             "cannot download it")
         raise InputError(f"dataset {dataset!r} is not prepared and cannot be downloaded "
                          f"(offline): {options}")
     config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None

@@ -67,17 +67,65 @@ def build_model(name, features, *, input_shape, num_classes, include_top=True, p
     return keras.Model(inputs, x, name=name)
 
 
+def _inbound(layer) -> list:
+    inbound = layer.inbound_nodes[0].inbound_layers if layer.inbound_nodes else []
+    return inbound if isinstance(inbound, list) else [inbound]
+
+
+def _input_strides(model) -> dict[str, int]:
+    """{layer name: the stride of its input}: the product of the strides along the most-strided
+    path from the model's input to the layer."""
+    before, after = {}, {}
+    for layer in model.layers:
+        before[layer.name] = max((after[l.name] for l in _inbound(layer)), default=1)
+        after[layer.name] = before[layer.name] * max(getattr(layer, "strides", None) or (1,))
+    return before
+
+
 def total_stride(model) -> int:
     """The largest factor by which the model downsamples its input (32 for most ImageNet CNNs):
     the product of the strides along the most-strided path through the graph."""
-    stride = {}
+    before = _input_strides(model)
+    return max(before[l.name] * max(getattr(l, "strides", None) or (1,)) for l in model.layers)
+
+
+def _same_padding(kernel_size, dilation=(1, 1)) -> tuple:
+    """Stride-1 'same' zero padding for a window: ((top, bottom), (left, right))."""
+    totals = [(k - 1) * d for k, d in zip(kernel_size, dilation)]
+    return tuple((t // 2, t - t // 2) for t in totals)
+
+
+def without_early_strides(model, drop: int, input_shape):
+    """``model`` with its first ``drop`` downsamplings (every strided layer whose input is at
+    stride < 2**drop, every branch of a block alike) at stride 1 and re-padded 'same', on inputs
+    of ``input_shape``; weights kept. The CIFAR-style variant of an ImageNet network: at 32x32 with
+    ``drop=2`` the feature maps are those of a 128x128 input (a little larger where the strided
+    layer was unpadded, as SqueezeNet's stem). Build ``model`` at ``input_shape``
+    times 2**drop, so later layers' padding is computed for the sizes they will see."""
+    config = model.get_config()
+    by_name = {layer["config"]["name"]: layer for layer in config["layers"]}
+    input_strides = _input_strides(model)
     for layer in model.layers:
-        inbound = layer.inbound_nodes[0].inbound_layers if layer.inbound_nodes else []
-        inbound = inbound if isinstance(inbound, list) else [inbound]
-        before = max((stride[l.name] for l in inbound), default=1)
-        own = getattr(layer, "strides", None) or (1,)
-        stride[layer.name] = before * max(own)
-    return max(stride.values())
+        strides = getattr(layer, "strides", None)
+        if not strides or max(strides) == 1 or input_strides[layer.name] >= 2 ** drop:
+            continue
+        layer_config = by_name[layer.name]["config"]
+        layer_config["strides"] = (1,) * len(strides)
+        if layer_config.get("padding") == "valid" and not any(
+                isinstance(source, layers.ZeroPadding2D) for source in _inbound(layer)):
+            layer_config["padding"] = "same"  # an unpadded stem (SqueezeNet's) keeps its size
+        for source in _inbound(layer):
+            if (isinstance(source, layers.ZeroPadding2D)
+                    and source.data_format == "channels_last"):
+                window = getattr(layer, "kernel_size", None) or layer.pool_size
+                by_name[source.name]["config"]["padding"] = _same_padding(
+                    window, getattr(layer, "dilation_rate", (1, 1)))
+    for layer in config["layers"]:
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_input_shape"] = (None, *input_shape)
+    rebuilt = keras.Model.from_config(config)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
 
 
 def with_channels(model, channels: dict[str, int]):

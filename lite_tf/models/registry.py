@@ -7,12 +7,12 @@ import difflib
 from typing import Any, Callable
 
 from lite_tf.errors import InputError
-from lite_tf.models.builder import build_model, total_stride, with_channels
+from lite_tf.models.builder import build_model, total_stride, with_channels, without_early_strides
 from lite_tf.weights import pretrained
 
 # Overrides every model accepts (besides num_classes and input_shape).
 COMMON_OVERRIDES = ("width", "dropout", "include_top", "pooling", "bn_momentum", "bn_epsilon",
-                    "padding", "classifier_activation", "channels")
+                    "padding", "classifier_activation", "channels", "drop_strides")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,8 +81,10 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, weights=
     MobileFaceNet default is its 128-d embedding at 112x112x3). Overrides every model accepts:
     width (any float; replaces the width in the name), dropout, include_top, pooling,
     bn_momentum, bn_epsilon, padding ('tf' or 'symmetric'), classifier_activation, channels
-    ({conv layer: filters}, a channel-pruned architecture, see lite_tf.compression.channel_prune);
-    families add their own (MobileNeXt: identity_multiplier, se).
+    ({conv layer: filters}, a channel-pruned architecture, see lite_tf.compression.channel_prune),
+    drop_strides (N: the first N downsamplings at stride 1, for small inputs such as 28x28 or
+    32x32, as CIFAR variants do; total stride 32 / 2**N); families add their own (MobileNeXt:
+    identity_multiplier, se).
 
     ``weights``: None (fresh), ``'imagenet'`` (the reference implementation's ImageNet weights,
     from the cache or downloaded and converted; see lite_tf.weights.pretrained), the path of a
@@ -102,12 +104,15 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, weights=
         raise InputError(f"{name} does not accept {', '.join(unknown)}; "
                          f"overrides: {', '.join(sorted(allowed))}")
     channels = overrides.pop("channels", None)
+    drop_strides = overrides.pop("drop_strides", 0)
+    if not (isinstance(drop_strides, int) and 0 <= drop_strides <= 5):
+        raise InputError(f"drop_strides is a number of downsamplings 0-5, got {drop_strides!r}")
     settings = dict(entry.settings, **overrides)
     if num_classes is not _DEFAULT:
         settings["num_classes"] = num_classes
     if input_shape is not _DEFAULT:
         settings["input_shape"] = tuple(input_shape)
-    model = _build_checked(entry, settings)
+    model = _build_checked(entry, settings, drop_strides)
     if channels:
         model = with_channels(model, channels)
     if checkpoint:
@@ -121,14 +126,25 @@ def fresh_builder(name: str) -> Callable:
     return lambda **overrides: create_model(name, **overrides)
 
 
-def _build_checked(entry: ModelEntry, settings: dict):
-    """build_model, with a one-line InputError when the input is smaller than the model needs:
+def _build(entry: ModelEntry, settings: dict, drop_strides: int = 0):
+    """build_model, then ``without_early_strides`` if ``drop_strides``."""
+    if not drop_strides:
+        return build_model(entry.name, entry.features, **settings)
+    shape = settings["input_shape"]
+    scale = 2 ** drop_strides
+    larger = tuple(d * scale if d else d for d in shape[:2]) + tuple(shape[2:])
+    model = build_model(entry.name, entry.features, **dict(settings, input_shape=larger))
+    return without_early_strides(model, drop_strides, shape)
+
+
+def _build_checked(entry: ModelEntry, settings: dict, drop_strides: int = 0):
+    """_build, with a one-line InputError when the input is smaller than the model needs:
     smaller than its total stride (its last stage would see only padding), or so small that a
     VALID window (SqueezeNet's pools) does not fit."""
     shape = settings["input_shape"]
     size, default = min((d for d in shape[:2] if d), default=None), entry.default_input_shape[0]
     try:
-        model = build_model(entry.name, entry.features, **settings)
+        model = _build(entry, settings, drop_strides)
         if size is None or size >= total_stride(model):
             return model
     except ValueError:
@@ -136,7 +152,7 @@ def _build_checked(entry: ModelEntry, settings: dict):
             raise
 
     def build_at(s):
-        return build_model(entry.name, entry.features, **dict(settings, input_shape=(s, s, shape[2])))
+        return _build(entry, dict(settings, input_shape=(s, s, shape[2])), drop_strides)
 
     def builds(s):
         try:
