@@ -30,6 +30,20 @@ def sampled(names, slow: set[str] | None = None) -> list:
     return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in names]
 
 
+def configs_by_kind() -> tuple[list[str], list[str]]:
+    """(recipes, stages): the configs in configs/ (but the include-only imagenet.gin) by whether
+    they bind ``train.compress``."""
+    from lite_tf.training import config
+
+    recipes, stages = [], []
+    for name in sorted(f[:-4] for f in os.listdir(config.CONFIG_DIRS[1]) if f.endswith(".gin")):
+        if name != "imagenet":
+            config.parse([config.resolve_config(name)], [])
+            (stages if config.query("train.compress") else recipes).append(name)
+    gin.clear_config()
+    return recipes, stages
+
+
 @pytest.fixture(autouse=True)
 def no_gin_bindings_left_behind():
     """gin's bindings are global to the process: what one test parses (a stage config run by

@@ -8,6 +8,7 @@ import pytest
 
 import conftest
 from conftest import ROOT, run_module, run_script, snapshot
+from lite_tf import rundir
 from lite_tf.deploy import convert
 from lite_tf.deploy.benchmark import host, results
 from lite_tf.models import create_model
@@ -138,3 +139,54 @@ def test_zoo_table_writes_a_row_per_model(tmp_path):
     assert (name, size, params, macs) == ("`mobilenet_v1_025`", "224", "0.47M", "41.0M")
     assert 0.4 < float(int8_size.split()[0]) < 0.7 and float(ms) > 0
 
+
+
+@pytest.mark.slow  # trains two small models for an epoch each, on the digits
+def test_fashion_mnist_leaderboard_resumes_and_adds_runs(tmp_path, trained, digits_dir):
+    script = os.path.join(ROOT, "benchmarks", "fashion_mnist_leaderboard.py")
+    out, figures, root = tmp_path / "board.md", tmp_path / "board.json", tmp_path / "runs"
+    common = ["--epochs", "1", "--root", str(root), "--out", str(out), "--results", str(figures),
+              "--latency-runs", "5", "--gin_bindings", "train.dataset = 'sklearn_digits'",
+              f"train.data_dir = '{digits_dir}'"]
+    first = run_script(script, ["--models", "mobilenet_v1_025", *common])
+    assert first.returncode == 0, first.stderr[-2000:]
+    trained_once = (root / "mobilenet_v1_025" / "run.json").read_bytes()
+    # A rerun with one more model and an outside run: the finished model is not trained again.
+    again = run_script(script, ["--models", "mobilenet_v1_025", "shufflenet_v2_050",
+                                "--runs", str(trained), *common])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (root / "mobilenet_v1_025" / "run.json").read_bytes() == trained_once
+    assert "mobilenet_v1_025: no int8 export yet" not in again.stderr
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in out.read_text().splitlines() if line.startswith("| `")}
+    assert set(rows) == {"`mobilenet_v1_025`", "`shufflenet_v2_050`", "`mobilenext_035`"}
+    assert rows["`mobilenet_v1_025`"][:2] == ["32x32", "1"]
+    assert rows["`mobilenext_035`"][1] == "6"  # the outside run keeps its own epochs
+    saved = json.loads(figures.read_text())
+    assert [r["model"] for r in saved["rows"]] == ["mobilenext_035", "mobilenet_v1_025",
+                                                   "shufflenet_v2_050"]
+    assert all(r["latency_ms"] > 0 and 0 <= r["int8_top1"] <= 1 for r in saved["rows"])
+    results.validate(saved["benchmark"], str(figures))
+    assert (tmp_path / "board.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow  # a QAT epoch from the trained run, on the digits
+def test_fashion_mnist_compression_steps_from_a_base_run(tmp_path, trained, digits_dir):
+    script = os.path.join(ROOT, "benchmarks", "fashion_mnist_compression.py")
+    out, figures = tmp_path / "compression.md", tmp_path / "compression.json"
+    args = [str(trained), "--root", str(tmp_path / "runs"), "--out", str(out), "--results",
+            str(figures), "--latency-runs", "5", "--gin_bindings", "train.epochs = 1",
+            f"train.data_dir = '{digits_dir}'"]
+    bad = run_script(script, [*args, "--steps", "pqat"])
+    assert bad.returncode == 2 and "--steps needs prune too" in bad.stderr and not out.exists()
+    proc = run_script(script, [*args, "--steps", "qat"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    saved = json.loads(figures.read_text())
+    assert list(saved["rows"]) == ["base", "qat"]
+    assert rundir.find_run(str(tmp_path / "runs" / "qat")).stage == "qat"
+    [check] = saved["checks"]
+    assert check["bar"] == "QAT int8 within 0.3 points of the float base"
+    measured = 100 * (saved["rows"]["qat"]["int8_top1"] - saved["rows"]["base"]["float_top1"])
+    assert check["measured"] == f"{measured:+.2f} points" and check["met"] == (measured >= -0.3)
+    text = out.read_text()
+    assert "| `qat` | mobilenext_035 | QAT |" in text and "Not yet run" not in text

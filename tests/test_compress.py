@@ -22,6 +22,8 @@ from lite_tf.models import create_model
 from lite_tf.training import config
 from lite_tf.training.launch import launch
 
+STAGE_CONFIGS = conftest.configs_by_kind()[1]
+
 
 @pytest.mark.slow  # a QAT stage run
 def test_qat_stage_keeps_the_run_and_its_accuracy(trained, qat_run):
@@ -110,16 +112,21 @@ def test_bad_stage_is_one_line_exit_2(case, trained, tmp_path, request):
     assert snapshot(tmp_path) == before and not os.path.exists(tmp_path / "runs")
 
 
-@pytest.mark.parametrize("name", ["qat", "pqat", "prune", "prune_2of4", "channel_prune", "distill"])
+def test_every_stage_has_a_config_named_after_it():
+    assert set(stages.names()) - {"none"} <= set(STAGE_CONFIGS)
+
+
+@pytest.mark.parametrize("name", STAGE_CONFIGS)
 def test_stage_configs_parse_and_are_documented(name):
     path = os.path.join(ROOT, "configs", f"{name}.gin")
     header = [line for line in open(path).read().splitlines() if line.startswith("#")]
-    start = "--gin_bindings" if name == "distill" else "--init_from runs/latest"
+    config.parse([path], [])
+    compress = config.query("train.compress")
+    assert compress in stages.names()
+    start = "--gin_bindings" if compress == "distill" else "--init_from runs/latest"
     assert header[0].startswith(f"# python -m train --config {name} {start}")
     assert any("Expected:" in line for line in header)
     assert not any("TBD" in line for line in header)
-    config.parse([path], [])
-    assert config.query("train.compress") == {"pqat": "pqat", "prune_2of4": "prune"}.get(name, name)
 
 
 def fit_steps(model, steps, callbacks=()):

@@ -7,16 +7,14 @@ import gin
 import pytest
 import tensorflow_datasets as tfds
 
+from conftest import configs_by_kind
 from lite_tf.errors import InputError
 from lite_tf.models import create_model, list_models
 from lite_tf.training import config, settings
 from lite_tf.training.launch import launch
 
-# Training recipes; compression stages (qat.gin, ...) start from a run and are tested in
-# test_compress.py.
-STAGES = {"qat", "pqat", "prune", "prune_2of4", "channel_prune", "distill"}
-CONFIGS = sorted(f[:-4] for f in os.listdir(config.CONFIG_DIRS[1]) if f.endswith(".gin")
-                 and f != "imagenet.gin" and f[:-4] not in STAGES)
+# Training recipes; compression stages (qat.gin, ...) are tested in test_compress.py.
+CONFIGS = configs_by_kind()[0]
 
 
 def parse(name):

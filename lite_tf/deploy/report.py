@@ -41,13 +41,18 @@ def int8_report(run: rundir.Run, progress=print) -> dict:
     return export(run, "int8", progress=progress)
 
 
+def int8_file(run: rundir.Run, progress=print) -> str:
+    """The run's int8 ``.tflite`` (exported first when missing)."""
+    return os.path.join(run.dir.export_dir, int8_report(run, progress)["file"])
+
+
 def row(workdir: str, latency_runs: int = 50, progress=print) -> dict:
     """One run's figures: top-1 of the float model and of its int8 TFLite model (on the run's
     evaluation split), params and MACs of the architecture, zeros among the int8 conv and dense
     weights, int8 size and gzip size, and 1-thread host latency (p50) of the int8 model."""
     run = rundir.find_run(workdir)
     report = int8_report(run, progress)
-    path = os.path.join(run.dir.export_dir, report["file"])
+    path = int8_file(run, progress)
     with open(path, "rb") as f:
         content = f.read()
     profile = profile_model(stages.build_model(run, _classes(run)))
