@@ -24,6 +24,7 @@ import gin
 
 from lite_tf import files, rundir
 from lite_tf.deploy import report
+from lite_tf.errors import InputError
 from lite_tf.deploy.benchmark import host, results
 from lite_tf.training.launch import launch
 
@@ -133,9 +134,12 @@ def main(argv=None) -> None:
     parser.add_argument("--gin_bindings", nargs="+", default=[], metavar="BINDING",
                         help="extra train.* bindings for every step (e.g. train.data_dir = '/data')")
     args = parser.parse_args(argv)
-    report.check_runs([args.base])
-    for path in (args.out, args.results):
-        files.writable_dir(os.path.dirname(os.path.abspath(path)), "the output folder")
+    try:  # every input checked before any work
+        report.check_runs([args.base])
+        for path in (args.out, args.results):
+            files.writable_dir(os.path.dirname(os.path.abspath(path)), "the output folder")
+    except InputError as e:
+        parser.error(str(e))
     steps = [s for s in STEPS if s.name in args.steps]
     missing = {s.parent for s in steps if s.parent not in (None, "base")} - set(args.steps)
     if missing:

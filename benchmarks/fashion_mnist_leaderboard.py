@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import io
 import os
 import sys
 
@@ -26,6 +27,7 @@ import gin
 
 from lite_tf import files, rundir
 from lite_tf.deploy import report
+from lite_tf.errors import InputError
 from lite_tf.deploy.benchmark import host, render, results
 from lite_tf.models import get_entry, list_families
 from lite_tf.training.launch import launch
@@ -64,9 +66,36 @@ def row(workdir: str) -> dict:
     """The leaderboard figures of a finished run but latency (exported to int8 first if need be)."""
     figures = report.row(workdir, latency_runs=0, progress=lambda m: print(m, file=sys.stderr))
     run = rundir.find_run(workdir)
-    final = rundir.read_metrics(run.dir)["final"]
+    metrics = rundir.read_metrics(run.dir)
+    final = metrics["final"]
     return {**figures, "input": run["image_size"], "epochs": final["epochs"],
-            "train_minutes": final["wall_seconds"] / 60, "tflite": report.int8_file(run)}
+            "train_minutes": final["wall_seconds"] / 60, "tflite": report.int8_file(run),
+            "curve": [(e["wall_seconds"] / 60, e["val_top1"]) for e in metrics["history"]]}
+
+
+def curves(rows: list[dict]) -> bytes:
+    """PNG of each run's test top-1 after every epoch against training minutes."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for r in rows:
+        minutes, top1 = zip(*r["curve"])
+        ax.plot(minutes, [100 * t for t in top1], marker=".", label=f"{r['model']} ({r['run']})")
+    if max(m for r in rows for m, _ in r["curve"]) > 45:
+        ax.axvline(90, color="k", lw=0.8, ls="--", label="90 minutes")
+    ax.set_xlabel("training minutes (2 cores)")
+    ax.set_ylabel("test top-1 after each epoch (%)")
+    ax.set_ylim(bottom=max(0, min(100 * t for r in rows for _, t in r["curve"][len(r["curve"]) // 3:]) - 2))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("Fashion-MNIST: accuracy during training")
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    return png.getvalue()
 
 
 def measure(rows: list[dict], runs: int) -> dict:
@@ -92,6 +121,7 @@ def markdown(rows: list[dict], pending: list[str], epochs: int) -> str:
         f"(ai_edge_litert + XNNPACK); training minutes are wall time on these 2 cores.",
         "",
         "![accuracy against latency](fashion_mnist.png)",
+        "![accuracy during training](fashion_mnist_curves.png)",
         "",
         "| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 1)]
     pct = render.percent
@@ -108,8 +138,9 @@ def markdown(rows: list[dict], pending: list[str], epochs: int) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", nargs="+", default=list(ENTRIES.values()), metavar="NAME",
-                        help="registered models (default: one per family, ENTRIES)")
+    parser.add_argument("--models", nargs="*", default=list(ENTRIES.values()), metavar="NAME",
+                        help="registered models (default: one per family, ENTRIES; none: only "
+                             "--runs)")
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
     parser.add_argument("--root", default=os.path.join("runs", "fashion_mnist_leaderboard"),
                         help="run directories, one per model (default: runs/fashion_mnist_leaderboard)")
@@ -126,27 +157,36 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     missing = sorted(set(list_families()) - {get_entry(m).family for m in ENTRIES.values()})
     assert not missing, f"ENTRIES lacks the families {missing}"
-    for name in args.models:
-        get_entry(name)  # an unknown name fails before any work
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
-    report.check_runs(args.runs)
-    for path in (args.out, args.results):
-        files.writable_dir(os.path.dirname(os.path.abspath(path)), "the output folder")
+    try:  # every input checked before any work
+        for name in args.models:
+            get_entry(name)
+        report.check_runs(args.runs)
+        for path in (args.out, args.results):
+            files.writable_dir(os.path.dirname(os.path.abspath(path)), "the output folder")
+    except InputError as e:
+        parser.error(str(e))
 
     finished = [row(workdir) for workdir in args.runs]
+
+    def publish(pending: list[str]) -> None:
+        document = measure(finished, args.latency_runs)
+        files.write_atomic(args.out, markdown(finished, pending, args.epochs))
+        files.write_atomic(os.path.splitext(args.out)[0] + ".png", render.plot([document]))
+        files.write_atomic(os.path.splitext(args.out)[0] + "_curves.png", curves(finished))
+        files.write_json(args.results, {"rows": finished, "benchmark": document})
+
+    if finished:
+        publish(args.models)
     for i, model in enumerate(args.models):
         workdir = os.path.join(args.root, model)
         print(f"[{i + 1}/{len(args.models)}] {model}: {workdir}", file=sys.stderr, flush=True)
         train(model, workdir, args.epochs, args.gin_bindings)
         finished.append(row(workdir))
-        document = measure(finished, args.latency_runs)
-        files.write_atomic(args.out, markdown(finished, args.models[i + 1:], args.epochs))
-        files.write_atomic(os.path.splitext(args.out)[0] + ".png", render.plot([document]))
-        files.write_json(args.results, {"rows": finished, "benchmark": document})
+        publish(args.models[i + 1:])
         print(f"[{i + 1}/{len(args.models)}] {model}: int8 top-1 {finished[-1]['int8_top1']:.2%}, "
               f"{finished[-1]['latency_ms']:.2f} ms; wrote {args.out}", file=sys.stderr, flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -168,6 +168,8 @@ def test_fashion_mnist_leaderboard_resumes_and_adds_runs(tmp_path, trained, digi
     assert all(r["latency_ms"] > 0 and 0 <= r["int8_top1"] <= 1 for r in saved["rows"])
     results.validate(saved["benchmark"], str(figures))
     assert (tmp_path / "board.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "board_curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert [len(r["curve"]) for r in saved["rows"]] == [6, 1, 1]
 
 
 @pytest.mark.slow  # a QAT epoch from the trained run, on the digits
