@@ -71,8 +71,8 @@ def test_documented_command_parses(page, command):
 
 def test_training_docs_list_every_setting():
     text = (pathlib.Path(ROOT) / "docs" / "training.md").read_text()
-    for section, name, default, help in settings.describe():
-        assert f"| `{name}` | `{default}` | {help} |" in text, name
+    for section, name, default, accepts, help in settings.describe():
+        assert f"| `{name}` | `{default}` | {accepts} | {help} |" in text, name
 
 
 def test_the_readme_shows_what_lite_tf_help_prints(capsys, monkeypatch):

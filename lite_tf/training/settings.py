@@ -1,9 +1,10 @@
 """Typed training settings: every ``train.*`` gin binding, declared once, by section.
 
-Each section is a frozen dataclass whose fields carry their type, default and one line of help.
-The gin configurable ``train`` is generated from them, so ``train.epochs = 5`` binds
-``Settings.optimization.epochs``, a misspelled binding fails with a suggestion, and the help
-table (``describe``) lists them all.
+Each section is a frozen dataclass whose fields carry their type, default, one line of help and
+the range of values they accept (``lite_tf.checks``), checked when the section is made: a bad value
+is one line naming the binding, before any work. The gin configurable ``train`` is generated from
+them, so ``train.epochs = 5`` binds ``Settings.optimization.epochs``, a misspelled binding fails
+with a suggestion, and the help table (``describe``) lists them all.
 """
 
 from __future__ import annotations
@@ -14,18 +15,44 @@ from typing import Any
 
 import gin
 
+from lite_tf import checks
+from lite_tf.checks import above, at_least, one_of, within
+from lite_tf.data import preprocessing
 from lite_tf.data.pipeline import Augment
+from lite_tf.errors import InputError
+from lite_tf.training.distribute import STRATEGIES
+from lite_tf.training.optim import OPTIMIZERS, SCHEDULES
 
 gin.external_configurable(Augment, module="data")  # train.augment = @data.Augment()
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+FRACTION_BELOW_1 = within(0, 1, high_open=True)
 
 
-def setting(default: Any, help: str):  # noqa: A002  (argparse's name for it)
-    """A settings field with its default and one line of help."""
-    return dataclasses.field(default=default, metadata={"help": help})
+def setting(default: Any, help: str, check=None):  # noqa: A002  (argparse's name for it)
+    """A settings field with its default, one line of help and optionally a ``lite_tf.checks``
+    check of its values (its declared type is always checked)."""
+    return dataclasses.field(default=default, metadata={"help": help, "check": check})
+
+
+def validate(section, prefix: str = "train") -> None:
+    """InputError, in one line, for the first field of the dataclass ``section`` whose value has
+    the wrong type or is out of range."""
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        wrong = checks.problem(f.type, f.metadata.get("check"), value)
+        if wrong:
+            raise InputError(f"{prefix}.{f.name} must be {wrong}, got {value!r}")
+
+
+class Section:
+    """A settings section: validated when made."""
+
+    def __post_init__(self):
+        validate(self)
 
 
 @dataclasses.dataclass(frozen=True)
-class Data:
+class Data(Section):
     """What the model trains and is evaluated on, and how images are prepared."""
 
     dataset: str = setting("sklearn_digits", "TFDS name, 'folder:/path' or the bundled 'sklearn_digits'")
@@ -33,17 +60,19 @@ class Data:
     eval_split: str = setting("test", "evaluation split")
     data_dir: str | None = setting(None, "TFDS data_dir")
     manual_dir: str | None = setting(None, "TFDS manual_dir (source files of a manual download)")
-    image_size: int = setting(224, "square input size")
-    batch_size: int = setting(128, "global batch size")
+    image_size: int = setting(224, "square input size", at_least(1))
+    batch_size: int = setting(128, "global batch size", at_least(1))
     augment: Augment | None = setting(None, "training augmentation, e.g. @data.Augment() (default: "
                                             "data.Augment's defaults)")
-    eval_crop_fraction: float = setting(0.875, "central crop of each side for evaluation")
-    preprocessing: str | None = setting(None, "input scaling: 'tf', 'torch', 'bgr' (default: what "
-                                              "the pretrained weights expect, else 'tf')")
+    eval_crop_fraction: float = setting(0.875, "central crop of each side for evaluation",
+                                        within(0, 1, low_open=True))
+    preprocessing: str | None = setting(None, "input scaling (default: what the pretrained weights "
+                                              "expect, else 'tf')",
+                                        one_of(*preprocessing.PRESETS))
 
 
 @dataclasses.dataclass(frozen=True)
-class Model:
+class Model(Section):
     """The zoo model trained."""
 
     model: str | None = setting(None, "a registered model name, e.g. 'mobilenext_100'")
@@ -51,48 +80,53 @@ class Model:
 
 
 @dataclasses.dataclass(frozen=True)
-class Optimization:
+class Optimization(Section):
     """Optimizer, loss and learning-rate schedule."""
 
-    epochs: int = setting(10, "training epochs")
-    optimizer: str = setting("sgd", "'sgd', 'rmsprop' or 'adamw'")
-    learning_rate: float = setting(0.1, "peak learning rate")
-    base_batch_size: int | None = setting(None, "scale the rate by batch_size / base_batch_size")
-    momentum: float = setting(0.9, "SGD / RMSProp momentum")
+    epochs: int = setting(10, "training epochs", at_least(1))
+    optimizer: str = setting("sgd", "the optimizer", one_of(*OPTIMIZERS))
+    learning_rate: float = setting(0.1, "peak learning rate", above(0))
+    base_batch_size: int | None = setting(None, "scale the rate by batch_size / base_batch_size",
+                                          at_least(1))
+    momentum: float = setting(0.9, "SGD / RMSProp momentum", FRACTION_BELOW_1)
     nesterov: bool = setting(False, "Nesterov momentum (SGD)")
-    rmsprop_rho: float = setting(0.9, "RMSProp decay")
-    epsilon: float | None = setting(None, "optimizer epsilon (default: RMSProp 1e-3, AdamW 1e-7)")
-    weight_decay: float = setting(0.0, "decoupled weight decay (BatchNorm and biases excluded)")
-    schedule: str = setting("cosine", "'cosine', 'linear', 'step' or 'constant'")
-    warmup_epochs: float = setting(0.0, "linear warmup from 0")
-    decay_epochs: float = setting(1.0, "'step': epochs between decays")
-    decay_rate: float = setting(1.0, "'step': factor per decay")
-    label_smoothing: float = setting(0.0, "label smoothing of the cross-entropy")
-    ema_momentum: float | None = setting(None, "exponential moving average of the weights")
-    clipnorm: float | None = setting(None, "gradient clipping by norm")
+    rmsprop_rho: float = setting(0.9, "RMSProp decay", FRACTION_BELOW_1)
+    epsilon: float | None = setting(None, "optimizer epsilon (default: RMSProp 1e-3, AdamW 1e-7)",
+                                    above(0))
+    weight_decay: float = setting(0.0, "decoupled weight decay (BatchNorm and biases excluded)",
+                                  at_least(0))
+    schedule: str = setting("cosine", "learning-rate schedule after the warmup",
+                            one_of(*SCHEDULES))
+    warmup_epochs: float = setting(0.0, "linear warmup from 0", at_least(0))
+    decay_epochs: float = setting(1.0, "'step': epochs between decays", above(0))
+    decay_rate: float = setting(1.0, "'step': factor per decay", above(0))
+    label_smoothing: float = setting(0.0, "label smoothing of the cross-entropy", FRACTION_BELOW_1)
+    ema_momentum: float | None = setting(None, "exponential moving average of the weights",
+                                         FRACTION_BELOW_1)
+    clipnorm: float | None = setting(None, "gradient clipping by norm", above(0))
 
 
 @dataclasses.dataclass(frozen=True)
-class Distribution:
+class Distribution(Section):
     """Devices, numerics and reproducibility."""
 
-    strategy: str = setting("default", "'default', 'mirrored', 'multi_worker_mirrored' or 'tpu'")
-    precision: str = setting("float32", "'float32', 'mixed_float16' or 'mixed_bfloat16'")
-    seed: int = setting(0, "random seed")
+    strategy: str = setting("default", "tf.distribute strategy", one_of(*STRATEGIES))
+    precision: str = setting("float32", "Keras mixed-precision policy", one_of(*PRECISIONS))
+    seed: int = setting(0, "random seed", at_least(0))
     deterministic: bool = setting(False, "deterministic TensorFlow ops")
 
 
 @dataclasses.dataclass(frozen=True)
-class Checkpointing:
+class Checkpointing(Section):
     """Checkpoints and progress output."""
 
     checkpoint_every_steps: int | None = setting(None, "also back up every N steps (default: "
-                                                       "every epoch)")
-    verbose: Any = setting("auto", "Keras fit verbosity: 'auto', 0, 1 or 2")
+                                                       "every epoch)", at_least(1))
+    verbose: Any = setting("auto", "Keras fit verbosity", one_of("auto", 0, 1, 2))
 
 
 @dataclasses.dataclass(frozen=True)
-class Lineage:
+class Lineage(Section):
     """What the run starts from and which compression stage it is."""
 
     init_from: str | None = setting(None, "a finished run to start from (its config and weights)")
@@ -158,7 +192,8 @@ def from_gin() -> Settings:
     return train()
 
 
-def describe() -> list[tuple[str, str, str, str]]:
-    """(section, ``train.<name>``, default, help) for every setting."""
-    return [(section, f"train.{f.name}", repr(f.default), f.metadata["help"])
+def describe() -> list[tuple[str, str, str, str, str]]:
+    """(section, ``train.<name>``, default, accepted values, help) for every setting."""
+    return [(section, f"train.{f.name}", repr(f.default),
+             checks.accepts(f.type, f.metadata["check"]), f.metadata["help"])
             for section, kind in SECTIONS.items() for f in dataclasses.fields(kind)]

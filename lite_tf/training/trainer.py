@@ -29,7 +29,6 @@ from lite_tf.training.config import query
 from lite_tf.training.settings import Settings
 from lite_tf.weights import pretrained
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # create_model.* bindings apply to the model a run trains: `create_model.weights = 'imagenet'`.
 create_model = gin.external_configurable(zoo_model, name="create_model")
 
@@ -206,8 +205,6 @@ def prepare(settings: Settings):
     if not settings.model.model:
         raise InputError("train.model is not set: bind a model, e.g. train.model = 'mobilenext_100'")
     precision = settings.distribution.precision
-    if precision not in PRECISIONS:
-        raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     stage = stages.get(settings.lineage.compress)
     options = stage.options()
     stage.check(options, precision)

@@ -1,0 +1,83 @@
+"""Every train.* setting is validated from its one declaration (type and range) when the settings
+are made: one line naming the binding, before any work or write."""
+
+import dataclasses
+
+import pytest
+
+from conftest import one_error_line, run_command, snapshot
+from lite_tf import checks
+from lite_tf.errors import InputError
+from lite_tf.training import settings
+
+
+def wrong_type(f):
+    """A value of the wrong type for field ``f`` (None where it cannot be None)."""
+    return 12345 if "str" in str(f.type) or f.type == "Any" else "text"
+
+
+CHECKED = sorted(n for n, f in settings.FIELDS.items() if "Augment" not in str(f.type))
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_every_setting_rejects_a_value_of_the_wrong_type(name):
+    f = settings.FIELDS[name]
+    with pytest.raises(InputError, match=rf"^train\.{name} must be .*, got {wrong_type(f)!r}$"):
+        settings.Settings.from_flat({name: wrong_type(f)})
+    settings.Settings.from_flat({name: f.default})  # the default itself is valid
+
+
+def test_every_number_setting_declares_its_range():
+    unchecked = [n for n, f in settings.FIELDS.items() if ("int" in str(f.type) or "float" in
+                 str(f.type)) and f.metadata["check"] is None]
+    assert unchecked == []
+
+
+# (binding, the line's end): a sample of ranges; the CLI test below runs the first three.
+OUT_OF_RANGE = [
+    ("train.epochs = -1", "train.epochs must be >= 1, got -1"),
+    ("train.batch_size = 0", "train.batch_size must be >= 1, got 0"),
+    ("train.optimizer = 'sdg'", "train.optimizer must be one of sgd, rmsprop, adamw (did you mean "
+                                "'sgd'?), got 'sdg'"),
+    ("train.epochs = 2.5", "train.epochs must be an integer, got 2.5"),
+    ("train.learning_rate = 0", "train.learning_rate must be > 0, got 0"),
+    ("train.momentum = 1.0", "train.momentum must be in [0, 1), got 1.0"),
+    ("train.eval_crop_fraction = 0.0", "train.eval_crop_fraction must be in (0, 1], got 0.0"),
+    ("train.label_smoothing = -0.1", "train.label_smoothing must be in [0, 1), got -0.1"),
+    ("train.verbose = True", "train.verbose must be one of auto, 0, 1, 2, got True"),
+    ("train.precision = 'float16'", "train.precision must be one of float32, mixed_float16, "
+                                    "mixed_bfloat16 (did you mean 'float32'?), got 'float16'"),
+    ("train.preprocessing = 'caffe'", "train.preprocessing must be one of tf, torch, bgr, got 'caffe'"),
+    ("train.model_overrides = 'width=0.5'", "train.model_overrides must be a dict or None, got "
+                                            "'width=0.5'"),
+    ("train.checkpoint_every_steps = 0", "train.checkpoint_every_steps must be >= 1, got 0"),
+]
+
+
+@pytest.mark.parametrize("binding, says", OUT_OF_RANGE)
+def test_out_of_range_settings(binding, says):
+    import gin
+    gin.parse_config(binding)
+    with pytest.raises(InputError) as error:
+        settings.from_gin()
+    assert str(error.value).splitlines()[0] == says
+
+
+@pytest.mark.parametrize("binding, says", OUT_OF_RANGE[:3])
+def test_out_of_range_setting_is_one_line_exit_2_nothing_written(binding, says, tmp_path):
+    before = snapshot(tmp_path)
+    proc = run_command("train", ["--config", "quickstart", "--gin_bindings", binding],
+                       "python -m train", tmp_path)
+    assert one_error_line(proc, "python -m train") == f"python -m train: error: {says}"
+    assert snapshot(tmp_path) == before and not (tmp_path / "runs").exists()
+
+
+def test_checks():
+    assert checks.at_least(1)(1) is None and checks.at_least(1)(0) == ">= 1"
+    assert checks.at_least(1)(True) == ">= 1"  # a bool is not a number here
+    assert checks.within(0, 1, high_open=True)(1) == "in [0, 1)"
+    assert checks.one_of("a", 0)(0) is None and checks.one_of("a", 0)(False) is not None
+    assert checks.type_problem("int | None", None) is None
+    assert checks.type_problem("int", None) == "set (not None)"
+    assert checks.type_problem("float", 3) is None and checks.type_problem("int", 3.0) == "an integer"
+    assert dataclasses.is_dataclass(settings.Settings())  # the defaults are all valid
