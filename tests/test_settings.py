@@ -2,8 +2,13 @@
 are made: one line naming the binding, before any work or write."""
 
 import dataclasses
+import math
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from conftest import one_error_line, run_command, snapshot
 from lite_tf import checks
@@ -81,3 +86,63 @@ def test_checks():
     assert checks.type_problem("int", None) == "set (not None)"
     assert checks.type_problem("float", 3) is None and checks.type_problem("int", 3.0) == "an integer"
     assert dataclasses.is_dataclass(settings.Settings())  # the defaults are all valid
+
+
+# Property: any values for any settings either make valid Settings or fail in one line naming one
+# of the bindings; what is accepted keeps the invariants the trainer relies on.
+ANY_VALUE = st.one_of(st.none(), st.booleans(), st.integers(-3, 1000),
+                      st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+                      st.sampled_from(["sgd", "adamw", "cosine", "auto", "tf", "mirrored",
+                                       "float32", "mixed_float16"]),
+                      st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+NUMBERS = {n for n, f in settings.FIELDS.items() if "int" in str(f.type) or "float" in str(f.type)}
+
+
+EDGES = st.sampled_from([0, 1, -1, 0.0, 0.5, 1.0, 2, math.inf, -math.inf, math.nan, 1e300, True])
+
+
+def plausible(name):
+    """Values a user might bind to ``name``: its default, its choices, numeric edge cases, and
+    now and then anything at all."""
+    f = settings.FIELDS[name]
+    choices = getattr(f.metadata["check"], "choices", ())
+    usual = st.sampled_from([f.default, *choices])
+    return st.one_of(usual, EDGES, ANY_VALUE) if name in NUMBERS else st.one_of(usual, ANY_VALUE)
+
+
+@st.composite
+def some_settings(draw):
+    """Up to 4 settings with plausible values (mostly valid, so that the other checks are reached)."""
+    names = draw(st.lists(st.sampled_from(CHECKED), max_size=4, unique=True))
+    return {n: draw(plausible(n)) for n in names}
+
+
+@pytest.mark.parametrize("name", CHECKED)
+@given(data=st.data())
+@hypothesis_settings(max_examples=40, deadline=None)
+def test_any_value_of_each_setting_is_accepted_or_rejected_in_one_line(name, data):
+    value = data.draw(st.one_of(plausible(name), st.floats()) if name in NUMBERS else plausible(name))
+    check_accepted_or_one_line({name: value})
+
+
+@given(some_settings())
+@hypothesis_settings(max_examples=200, deadline=None)
+def test_any_values_are_accepted_or_rejected_in_one_line(values):
+    check_accepted_or_one_line(values)
+
+
+def check_accepted_or_one_line(values):
+    try:
+        made = settings.Settings.from_flat(values)
+    except InputError as e:
+        assert len(str(e).splitlines()) == 1
+        assert re.match(rf"train\.({'|'.join(values)}) must be ", str(e)), str(e)
+        return
+    flat = made.flat()
+    for name in NUMBERS & set(values):
+        value = flat[name]
+        assert value is None or (not isinstance(value, bool) and math.isfinite(value)), (name, value)
+    assert flat["epochs"] >= 1 and flat["batch_size"] >= 1 and flat["image_size"] >= 1
+    assert flat["learning_rate"] > 0 and 0 <= flat["momentum"] < 1
+    assert 0 < flat["eval_crop_fraction"] <= 1 and flat["verbose"] in ("auto", 0, 1, 2)
+    assert isinstance(flat["epochs"], int) and not isinstance(flat["epochs"], bool)
