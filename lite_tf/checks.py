@@ -1,6 +1,8 @@
 """Value checks, declared once beside a setting and applied wherever the value comes in.
 
-A check is called with a value and returns None when it is fine, else what the value must be
+``field`` declares a dataclass field with its check and ``validate`` checks every field of an
+instance, in one line naming the binding (``train.epochs must be >= 1, got -1``). A check is called
+with a value and returns None when it is fine, else what the value must be
 (">= 1", "in [0, 1)", "one of sgd, rmsprop, adamw (did you mean 'sgd'?)"). ``problem`` adds the
 check of the declared type (``int``, ``float | None``, ...), so a setting is validated from its
 one declaration: type, default, help and range.
@@ -12,6 +14,8 @@ import dataclasses
 import difflib
 import math
 from typing import Any, Callable
+
+from lite_tf.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,3 +100,19 @@ def problem(annotation: str, check: Callable | None, value) -> str | None:
     if wrong or value is None or check is None:
         return wrong
     return check(value)
+
+
+def field(default: Any, check: Callable | None = None, help: str = ""):  # noqa: A002
+    """A dataclass field with its default, a check of its values (its declared type is always
+    checked by ``validate``) and one line of help."""
+    return dataclasses.field(default=default, metadata={"help": help, "check": check})
+
+
+def validate(instance, prefix: str) -> None:
+    """InputError, in one line, for the first field of the dataclass ``instance`` whose value has
+    the wrong type or is out of range; ``prefix`` names it as bound (``train``, ``prune.Pruning``)."""
+    for f in dataclasses.fields(instance):
+        value = getattr(instance, f.name)
+        wrong = problem(f.type, f.metadata.get("check"), value)
+        if wrong:
+            raise InputError(f"{prefix}.{f.name} must be {wrong}, got {value!r}")

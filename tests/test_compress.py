@@ -94,7 +94,7 @@ BAD = {
     "unknown compression": "train.compress must be one of channel_prune, distill, none, pqat, "
                            "prune, qat, got 'prune_all' (did you mean 'prune'?)",
     "QAT in mixed precision": "quantization-aware training needs precision 'float32'",
-    "pruning past 100%": "prune.Pruning needs 0 <= initial <= target < 1",
+    "pruning past 100%": "prune.Pruning.target must be in [0, 1), got 1.5",
     "a teacher that is not there": "is neither a run directory nor a model file",
 }
 # The default suite is full; "init_from a QAT run" needs the QAT stage run.
@@ -209,7 +209,7 @@ def test_block_pruning_zeros_whole_runs_of_input_channels():
     assert np.mean(kernel == 0) == 0.75 and (kernel != 0).any(0).all()
     with pytest.raises(InputError, match="block and prune.Pruning.m_by_n exclude each other"):
         prune.Pruning(block=4, m_by_n=(2, 4)).check()
-    with pytest.raises(InputError, match="block must be a whole number >= 1, got 0"):
+    with pytest.raises(InputError, match=r"prune.Pruning.block must be >= 1, got 0$"):
         prune.Pruning(block=0).check()
 
 

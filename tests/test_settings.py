@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import one_error_line, run_command, snapshot
 from lite_tf import checks
+from lite_tf.compression import channel_prune, distill, prune
 from lite_tf.errors import InputError
 from lite_tf.training import settings
 
@@ -146,3 +147,25 @@ def check_accepted_or_one_line(values):
     assert flat["learning_rate"] > 0 and 0 <= flat["momentum"] < 1
     assert 0 < flat["eval_crop_fraction"] <= 1 and flat["verbose"] in ("auto", 0, 1, 2)
     assert isinstance(flat["epochs"], int) and not isinstance(flat["epochs"], bool)
+
+
+# The stages' settings are declared the same way (a sample; test_compress runs them end to end).
+@pytest.mark.parametrize("make, says", [
+    (lambda: prune.Pruning(target=1.0), "prune.Pruning.target must be in [0, 1), got 1.0"),
+    (lambda: prune.Pruning(frequency=0), "prune.Pruning.frequency must be >= 1, got 0"),
+    (lambda: prune.Pruning(policy="xnnpak"), "prune.Pruning.policy must be one of xnnpack (did you "
+                                             "mean 'xnnpack'?), got 'xnnpak'"),
+    (lambda: prune.Pruning(end=math.nan), "prune.Pruning.end must be in (0, 1], got nan"),
+    (lambda: channel_prune.ChannelPruning(criterion="l2"),
+     "channel_prune.ChannelPruning.criterion must be one of l1, bn, got 'l2'"),
+    (lambda: channel_prune.ChannelPruning(divisor=0),
+     "channel_prune.ChannelPruning.divisor must be >= 1, got 0"),
+    (lambda: distill.Distillation(teacher="run", alpha=1.5),
+     "distill.Distillation.alpha must be in [0, 1], got 1.5"),
+    (lambda: distill.Distillation(teacher="run", hint_weight="1"),
+     "distill.Distillation.hint_weight must be a number, got '1'"),
+])
+def test_stage_settings_are_validated_from_their_declarations(make, says):
+    with pytest.raises(InputError) as error:
+        make().check()
+    assert str(error.value) == says

@@ -20,6 +20,7 @@ import gin
 import numpy as np
 
 from lite_tf.backend import layers
+from lite_tf.checks import at_least, field, one_of, validate, within
 from lite_tf.compression import stage
 from lite_tf.errors import InputError
 from lite_tf.models.builder import with_channels
@@ -40,23 +41,14 @@ class ChannelPruning:
     mean); with ``target_macs`` (a fraction of the model's MACs) the ratio is searched for instead.
     Every group keeps a multiple of ``divisor`` channels (at least ``divisor``)."""
 
-    criterion: str = "l1"
-    scope: str = "layer"
-    ratio: float = 0.5
-    target_macs: float | None = None
-    divisor: int = 8
+    criterion: str = field("l1", one_of(*CRITERIA))
+    scope: str = field("layer", one_of(*SCOPES))
+    ratio: float = field(0.5, within(0, 1, high_open=True))
+    target_macs: float | None = field(None, within(0, 1, low_open=True))
+    divisor: int = field(8, at_least(1))
 
     def check(self) -> None:
-        if self.criterion not in CRITERIA:
-            raise InputError(f"channel_prune.ChannelPruning.criterion must be one of {CRITERIA}, "
-                             f"got {self.criterion!r}")
-        if self.scope not in SCOPES:
-            raise InputError(f"channel_prune.ChannelPruning.scope must be one of {SCOPES}, got {self.scope!r}")
-        if not 0.0 <= self.ratio < 1.0:
-            raise InputError(f"channel_prune.ChannelPruning.ratio must be in [0, 1), got {self.ratio}")
-        if self.target_macs is not None and not 0.0 < self.target_macs <= 1.0:
-            raise InputError(f"channel_prune.ChannelPruning.target_macs must be in (0, 1], got "
-                             f"{self.target_macs}")
+        validate(self, "channel_prune.ChannelPruning")
 
 
 @dataclasses.dataclass

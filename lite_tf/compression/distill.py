@@ -16,6 +16,7 @@ import gin
 
 from lite_tf import rundir
 from lite_tf.backend import keras, layers, tf
+from lite_tf.checks import above, at_least, field, validate, within
 from lite_tf.compression import stage
 from lite_tf.data import preprocessing as scaling
 from lite_tf.errors import InputError
@@ -32,19 +33,16 @@ class Distillation:
     whose outputs (same height and width) are matched by MSE through a 1x1 convolution."""
 
     teacher: str | None = None
-    temperature: float = 4.0
-    alpha: float = 0.9
+    temperature: float = field(4.0, above(0))
+    alpha: float = field(0.9, within(0, 1))
     hint: tuple[str, str] | None = None
-    hint_weight: float = 1.0
+    hint_weight: float = field(1.0, at_least(0))
 
     def check(self) -> None:
         if not self.teacher:
             raise InputError("distillation needs a teacher: bind distill.Distillation.teacher to "
                              "a finished run or a model file")
-        if not self.temperature > 0:
-            raise InputError(f"distill.Distillation.temperature must be positive, got {self.temperature}")
-        if not 0.0 <= self.alpha <= 1.0:
-            raise InputError(f"distill.Distillation.alpha must be in [0, 1], got {self.alpha}")
+        validate(self, "distill.Distillation")
 
 
 def soft_loss(teacher_logits, student_logits, temperature: float):

@@ -20,12 +20,13 @@ from tensorflow_model_optimization.python.core.sparsity.keras import pruning_imp
 
 from lite_tf import rundir
 from lite_tf.backend import keras, layers, tf
+from lite_tf.checks import at_least, field, one_of, validate, within
 from lite_tf.compression import stage
 from lite_tf.errors import InputError
 
 _s = tfmot.sparsity.keras
 SCHEDULES = ("polynomial", "constant")
-POLICIES = (None, "xnnpack")
+POLICIES = ("xnnpack",)  # or None: every prunable layer
 CLASSIFIER = "logits"
 
 
@@ -42,30 +43,25 @@ class Pruning:
     target, is pruned weight by weight. Layers whose name starts with one of ``skip`` are left
     dense, as are depthwise convolutions and the classifier."""
 
-    target: float = 0.75
-    schedule: str = "polynomial"
-    initial: float = 0.0
-    begin: float = 0.0
-    end: float = 0.7
-    frequency: int = 20
+    target: float = field(0.75, within(0, 1, high_open=True))
+    schedule: str = field("polynomial", one_of(*SCHEDULES))
+    initial: float = field(0.0, within(0, 1, high_open=True))
+    begin: float = field(0.0, within(0, 1, high_open=True))
+    end: float = field(0.7, within(0, 1, low_open=True))
+    frequency: int = field(20, at_least(1))
     m_by_n: tuple[int, int] | None = None
-    policy: str | None = None
+    policy: str | None = field(None, one_of(*POLICIES))
     skip: tuple[str, ...] = ("stem",)
-    block: int = 1
+    block: int = field(1, at_least(1))
 
     def check(self) -> None:
-        if self.schedule not in SCHEDULES:
-            raise InputError(f"prune.Pruning.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.policy not in POLICIES:
-            raise InputError(f"prune.Pruning.policy must be one of {POLICIES}, got {self.policy!r}")
-        if not 0.0 <= self.initial <= self.target < 1.0:
+        validate(self, "prune.Pruning")
+        if not self.initial <= self.target:
             raise InputError(f"prune.Pruning needs 0 <= initial <= target < 1, got initial "
                              f"{self.initial}, target {self.target}")
-        if not 0.0 <= self.begin < self.end <= 1.0:
+        if not self.begin < self.end:
             raise InputError(f"prune.Pruning needs 0 <= begin < end <= 1 (fractions of the "
                              f"stage), got begin {self.begin}, end {self.end}")
-        if not (isinstance(self.block, int) and self.block >= 1):
-            raise InputError(f"prune.Pruning.block must be a whole number >= 1, got {self.block!r}")
         if self.block > 1 and self.m_by_n:
             raise InputError("prune.Pruning.block and prune.Pruning.m_by_n exclude each other: "
                              "set one of them")

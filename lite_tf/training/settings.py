@@ -19,7 +19,6 @@ from lite_tf import checks
 from lite_tf.checks import above, at_least, one_of, within
 from lite_tf.data import preprocessing
 from lite_tf.data.pipeline import Augment
-from lite_tf.errors import InputError
 from lite_tf.training.distribute import STRATEGIES
 from lite_tf.training.optim import OPTIMIZERS, SCHEDULES
 
@@ -31,24 +30,14 @@ FRACTION_BELOW_1 = within(0, 1, high_open=True)
 def setting(default: Any, help: str, check=None):  # noqa: A002  (argparse's name for it)
     """A settings field with its default, one line of help and optionally a ``lite_tf.checks``
     check of its values (its declared type is always checked)."""
-    return dataclasses.field(default=default, metadata={"help": help, "check": check})
-
-
-def validate(section, prefix: str = "train") -> None:
-    """InputError, in one line, for the first field of the dataclass ``section`` whose value has
-    the wrong type or is out of range."""
-    for f in dataclasses.fields(section):
-        value = getattr(section, f.name)
-        wrong = checks.problem(f.type, f.metadata.get("check"), value)
-        if wrong:
-            raise InputError(f"{prefix}.{f.name} must be {wrong}, got {value!r}")
+    return checks.field(default, check, help)
 
 
 class Section:
     """A settings section: validated when made."""
 
     def __post_init__(self):
-        validate(self)
+        checks.validate(self, "train")
 
 
 @dataclasses.dataclass(frozen=True)
