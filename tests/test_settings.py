@@ -46,7 +46,7 @@ OUT_OF_RANGE = [
     ("train.optimizer = 'sdg'", "train.optimizer must be one of sgd, rmsprop, adamw (did you mean "
                                 "'sgd'?), got 'sdg'"),
     ("train.epochs = 2.5", "train.epochs must be an integer, got 2.5"),
-    ("train.learning_rate = 0", "train.learning_rate must be > 0, got 0"),
+    ("train.learning_rate = -0.1", "train.learning_rate must be >= 0, got -0.1"),
     ("train.momentum = 1.0", "train.momentum must be in [0, 1), got 1.0"),
     ("train.eval_crop_fraction = 0.0", "train.eval_crop_fraction must be in (0, 1], got 0.0"),
     ("train.label_smoothing = -0.1", "train.label_smoothing must be in [0, 1), got -0.1"),
@@ -144,7 +144,7 @@ def check_accepted_or_one_line(values):
         value = flat[name]
         assert value is None or (not isinstance(value, bool) and math.isfinite(value)), (name, value)
     assert flat["epochs"] >= 1 and flat["batch_size"] >= 1 and flat["image_size"] >= 1
-    assert flat["learning_rate"] > 0 and 0 <= flat["momentum"] < 1
+    assert flat["learning_rate"] >= 0 and 0 <= flat["momentum"] < 1
     assert 0 < flat["eval_crop_fraction"] <= 1 and flat["verbose"] in ("auto", 0, 1, 2)
     assert isinstance(flat["epochs"], int) and not isinstance(flat["epochs"], bool)
 

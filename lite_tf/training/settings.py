@@ -74,7 +74,8 @@ class Optimization(Section):
 
     epochs: int = setting(10, "training epochs", at_least(1))
     optimizer: str = setting("sgd", "the optimizer", one_of(*OPTIMIZERS))
-    learning_rate: float = setting(0.1, "peak learning rate", above(0))
+    learning_rate: float = setting(0.1, "peak learning rate (0: the weights stay as they start)",
+                                   at_least(0))
     base_batch_size: int | None = setting(None, "scale the rate by batch_size / base_batch_size",
                                           at_least(1))
     momentum: float = setting(0.9, "SGD / RMSProp momentum", FRACTION_BELOW_1)
