@@ -43,10 +43,11 @@ def check_qat_and_int8(name, rng, **overrides):
     assert cosine.min() >= 0.9, cosine
 
 
-# In the slow suite: the ShuffleNet-unit families beside ShuffleNetV2 (SNet, ShuffleNetV1), and
-# MobileFaceNet (its PReLU QuantizeConfig is in test_custom_quantize_configs).
+# In the slow suite: the ShuffleNet-unit families (SNet, ShuffleNetV1, ShuffleNetV2: their
+# channel split and shuffle), MobileNeXt (its sandglass blocks and SE are in
+# test_custom_quantize_configs) and MobileFaceNet (its PReLU QuantizeConfig is there too).
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow={
-    "snet_146", "shufflenet_v1_g3_050", "mobilefacenet"}))
+    "snet_146", "shufflenet_v1_g3_050", "shufflenet_v2_050", "mobilenext_035", "mobilefacenet"}))
 def test_family_qat_and_int8(name, rng):
     check_qat_and_int8(name, rng)
 

@@ -96,7 +96,8 @@ def test_input_smaller_than_the_model_needs_is_one_clear_error(name):
 
 
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow={
-    "mobilefacenet", "shufflenet_v1_g3_050", "snet_146", "mobilenet_v1_025", "mobilenext_035"}))
+    "mobilefacenet", "shufflenet_v1_g3_050", "snet_146", "mobilenet_v1_025", "mobilenext_035",
+    "shufflenet_v2_050"}))
 def test_drop_strides_gives_small_inputs_the_feature_maps_of_larger_ones(name):
     """At 32x32 with drop_strides=1 every layer from the first downsampling on sees what it would
     at 64x64 without: same weights, same shapes, half the total stride."""
