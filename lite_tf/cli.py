@@ -9,10 +9,11 @@ import importlib
 import os
 import sys
 import warnings
+from typing import Callable
 
 from absl import logging as absl_logging
 
-from lite_tf import console
+from lite_tf import checks, console
 from lite_tf.errors import InputError
 
 
@@ -20,13 +21,19 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse with one-line errors: ``prog: error: message`` and exit code 2, no usage dump."""
 
     def error(self, message):
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        print(f"{self.prog}: error: {printable(message)}", file=sys.stderr)
         sys.exit(2)
+
+
+def printable(text: str) -> str:
+    """``text`` on one line: characters that would break or hide it (newlines, other control
+    characters) escaped, as ``repr`` writes them."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def print_error(prog: str, error: Exception) -> None:
     """``prog: error: <first line>`` on stderr (gin appends "In call to ..." lines to messages)."""
-    print(f"{prog}: error: {str(error).splitlines()[0]}", file=sys.stderr)
+    print(f"{prog}: error: {printable((str(error).splitlines() or [''])[0])}", file=sys.stderr)
 
 
 def summary(rows: list[tuple[str, object]]) -> str:
@@ -40,39 +47,40 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def thread_counts(text: str) -> list[int]:
-    """An argparse type: comma-separated thread counts, each at least 1."""
-    try:
-        values = [int(t) for t in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected thread counts like 1,2,4, got {text!r}") from None
-    if min(values) < 1:
-        raise argparse.ArgumentTypeError(f"thread counts must be at least 1, got {text!r}")
-    return values
+def flag(kind: Callable[[str], object], check: Callable | None = None, *, many: bool = False):
+    """An argparse ``type`` from one declaration: the text parsed by ``kind`` (``int``, ``float``,
+    ``str``, ...), then ``check`` (from ``lite_tf.checks``, as the settings use) applied to the
+    value, or to each of a comma-separated list (``many``: '1,2,4' -> [1, 2, 4]). A bad value is
+    argparse's one-line error: ``argument --runs: must be >= 1, got '0'``."""
+    what = checks.NAMES.get(getattr(kind, "__name__", ""), "a value")
 
-
-def at_least(minimum: int):
-    """An argparse type: an integer of at least ``minimum``."""
-    def parse(text: str) -> int:
+    def parse(text: str):
         try:
-            value = int(text)
+            values = [kind(t.strip()) for t in text.split(",")] if many else [kind(text)]
         except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
-        return value
+            raise argparse.ArgumentTypeError(
+                f"expected {what}{' list like 1,2,4' if many else ''}, got {text!r}") from None
+        for value in values:
+            wrong = checks.problem(getattr(kind, "__name__", "Any"), check, value)
+            if wrong:
+                raise argparse.ArgumentTypeError(f"must be {wrong}, got {text!r}")
+        return values if many else values[0]
+
+    parse.__name__ = what  # argparse names the type in some messages
+    parse.check = check  # the declaration, for tests and help
     return parse
 
 
-def positive(text: str) -> float:
-    """An argparse type: a number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+def add_timing(parser: argparse.ArgumentParser, threads: list[int], what: str = "") -> None:
+    """``--threads``, ``--runs`` and ``--warmup``: how a latency is measured, alike everywhere."""
+    parser.add_argument("--threads", type=flag(int, checks.at_least(1), many=True), default=threads,
+                        metavar="1,2,4", help=f"comma-separated {what}thread counts (default: "
+                                              f"{','.join(map(str, threads))})")
+    parser.add_argument("--runs", type=flag(int, checks.at_least(1)), default=50, metavar="N",
+                        help="timed invocations per model and thread count, at least 1 s of them "
+                             "(default: 50)")
+    parser.add_argument("--warmup", type=flag(int, checks.at_least(0)), default=5, metavar="N",
+                        help="untimed invocations before timing, at least 0.5 s of them (default: 5)")
 
 
 def add_verbose(parser: argparse.ArgumentParser) -> None:

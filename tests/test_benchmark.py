@@ -111,8 +111,8 @@ def bad_case(case, models, tmp_path):
 BAD = {
     "missing file": "no such model file",
     "not a tflite file": "model.tflite: The model is not a valid Flatbuffer",
-    "bad threads": "expected thread counts like 1,2,4, got '1,two'",
-    "zero runs": "--runs: expected an integer >= 1, got '0'",
+    "bad threads": "--threads: expected an integer list like 1,2,4, got '1,two'",
+    "zero runs": "--runs: must be >= 1, got '0'",
     "unwritable output folder": "cannot write to the output folder",
 }
 

@@ -34,7 +34,7 @@ def bad(name, tmp_path):
         "train": (["--config", "no_such_config"], "config 'no_such_config' not found"),
         "export": (["--float16", "--io", "uint8"], "--io uint8 applies to --int8 only"),
         "bench": ([str(tmp_path / "missing.tflite")], "no such model file"),
-        "phone": (["--timeout", "0", "m.tflite"], "argument --timeout: expected a positive number"),
+        "phone": (["--timeout", "0", "m.tflite"], "argument --timeout: must be > 0, got '0'"),
         "report": ([str(tmp_path / "nope")], "no training run at"),
         "profile": (["mobilenetv2"], "unknown model 'mobilenetv2'"),
         "weights": (["import", "mobilenet_v5", "x.pth"], "unknown model 'mobilenet_v5'"),

@@ -62,7 +62,7 @@ def test_report_bad_input_is_one_line_exit_2(tmp_path):
     before = snapshot(tmp_path)
     for args, message in ((["nope"], "no training run at nope"),
                           ([str(unfinished)], "has not finished training"),
-                          ([str(unfinished), "--runs", "0"], "argument --runs: expected an integer >= 1")):
+                          ([str(unfinished), "--runs", "0"], "argument --runs: must be >= 1, got '0'")):
         proc = run_module("export.report", args, tmp_path)
         assert message in conftest.one_error_line(proc, "python -m export.report")
     assert snapshot(tmp_path) == before

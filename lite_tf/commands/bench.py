@@ -25,13 +25,7 @@ USES_TENSORFLOW = False
 def add_arguments(parser) -> None:
     parser.add_argument("models", nargs="+", metavar="MODEL.tflite|RESULTS.json",
                         help=".tflite files to measure, or lite_tf.benchmark/1 documents to add")
-    parser.add_argument("--threads", type=cli.thread_counts, default=[1], metavar="1,2,4",
-                        help="comma-separated thread counts (default: 1)")
-    parser.add_argument("--runs", type=cli.at_least(1), default=50, metavar="N",
-                        help="timed invocations per model and thread count, at least 1 s of them "
-                             "(default: 50)")
-    parser.add_argument("--warmup", type=cli.at_least(0), default=5, metavar="N",
-                        help="untimed invocations before timing, at least 0.5 s of them (default: 5)")
+    cli.add_timing(parser, [1])
     parser.add_argument("--json", action="store_true",
                         help="print the results as one JSON object (schema: docs/benchmarking.md)")
     parser.add_argument("--out", default=".", metavar="DIR",

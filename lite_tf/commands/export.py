@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from lite_tf import cli, rundir
+from lite_tf import checks, cli, rundir
 from lite_tf.data.preprocessing import PRESETS
 
 HELP = "convert a finished run (or a model file) to a verified TFLite model, int8 by default"
@@ -51,11 +51,11 @@ def add_arguments(parser) -> None:
                                                      "or export/ beside --model)")
     parser.add_argument("--io", default="int8", choices=("int8", "uint8", "float32"),
                         help="input/output type of an int8 model (default: int8)")
-    parser.add_argument("--calibration-samples", type=cli.at_least(1), default=200, metavar="N",
+    parser.add_argument("--calibration-samples", type=cli.flag(int, checks.at_least(1)), default=200, metavar="N",
                         help="training images for int8 calibration (default: 200)")
-    parser.add_argument("--eval-samples", type=cli.at_least(1), metavar="N",
+    parser.add_argument("--eval-samples", type=cli.flag(int, checks.at_least(1)), metavar="N",
                         help="evaluate on the first N evaluation images (default: all)")
-    parser.add_argument("--device-samples", type=cli.at_least(0), default=32, metavar="N",
+    parser.add_argument("--device-samples", type=cli.flag(int, checks.at_least(0)), default=32, metavar="N",
                         help=f"evaluation images written to "
                              f"{rundir.samples_for('<name>_<mode>.tflite')} with the host's "
                              f"predictions, for python -m export.phone's accuracy check "

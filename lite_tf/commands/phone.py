@@ -12,11 +12,10 @@ line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 
-from lite_tf import cli, files
+from lite_tf import checks, cli, files
 from lite_tf.deploy import phone
 from lite_tf.deploy.benchmark import host, render
 
@@ -25,30 +24,19 @@ ORDER = 3
 USES_TENSORFLOW = False
 
 
-def _delegates(text: str) -> list[str]:
-    values = [d.strip().lower() for d in text.split(",")]
-    unknown = [d for d in values if d not in ("xnnpack", "cpu", "gpu")]
-    if unknown or not values:
-        raise argparse.ArgumentTypeError(f"expected delegates from xnnpack, cpu, gpu, got {text!r}")
-    return values
-
-
 def add_arguments(parser) -> None:
     parser.add_argument("models", nargs="+", metavar="MODEL.tflite", help=".tflite files")
     parser.add_argument("--serial", metavar="S", help="the device to use (adb devices lists them); "
                                                       "needed when several are connected")
     parser.add_argument("--install", metavar="APK", help="install (or update) the app from this APK "
                                                          "first, e.g. app-debug.apk")
-    parser.add_argument("--threads", type=cli.thread_counts, default=[1, 2, 4], metavar="1,2,4",
-                        help="CPU thread counts (default: 1,2,4)")
-    parser.add_argument("--delegates", type=_delegates, default=["xnnpack", "gpu"],
-                        metavar="xnnpack,gpu", help="xnnpack (LiteRT's default CPU path), cpu (its "
+    cli.add_timing(parser, [1, 2, 4], "CPU ")
+    parser.add_argument("--delegates", type=cli.flag(str.lower, checks.one_of(*phone.DELEGATES),
+                                                     many=True),
+                        default=["xnnpack", "gpu"], metavar="xnnpack,gpu", help="xnnpack (LiteRT's default CPU path), cpu (its "
                         "built-in kernels), gpu (once per model) (default: xnnpack,gpu)")
-    parser.add_argument("--runs", type=cli.at_least(1), default=50, metavar="N",
-                        help="timed invocations, at least 1 s of them (default: 50)")
-    parser.add_argument("--warmup", type=cli.at_least(0), default=5, metavar="N",
-                        help="untimed invocations, at least 0.5 s of them (default: 5)")
-    parser.add_argument("--timeout", type=cli.positive, default=600, metavar="SECONDS",
+    parser.add_argument("--timeout", type=cli.flag(float, checks.above(0)), default=600,
+                        metavar="SECONDS",
                         help="how long to wait for the phone's results (default: 600)")
     parser.add_argument("--host", action="store_true",
                         help="also benchmark the models on this machine, in the same table")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 
-from lite_tf import cli, files
+from lite_tf import checks, cli, files
 
 HELP = "one table over runs: method chain, float and int8 top-1, size, gzip size, latency"
 ORDER = 4
@@ -21,7 +21,7 @@ ORDER = 4
 
 def add_arguments(parser) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN", help="finished training run directories")
-    parser.add_argument("--runs", dest="latency_runs", type=cli.at_least(1), default=50,
+    parser.add_argument("--runs", dest="latency_runs", type=cli.flag(int, checks.at_least(1)), default=50,
                         metavar="N", help="timed invocations per latency measurement (default: 50)")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")

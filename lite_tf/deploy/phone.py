@@ -26,6 +26,7 @@ ACTIVITY = f"{PACKAGE}/.HeadlessActivity"
 APP_DIR = f"/sdcard/Android/data/{PACKAGE}/files"  # getExternalFilesDir(null): adb reads and writes it
 MODELS_DIR = f"{APP_DIR}/models"
 RESULTS_DIR = f"{APP_DIR}/results"
+DELEGATES = ("xnnpack", "cpu", "gpu")  # what the app runs a model with (--delegates)
 ADB_SECONDS = 120  # any one adb command (an install or a push of a large model included)
 
 
