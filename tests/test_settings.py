@@ -169,3 +169,25 @@ def test_stage_settings_are_validated_from_their_declarations(make, says):
     with pytest.raises(InputError) as error:
         make().check()
     assert str(error.value) == says
+
+
+# Bindings a run would silently ignore: (extra bindings, the error line's end).
+IGNORED = [
+    (["create_model.name = 'mobilenet_v1_025'"],
+     "create_model.name is bound but the run sets it itself (from train.model): remove the binding"),
+    (["create_model.input_shape = (64, 64, 3)"], "create_model.input_shape is bound but the run sets "
+                                                 "it itself (from train.image_size): remove the binding"),
+    (["prune.Pruning.target = 0.5"],
+     "prune.Pruning.target is bound but never used: this run does not call prune.Pruning"),
+    (["train.augment = None", "data.Augment.flip = False"],
+     "data.Augment.flip is bound but never used: this run does not call data.Augment"),
+]
+
+
+@pytest.mark.parametrize("bindings, says", IGNORED)
+def test_an_ignored_binding_is_one_line_exit_2_nothing_written(bindings, says, tmp_path):
+    args = ["--config", "quickstart"] + [a for b in bindings for a in ("--gin_bindings", b)]
+    before = snapshot(tmp_path)
+    proc = run_command("train", args, "python -m train", tmp_path)
+    assert one_error_line(proc, "python -m train") == f"python -m train: error: {says}"
+    assert snapshot(tmp_path) == before and not (tmp_path / "runs").exists()

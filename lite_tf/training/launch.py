@@ -1,5 +1,6 @@
 """Launching a training run from gin configs: parse them (a stage's parent config first), choose
-or resume the run directory, train, and record the run. What ``python -m train`` does."""
+or resume the run directory, train, and record the run. What ``python -m train`` does. A binding the run ignores (of a configurable
+it never calls, or of a parameter it passes itself) is an error before anything is written."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def launch(configs: list[str], bindings: list[str], workdir: str | None = None,
     it is chosen (after every check)."""
     paths = [config.resolve_config(c) for c in configs]
     config.parse(paths, bindings)
+    own = config.bound()  # what the user's configs and bindings say (not a parent's config.gin)
     command = {"config": paths, "gin_bindings": bindings}
     if init_from is None:
         init_from = config.query("train.init_from")
@@ -37,6 +39,7 @@ def launch(configs: list[str], bindings: list[str], workdir: str | None = None,
         parent = rundir.parent_run(init_from, command)
         config.parse([parent.dir.config, *paths], [*bindings, f"train.init_from = {parent.workdir!r}"])
     with trainer.prepare(settings.from_gin()) as job:
+        config.check_used(own, trainer.SET_BY)  # every configurable of the run has been called
         run = rundir.choose(paths, command, workdir)
         if job.worker == 0:
             run.start(command, parent.workdir if parent else None)

@@ -31,6 +31,9 @@ from lite_tf.weights import pretrained
 
 # create_model.* bindings apply to the model a run trains: `create_model.weights = 'imagenet'`.
 create_model = gin.external_configurable(zoo_model, name="create_model")
+# The create_model parameters a run passes itself, and what decides them instead.
+SET_BY = {"create_model.name": "train.model", "create_model.input_shape": "train.image_size",
+          "create_model.num_classes": "the dataset's classes"}
 
 
 class Diverged(InputError):
