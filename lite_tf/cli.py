@@ -1,5 +1,5 @@
 """The shared command wrapper: a parser whose errors are one line with exit code 2, the same
-treatment for bad input found later (``InputError``), TensorFlow kept quiet unless ``--verbose``,
+treatment for bad input found later (``InputError``), Ctrl-C as one line with exit code 130, TensorFlow kept quiet unless ``--verbose``,
 and the output helpers the commands share. Commands live in ``lite_tf.commands``."""
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from absl import logging as absl_logging
 
 from lite_tf import checks, console
 from lite_tf.errors import InputError
+
+
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C, as shells report it (128 + SIGINT)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -123,6 +126,9 @@ def execute(module, args, parser, prog: str) -> int:
     except InputError as e:
         print_error(prog, e)
         return 2
+    except KeyboardInterrupt as e:  # Ctrl-C; an Interrupted says where the work stopped
+        print(f"{prog}: interrupted{': ' + printable(str(e)) if str(e) else ''}", file=sys.stderr)
+        return INTERRUPTED
 
 
 def run_command(module, argv: list[str] | None, prog: str) -> int:

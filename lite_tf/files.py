@@ -3,11 +3,14 @@ after a crash, sees the old file or the whole new one, never a truncated one).""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 
 from lite_tf.errors import InputError
+
+PARTIAL = ".partial"  # what an unfinished write_atomic file ends with
 
 
 def writable_dir(path: str, what: str) -> str:
@@ -23,15 +26,33 @@ def writable_dir(path: str, what: str) -> str:
 
 
 def write_atomic(path: str, content: bytes | str) -> None:
+    """Write ``path`` whole or not at all: into a temporary file beside it, then renamed over it.
+    A failed write (a full disk, say) removes the temporary file, leaves any earlier ``path`` as
+    it was and is one line (InputError); a killed process leaves at most a hidden
+    ``.<name>.*.partial`` file, which ``remove_partial`` clears."""
     mode = "wb" if isinstance(content, bytes) else "w"
     directory, name = os.path.split(path)
-    with tempfile.NamedTemporaryFile(mode, dir=directory or ".", prefix=f".{name}.",
-                                     delete=False) as f:
-        f.write(content)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(f.name, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
-    os.replace(f.name, path)
+    f = tempfile.NamedTemporaryFile(mode, dir=directory or ".", prefix=f".{name}.",
+                                    suffix=PARTIAL, delete=False)
+    try:
+        with f:
+            f.write(content)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(f.name, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
+        os.replace(f.name, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(f.name)
+        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def remove_partial(directory: str) -> None:
+    """Remove what killed ``write_atomic`` calls left in ``directory``."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(directory):
+            if name.startswith(".") and name.endswith(PARTIAL):
+                os.remove(os.path.join(directory, name))
 
 
 def write_json(path: str, obj) -> None:

@@ -16,6 +16,7 @@ A run's workdir (default ``runs/<config>-<timestamp>``; ``runs/latest`` links to
     export/                      python -m export: <model>_<mode>.tflite, .report.json, .samples,
                                  labels.txt, export_report.json (a copy of the latest report)
     worker<i>/                   worker i's copies in a multi-worker run
+    .lock                        held while a training writes the run (the pid holding it)
 
 Runs written before ``run.json`` existed (``config.gin`` + ``command.json``) are still read: their
 settings come from ``config.gin`` (``legacy_settings``), nothing is rewritten.
@@ -23,8 +24,10 @@ settings come from ``config.gin`` (``legacy_settings``), nothing is rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import fcntl
 import json
 import os
 
@@ -39,6 +42,7 @@ LATEST = os.path.join(RUNS, "latest")
 RECORD, CONFIG, METRICS = "run.json", "config.gin", "metrics.json"
 FLOAT_MODEL, QUANTIZED_MODEL = "model.keras", "model.h5"
 EXPORT = "export"
+LOCK = ".lock"
 LEGACY_COMMAND = "command.json"
 # The train.* settings later stages need from a legacy run's config.gin.
 LEGACY_SETTINGS = ("model", "model_overrides", "dataset", "data_dir", "manual_dir", "train_split",
@@ -114,6 +118,29 @@ class RunDir:
 
     def export_files(self, name: str) -> ExportFiles:
         return ExportFiles(self.export_dir, name)
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold the run's lock (``.lock``, an advisory ``flock`` the system releases on any exit,
+        a crash or SIGKILL included) while training into it; InputError if another process holds
+        it."""
+        os.makedirs(self.path, exist_ok=True)
+        with open(self.join(LOCK), "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                raise InputError(f"{self.path} is in use by another training ({holder}): wait for "
+                                 f"it to finish or choose another --workdir") from None
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()}")
+            f.flush()
+            try:
+                yield self
+            finally:
+                f.truncate(0)
 
     # The record.
     def read_record(self) -> dict | None:
@@ -204,6 +231,9 @@ def find_run(workdir: str | None = None) -> Run:
     """The finished run in ``workdir`` (default runs/latest); InputError, in one line, if there is
     none or it has not finished."""
     path = workdir or LATEST
+    if os.path.islink(path) and not os.path.exists(path):
+        raise InputError(f"{path} points at {os.readlink(path)}, which no longer exists: pass "
+                         f"--workdir with a run directory, or train one")
     if not os.path.isdir(path):
         hint = "train one with python -m train --config quickstart" if workdir is None else \
             "pass --workdir with a run directory"

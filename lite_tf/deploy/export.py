@@ -94,6 +94,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     start = time.time()
     out_dir = out_dir or run.dir.export_dir
     files.writable_dir(out_dir, "the export folder")
+    files.remove_partial(out_dir)  # what an export killed while writing left
     builder = sources.get_builder(run["dataset"], run["data_dir"], run["manual_dir"])
     labels = sources.label_feature(builder).names
     model = load_float_model(run)

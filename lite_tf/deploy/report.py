@@ -88,6 +88,6 @@ def markdown(rows: list[dict]) -> str:
 def check_runs(workdirs: list[str]) -> None:
     """InputError, in one line, for the first argument that is not a finished run."""
     for workdir in workdirs:
-        if not os.path.isdir(workdir):
+        if not os.path.lexists(workdir):
             raise InputError(f"no training run at {workdir}")
         rundir.find_run(workdir)

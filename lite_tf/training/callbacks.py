@@ -3,11 +3,16 @@ weights, per-epoch metrics, TensorBoard, and a stop at the first non-finite loss
 
 from __future__ import annotations
 
+import glob
 import math
+import os
+import signal
+import threading
 import time
 
 from lite_tf import files, rundir
-from lite_tf.backend import keras
+from lite_tf.backend import keras, tf
+from lite_tf.errors import InputError, Interrupted
 
 
 def finite_loss(logs) -> bool:
@@ -31,6 +36,38 @@ class StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class StopOnInterrupt(keras.callbacks.Callback):
+    """The first Ctrl-C (SIGINT) during ``fit`` stops training at the end of the current step, so
+    no checkpoint is cut in half and the last backup is where a rerun resumes: ``Interrupted`` is
+    raised from there (another Ctrl-C stops at once). Put it first among the callbacks."""
+
+    def __init__(self):
+        super().__init__()
+        self.requested, self.previous, self.where = False, None, None
+
+    def on_train_begin(self, logs=None):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._request)
+
+    def _request(self, signum, frame):
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.requested:
+            self.where = (self.epoch + 1, batch + 1)
+            raise Interrupted(f"stopped in epoch {self.where[0]}, step {self.where[1]}")
+
+    def restore(self):
+        """Put back the SIGINT handler ``fit`` found (call when it returns or raises)."""
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
 class Backup(keras.callbacks.BackupAndRestore):
     """BackupAndRestore that also backs up at every epoch end when it saves every N steps, never
     backs up after a non-finite loss (the last good backup stays), and says what it last saved."""
@@ -48,6 +85,25 @@ class Backup(keras.callbacks.BackupAndRestore):
     def _backup(self, epoch, batch=None):
         super()._backup(epoch=epoch)
         self.last = f"epoch {epoch + 1}, " + ("end" if batch is None else f"step {batch + 1}")
+
+
+def check_backup(folder: str) -> None:
+    """InputError, in one line naming the file, if the backup a run would resume from cannot be
+    read whole (truncated, corrupt): every tensor is read, so TensorFlow checks each one's CRC."""
+    latest = tf.train.latest_checkpoint(os.path.join(folder, "chief")) if os.path.isdir(folder) \
+        else None
+    if latest is None:
+        return
+    culprit = f"{latest}.index"
+    try:
+        reader = tf.train.load_checkpoint(latest)
+        culprit = next(iter(glob.glob(f"{latest}.data-*")), latest)
+        for key in reader.get_variable_to_shape_map():
+            reader.get_tensor(key)
+    except (tf.errors.OpError, ValueError, IndexError) as e:  # IndexError: a truncated shard
+        raise InputError(f"cannot resume: the backup {culprit} is damaged "
+                         f"({(e.message if hasattr(e, 'message') else str(e)).splitlines()[0][:120]}); "
+                         f"delete {folder} to train the run again from its start") from None
 
 
 class MetricsLog(keras.callbacks.Callback):
@@ -86,10 +142,11 @@ class Checkpointing:
     def __init__(self, run: rundir.RunDir, out: rundir.RunDir, batch_size: int,
                  every_steps: int | None):
         self.log = MetricsLog(out, batch_size)
+        self.interrupt = StopOnInterrupt()
         self.nan = StopOnNaN()
         self.backup = Backup(run.backup, save_freq=every_steps or "epoch", delete_checkpoint=False)
         best = max((h.get("val_top1", 0.0) for h in self.log.metrics["history"]), default=None)
-        self.callbacks = [
+        self.callbacks = [  # after self.interrupt and the stage's callbacks
             self.nan, self.backup, self.log,
             keras.callbacks.ModelCheckpoint(out.best_weights, monitor="val_top1", mode="max",
                                             save_best_only=True, save_weights_only=True,

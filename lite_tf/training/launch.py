@@ -4,11 +4,12 @@ it never calls, or of a parameter it passes itself) is an error before anything 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 from lite_tf import rundir
 from lite_tf.compression import stage
-from lite_tf.training import config, settings, trainer
+from lite_tf.training import callbacks, config, settings, trainer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +42,9 @@ def launch(configs: list[str], bindings: list[str], workdir: str | None = None,
     with trainer.prepare(settings.from_gin()) as job:
         config.check_used(own, trainer.SET_BY)  # every configurable of the run has been called
         run = rundir.choose(paths, command, workdir)
-        if job.worker == 0:
-            run.start(command, parent.workdir if parent else None)
-        progress(f"workdir: {run.path}")
-        return Launched(run, job.stage, job.fit(run))
+        with run.locked() if job.worker == 0 else contextlib.nullcontext():
+            if job.worker == 0:
+                callbacks.check_backup(run.backup)  # before anything is written
+                run.start(command, parent.workdir if parent else None)
+            progress(f"workdir: {run.path}")
+            return Launched(run, job.stage, job.fit(run))

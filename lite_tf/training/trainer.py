@@ -20,7 +20,7 @@ from lite_tf.backend import keras, tf
 from lite_tf.compression import stage as stages
 from lite_tf.data import pipeline, sources
 from lite_tf.data import preprocessing as scaling
-from lite_tf.errors import InputError
+from lite_tf.errors import InputError, Interrupted
 from lite_tf.models import create_model as zoo_model
 from lite_tf.models import get_entry
 from lite_tf.models.registry import fresh_builder
@@ -156,11 +156,18 @@ class Job:
         checkpoints = callbacks.Checkpointing(run, out, s.data.batch_size,
                                               s.checkpointing.checkpoint_every_steps)
         epochs = s.optimization.epochs
-        self.prepared.model.fit(self.data.train, epochs=epochs,
-                                steps_per_epoch=self.data.steps_per_epoch,
-                                validation_data=self.data.eval,
-                                callbacks=[*self.prepared.callbacks, *checkpoints.callbacks],
-                                verbose=s.checkpointing.verbose)
+        try:
+            self.prepared.model.fit(self.data.train, epochs=epochs,
+                                    steps_per_epoch=self.data.steps_per_epoch,
+                                    validation_data=self.data.eval,
+                                    callbacks=[checkpoints.interrupt, *self.prepared.callbacks,
+                                               *checkpoints.callbacks],
+                                    verbose=s.checkpointing.verbose)
+        except Interrupted as e:
+            raise Interrupted(f"{e}: rerun the same command to resume {run.path} from its last "
+                              f"backup ({checkpoints.backup.last})") from None
+        finally:
+            checkpoints.interrupt.restore()
         if checkpoints.nan.where:
             epoch, step = checkpoints.nan.where
             raise Diverged(f"the loss became NaN in epoch {epoch}, step {step}: training stopped; "

@@ -1,0 +1,206 @@
+"""Faults a run survives: Ctrl-C during training, a damaged backup, two trainings into one
+workdir, a dangling runs/latest, a full disk while writing, SIGKILL during export. Each ends in
+one line (exit 2, or 130 for Ctrl-C) and leaves the earlier good files as they were."""
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from conftest import ROOT, one_error_line, run_command, snapshot
+from lite_tf import files, rundir
+from lite_tf.errors import InputError
+from lite_tf.training import callbacks
+
+
+def train_command(workdir, digits_dir, epochs):
+    return [sys.executable, "-m", "train", "--config", "quickstart", "--workdir", str(workdir),
+            "--gin_bindings", "train.model = 'mobilenext_035'", "--gin_bindings",
+            f"train.epochs = {epochs}", "--gin_bindings", "train.image_size = 32",
+            "--gin_bindings", "train.warmup_epochs = 0", "--gin_bindings",
+            f"train.data_dir = '{digits_dir}'", "--gin_bindings", "train.verbose = 0"]
+
+
+def start(command, cwd):
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+
+
+def wait_for(condition, proc, seconds=300):
+    deadline = time.time() + seconds
+    while not condition():
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def epochs_done(workdir) -> int:
+    return len(rundir.read_metrics(rundir.RunDir(str(workdir)))["history"])
+
+
+EPOCHS = 4
+
+
+@pytest.fixture(scope="module")
+def interrupted(digits_dir, tmp_path_factory):
+    """A quickstart run Ctrl-C'd once its first epoch is backed up: (workdir, its process, the
+    command)."""
+    workdir = tmp_path_factory.mktemp("interrupted") / "run"
+    command = train_command(workdir, digits_dir, EPOCHS)
+    proc = start(command, tmp_path_factory.getbasetemp())
+    wait_for(lambda: epochs_done(workdir) >= 1, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    return workdir, subprocess.CompletedProcess(command, proc.returncode, "", err), command
+
+
+def test_ctrl_c_stops_training_at_a_step_with_exit_130_and_one_line(interrupted):
+    workdir, proc, _ = interrupted
+    lines = proc.stderr.splitlines()
+    said = [line for line in lines if line.startswith("python -m train: interrupted: ")]
+    assert proc.returncode == 130 and len(said) == 1 and "Traceback" not in proc.stderr, lines[-20:]
+    assert "stopped in epoch " in said[0] and f"resume {workdir} from its last backup" in said[0]
+    assert os.path.isdir(workdir / "backup" / "chief")
+    assert rundir.RunDir(str(workdir)).read_record()["status"] == "running"
+
+
+def test_after_ctrl_c_the_same_command_resumes_and_finishes(interrupted, tmp_path):
+    workdir, proc, command = interrupted
+    copy = tmp_path / "run"
+    shutil.copytree(workdir, copy)
+    done = epochs_done(copy)
+    resumed = subprocess.run([c.replace(str(workdir), str(copy)) for c in command], cwd=tmp_path,
+                             capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    history = rundir.read_metrics(rundir.RunDir(str(copy)))["history"]
+    assert [h["epoch"] for h in history] == list(range(1, EPOCHS + 1)) and done < EPOCHS
+    assert rundir.RunDir(str(copy)).finished()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte"])
+def test_a_damaged_backup_is_one_line_naming_the_file_and_nothing_is_written(
+        interrupted, tmp_path, damage):
+    workdir, _, command = interrupted
+    copy = tmp_path / "run"
+    shutil.copytree(workdir, copy)
+    data = next((copy / "backup" / "chief").glob("ckpt-*.data-*"))
+    content = data.read_bytes()
+    if damage == "truncated":
+        data.write_bytes(content[:len(content) // 2])
+    else:
+        data.write_bytes(content[:100] + bytes([content[100] ^ 0xFF]) + content[101:])
+    before = snapshot(tmp_path)
+    args = [c.replace(str(workdir), str(copy)) for c in command[3:]]
+    proc = run_command("train", args, "python -m train", tmp_path)
+    line = one_error_line(proc, "python -m train")
+    assert f"the backup {data} is damaged" in line and f"delete {copy / 'backup'} to train" in line
+    assert snapshot(tmp_path) == before
+
+
+def test_a_second_training_into_a_workdir_in_use_refuses_in_one_line(digits_dir, tmp_path):
+    workdir = tmp_path / "run"
+    first = start(train_command(workdir, digits_dir, 200), tmp_path)
+    try:
+        wait_for(lambda: (workdir / ".lock").exists() and "pid" in (workdir / ".lock").read_text(),
+                 first)
+        args = train_command(workdir, digits_dir, 200)[3:]
+        proc = run_command("train", args, "python -m train", tmp_path)
+        line = one_error_line(proc, "python -m train")
+        assert line == (f"python -m train: error: {workdir} is in use by another training (pid "
+                        f"{first.pid}): wait for it to finish or choose another --workdir")
+    finally:
+        first.kill()  # SIGKILL: the system releases the lock
+        first.wait()
+    with rundir.RunDir(str(workdir)).locked():
+        pass
+
+
+def test_a_dangling_runs_latest_is_one_line(tmp_path):
+    (tmp_path / "runs").mkdir()
+    os.symlink("quickstart-gone", tmp_path / "runs" / "latest")
+    before = snapshot(tmp_path)
+    for name, prog in (("export", "python -m export"), ("report", "python -m export.report")):
+        args = [] if name == "export" else ["runs/latest"]
+        proc = run_command(name, args, prog, tmp_path)
+        assert one_error_line(proc, prog) == (
+            f"{prog}: error: runs/latest points at quickstart-gone, which no longer exists: pass "
+            f"--workdir with a run directory, or train one")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_full_disk_while_writing_a_tflite_keeps_the_earlier_one(trained, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    good = run_command("export", ["--workdir", str(run), "--eval-samples", "64"],
+                       "python -m export", tmp_path)
+    assert good.returncode == 0, good.stderr[-3000:]
+    before = snapshot(tmp_path)
+    real = tempfile.NamedTemporaryFile
+
+    class Full:
+        """A temporary file on a disk that fills up halfway through the write."""
+
+        def __init__(self, *args, **kwargs):
+            self.file = real(*args, **kwargs)
+            self.name = self.file.name
+
+        def write(self, content):
+            self.file.write(content[:len(content) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    monkeypatch.setattr(files.tempfile, "NamedTemporaryFile", Full)
+    proc = run_command("export", ["--workdir", str(run), "--eval-samples", "64", "--float16"],
+                       "python -m export", tmp_path)
+    model = run / "export" / f"{json.loads((run / 'export' / 'export_report.json').read_text())['model']}_float16.tflite"
+    assert one_error_line(proc, "python -m export") == (
+        f"python -m export: error: cannot write {model}: No space left on device")
+    assert snapshot(tmp_path) == before  # the int8 export intact, no partial file left
+
+
+def test_write_atomic_failure_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "report.json"
+    path.write_text("old")
+    monkeypatch.setattr(files.os, "replace", lambda *a: (_ for _ in ()).throw(
+        OSError(errno.EROFS, os.strerror(errno.EROFS))))
+    with pytest.raises(InputError, match="cannot write .*report.json: Read-only file system"):
+        files.write_atomic(str(path), "new")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"] and path.read_text() == "old"
+
+
+@pytest.mark.slow  # an export killed and rerun: about a minute
+def test_sigkill_during_export_leaves_no_partial_file_and_a_rerun_completes(trained, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    shutil.rmtree(run / "export", ignore_errors=True)
+    command = [sys.executable, "-m", "export", "--workdir", str(run), "--eval-samples", "64"]
+    for _ in range(3):  # killed at different points of the work
+        proc = start(command, tmp_path)
+        time.sleep(4 + 3 * _)
+        proc.kill()
+        proc.wait()
+        for f in (run / "export").glob("*") if (run / "export").exists() else []:
+            if f.suffix == ".tflite":
+                assert f.read_bytes()[4:8] == b"TFL3"  # a whole model or none
+            if f.name.endswith(".json"):
+                json.loads(f.read_text())
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not [f for f in (run / "export").iterdir() if f.name.endswith(files.PARTIAL)]
+
+
+def test_check_backup_reads_an_intact_backup(trained):
+    callbacks.check_backup(str(trained / "backup"))
