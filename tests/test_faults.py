@@ -16,6 +16,7 @@ import pytest
 
 from conftest import ROOT, one_error_line, run_command, snapshot
 from lite_tf import files, rundir
+from lite_tf.backend import tf
 from lite_tf.errors import InputError
 from lite_tf.training import callbacks
 
@@ -71,6 +72,7 @@ def test_ctrl_c_stops_training_at_a_step_with_exit_130_and_one_line(interrupted)
     assert rundir.RunDir(str(workdir)).read_record()["status"] == "running"
 
 
+@pytest.mark.slow  # resumes and trains the remaining epochs
 def test_after_ctrl_c_the_same_command_resumes_and_finishes(interrupted, tmp_path):
     workdir, proc, command = interrupted
     copy = tmp_path / "run"
@@ -104,6 +106,53 @@ def test_a_damaged_backup_is_one_line_naming_the_file_and_nothing_is_written(
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow  # trains an epoch in-process
+def test_a_full_disk_while_writing_the_backup_keeps_the_last_good_one(interrupted, tmp_path,
+                                                                     monkeypatch):
+    workdir, _, command = interrupted
+    copy = tmp_path / "run"
+    shutil.copytree(workdir, copy)
+    kept = lambda: {p: b for p, b in snapshot(copy).items() if "tensorboard" not in p.parts}  # noqa: E731
+
+    def full(manager, *args, **kwargs):
+        (copy / "backup" / "chief" / "ckpt-9.data-00000-of-00001.tempstate").write_bytes(b"half")
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+
+    before = kept()
+    monkeypatch.setattr(tf.train.CheckpointManager, "save", full)
+    args = [c.replace(str(workdir), str(copy)) for c in command[3:]]
+    proc = run_command("train", args, "python -m train", tmp_path)
+    assert one_error_line(proc, "python -m train") == (
+        f"python -m train: error: cannot write the backup in {copy / 'backup'}: No space left on "
+        f"device; the last good one (none saved by this process) is kept and resumes the run")
+    after = kept()
+    del after[copy / "backup" / "chief" / "ckpt-9.data-00000-of-00001.tempstate"]
+    assert after == before
+
+
+def test_a_full_disk_while_writing_the_best_weights_keeps_the_earlier_best(tmp_path, monkeypatch):
+    from lite_tf.backend import keras
+
+    net = keras.Sequential([keras.layers.Dense(2, input_shape=(3,), name="dense")])
+    path = tmp_path / "best.weights.h5"
+    best = callbacks.BestWeights(str(path), None)
+    best.set_model(net)
+    best.on_epoch_end(0, {"val_top1": 0.5})
+    good = path.read_bytes()
+    net.set_weights([w + 1 for w in net.get_weights()])
+
+    def full(self, filepath, *args, **kwargs):
+        open(filepath, "wb").write(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(keras.Model, "save_weights", full)
+    with pytest.raises(InputError, match=f"cannot write {path}: No space left on device; the "
+                                         f"earlier best is kept"):
+        best.on_epoch_end(1, {"val_top1": 0.6})
+    assert path.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@pytest.mark.slow  # two trainings set up side by side
 def test_a_second_training_into_a_workdir_in_use_refuses_in_one_line(digits_dir, tmp_path):
     workdir = tmp_path / "run"
     first = start(train_command(workdir, digits_dir, 200), tmp_path)

@@ -3,6 +3,7 @@ weights, per-epoch metrics, TensorBoard, and a stop at the first non-finite loss
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import math
 import os
@@ -83,8 +84,39 @@ class Backup(keras.callbacks.BackupAndRestore):
             self._backup(epoch=epoch)
 
     def _backup(self, epoch, batch=None):
-        super()._backup(epoch=epoch)
+        try:
+            super()._backup(epoch=epoch)
+        except (OSError, tf.errors.OpError) as e:  # a full disk, say: the manager keeps the last
+            reason = getattr(e, "strerror", None) or getattr(e, "message", None) or str(e)
+            raise InputError(f"cannot write the backup in {self.backup_dir}: "
+                             f"{reason.splitlines()[0]}; the last good one ({self.last}) is kept "
+                             f"and resumes the run") from None
         self.last = f"epoch {epoch + 1}, " + ("end" if batch is None else f"step {batch + 1}")
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Saves the weights at the best validation top-1 so far (``path``, .weights.h5), whole or
+    not at all: written beside it and renamed over it, so a failed write keeps the earlier best."""
+
+    def __init__(self, path: str, best: float | None):
+        super().__init__()
+        self.path, self.best = path, best
+
+    def on_epoch_end(self, epoch, logs=None):
+        top1 = (logs or {}).get("val_top1")
+        if top1 is None or not math.isfinite(top1) or (self.best is not None and top1 <= self.best):
+            return
+        directory, name = os.path.split(self.path)
+        partial = os.path.join(directory, f".{os.getpid()}{files.PARTIAL}.{name}")  # .weights.h5 last
+        try:
+            self.model.save_weights(partial)
+            os.replace(partial, self.path)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+            raise InputError(f"cannot write {self.path}: {e.strerror or e}; the earlier best is "
+                             f"kept") from None
+        self.best = float(top1)
 
 
 def check_backup(folder: str) -> None:
@@ -148,8 +180,6 @@ class Checkpointing:
         best = max((h.get("val_top1", 0.0) for h in self.log.metrics["history"]), default=None)
         self.callbacks = [  # after self.interrupt and the stage's callbacks
             self.nan, self.backup, self.log,
-            keras.callbacks.ModelCheckpoint(out.best_weights, monitor="val_top1", mode="max",
-                                            save_best_only=True, save_weights_only=True,
-                                            initial_value_threshold=best),
+            BestWeights(out.best_weights, best),
             keras.callbacks.TensorBoard(out.tensorboard),
         ]
