@@ -52,6 +52,7 @@ def run(args, parser) -> int:
             parser.error(f"no such model file: {path}")
     if args.install and not os.path.isfile(args.install):
         parser.error(f"no such APK: {args.install}")
+    phone.device_names(args.models)  # the names the phone will see, checked before it is touched
     files.writable_dir(args.out, "the output folder")
     adb = phone.Adb(args.adb)
     adb.serial = phone.choose_device(adb, args.serial)

@@ -19,7 +19,7 @@ import importlib
 import pkgutil
 from typing import Callable
 
-from lite_tf import rundir
+from lite_tf import rundir, trust
 from lite_tf.backend import keras
 from lite_tf.compression.quantize import quantize_scope
 from lite_tf.errors import InputError
@@ -136,8 +136,9 @@ def read_model(path: str, load=None):
     included), or a one-line InputError when the file cannot be read."""
     if load is None:
         def load(p):
+            trust.check_model_file(p)
             with quantize_scope():
-                return keras.models.load_model(p, compile=False)
+                return keras.models.load_model(p, compile=False, safe_mode=True)
     try:
         return load(path)
     except InputError:

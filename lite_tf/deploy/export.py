@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from lite_tf import files
+from lite_tf import files, trust
 from lite_tf.backend import tf
 from lite_tf.compression import stage as stages
 from lite_tf.data import pipeline, sources
@@ -43,6 +43,7 @@ class SavedModelSignature(tf.Module):
         inputs = function.structured_input_signature[1] if function else {}
         if len(inputs) != 1:
             raise InputError(f"{path} needs a serving_default signature with one image input")
+        trust.check_graph(function, path)
         (self.input_name, spec), = inputs.items()
         self.input_shape = tuple(spec.shape)
         self.output_name = sorted(function.structured_outputs)[0]

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from lite_tf import rundir
+from lite_tf import rundir, trust
 from lite_tf.deploy.benchmark import results
 from lite_tf.errors import InputError
 
@@ -94,8 +94,8 @@ def device_names(paths: list[str]) -> dict[str, str]:
     if len(set(names.values())) < len(names):
         raise InputError("two models would have the same name on the phone: "
                          + ", ".join(sorted(p for p in names if names[p] in clashing)))
-    if any("," in n for n in names.values()):
-        raise InputError(f"model file names cannot hold commas: {next(n for n in names.values() if ',' in n)}")
+    for name in names.values():
+        trust.check_name(name, "the model file name")
     return names
 
 
