@@ -148,11 +148,15 @@ class RunDir:
         when the folder holds no run."""
         try:
             with open(self.record) as f:
-                return json.load(f)
+                record = json.load(f)
         except FileNotFoundError:
             return self._legacy_record()
         except (OSError, ValueError) as e:
             raise InputError(f"cannot read {self.record}: {e}") from None
+        wrong = _record_problem(record)
+        if wrong:
+            raise InputError(f"{self.record} is not a lite_tf run record: {wrong}")
+        return record
 
     def _legacy_record(self) -> dict | None:
         command = _read_json(self.join(LEGACY_COMMAND))
@@ -318,6 +322,25 @@ def lineage(run: Run) -> list[Run]:
     return chain
 
 
+# The record's fields and their types (``parent`` and ``weights``: a path or None).
+RECORD_FIELDS = {"status": str, "command": dict, "settings": dict, "parent": (str, type(None)),
+                 "weights": (str, type(None))}
+
+
+def _record_problem(record) -> str | None:
+    """What is wrong with a ``run.json`` document, or None."""
+    if not isinstance(record, dict):
+        return f"a {type(record).__name__}, not an object"
+    if record.get("schema") != RECORD_SCHEMA:
+        return f"schema {record.get('schema')!r}, expected {RECORD_SCHEMA!r}"
+    for name, kind in RECORD_FIELDS.items():
+        if not isinstance(record.get(name), kind):
+            return f"{name} is {record.get(name)!r}"
+    if record["status"] not in (RUNNING, FINISHED):
+        return f"status {record['status']!r}"
+    return None
+
+
 def read_metrics(run: RunDir) -> dict:
     """``metrics.json`` (an empty history before the first epoch ends)."""
     return _read_json(run.metrics) or {"history": []}
@@ -326,11 +349,15 @@ def read_metrics(run: RunDir) -> dict:
 def legacy_settings(config_path: str) -> dict:
     """The ``train.*`` values of a legacy run's operative config.gin (None where it binds none),
     read without touching gin's global configuration."""
-    with open(config_path) as f:
-        bound = {statement.arg_name: statement.value
-                 for statement in config_parser.ConfigParser(f, config.ParserDelegate(skip_unknown=True))
-                 if isinstance(statement, config_parser.BindingStatement)
-                 and statement.selector == "train" and not statement.scope}
+    try:
+        with open(config_path) as f:
+            bound = {statement.arg_name: statement.value
+                     for statement in config_parser.ConfigParser(
+                         f, config.ParserDelegate(skip_unknown=True))
+                     if isinstance(statement, config_parser.BindingStatement)
+                     and statement.selector == "train" and not statement.scope}
+    except (OSError, SyntaxError, ValueError) as e:  # UnicodeDecodeError is a ValueError
+        raise InputError(f"cannot read {config_path}: {str(e).splitlines()[0]}") from None
     return {name: bound.get(name) for name in LEGACY_SETTINGS}
 
 

@@ -50,11 +50,14 @@ def read(path: str) -> dict:
     if version != VERSION or code not in DTYPES:
         raise InputError(f"{path}: samples version {version}, dtype {code}: not readable here")
     offset = HEADER.size
+    dtype = np.dtype(DTYPES[code]).newbyteorder("<")
+    expected = offset + 8 * count + count * size
+    if len(content) != expected or size % dtype.itemsize:
+        raise InputError(f"{path} is truncated or damaged: {count} samples of {size} bytes take "
+                         f"{expected} bytes, the file has {len(content)}")
     predictions = np.frombuffer(content, "<i4", count, offset)
     labels = np.frombuffer(content, "<i4", count, offset + 4 * count)
-    dtype = np.dtype(DTYPES[code]).newbyteorder("<")
     inputs = np.frombuffer(content, dtype, offset=offset + 8 * count)
-    if inputs.nbytes != count * size:
-        raise InputError(f"{path} is truncated")
-    return {"inputs": inputs.reshape(count, size // dtype.itemsize), "predictions": predictions, "labels": labels, "num_classes": classes,
+    return {"inputs": inputs.reshape(count, size // dtype.itemsize), "predictions": predictions,
+            "labels": labels, "num_classes": classes,
             "top1": None if np.isnan(top1) else float(top1)}

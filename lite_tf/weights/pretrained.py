@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import zipfile
 from typing import Callable
 
 import numpy as np
@@ -231,8 +232,9 @@ def _load(path: str, take):
             if meta.get("format") != FORMAT:
                 raise ValueError(f"format {meta.get('format')!r}")
             return take(f, meta)
-    except (OSError, ValueError, KeyError) as e:
-        raise InputError(f"{path} is not a converted weights file: {e}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:  # damaged files
+        raise InputError(f"{path} is not a converted weights file: "
+                         f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 
 def read_meta(path: str) -> dict:
