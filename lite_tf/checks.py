@@ -50,6 +50,14 @@ def within(low: float, high: float, *, high_open: bool = False, low_open: bool =
                  and (v < high if high_open else v <= high))
 
 
+def pair(low: float, high: float | None = None) -> Check:
+    """Two numbers ``(a, b)`` with ``low < a <= b`` (and ``b <= high``): a range."""
+    top = f" <= {high}" if high is not None else ""
+    return Check(f"a pair (a, b) with {low} < a <= b{top}",
+                 lambda v: isinstance(v, (tuple, list)) and len(v) == 2 and all(map(_number, v))
+                 and low < v[0] <= v[1] and (high is None or v[1] <= high))
+
+
 class one_of:  # noqa: N801  (used like the other check constructors)
     """One of ``choices``, with the closest as a suggestion."""
 

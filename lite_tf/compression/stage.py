@@ -127,7 +127,7 @@ def get(name: str | None) -> Stage:
     if name not in _REGISTRY:
         close = difflib.get_close_matches(str(name), list(_REGISTRY), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise InputError(f"train.compress must be one of {', '.join(names())}, got {name!r}{hint}")
+        raise InputError(f"train.compress must be one of {', '.join(names())}{hint}, got {name!r}")
     return _REGISTRY[name]
 
 

@@ -12,6 +12,7 @@ import math
 
 import tensorflow_datasets as tfds
 
+from lite_tf import checks
 from lite_tf.backend import tf
 from lite_tf.data import preprocessing as scaling
 from lite_tf.data.sources import num_classes
@@ -36,20 +37,18 @@ class Augment:
     mean (random erasing, Zhong et al. 2017, arXiv 1708.04896).
     """
 
-    scale: tuple[float, float] = (0.08, 1.0)
-    ratio: tuple[float, float] = (3 / 4, 4 / 3)
-    flip: bool = True
-    crop: str = "resized"
-    pad_fraction: float = 0.125
-    erasing: float = 0.0
+    scale: tuple[float, float] = checks.field((0.08, 1.0), checks.pair(0, 1),
+                                              "random resized crop: the range of area fractions")
+    ratio: tuple[float, float] = checks.field((3 / 4, 4 / 3), checks.pair(0),
+                                              "random resized crop: the range of aspect ratios")
+    flip: bool = checks.field(True, help="random horizontal flip")
+    crop: str = checks.field("resized", checks.one_of(*CROPS), "resized or pad (CIFAR style)")
+    pad_fraction: float = checks.field(0.125, checks.within(0, 1, high_open=True),
+                                       "crop='pad': padding on each side, a fraction of the size")
+    erasing: float = checks.field(0.0, checks.within(0, 1), "random erasing's probability")
 
     def __post_init__(self):
-        if self.crop not in CROPS:
-            raise ValueError(f"Augment.crop must be one of {CROPS}, got {self.crop!r}")
-        if not 0 <= self.erasing <= 1:
-            raise ValueError(f"Augment.erasing is a probability in [0, 1], got {self.erasing}")
-        if not 0 <= self.pad_fraction < 1:
-            raise ValueError(f"Augment.pad_fraction must be in [0, 1), got {self.pad_fraction}")
+        checks.validate(self, "data.Augment")
 
 
 def _to_float(image, channels: int):
