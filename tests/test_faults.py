@@ -124,7 +124,7 @@ def test_a_full_disk_while_writing_the_backup_keeps_the_last_good_one(interrupte
     proc = run_command("train", args, "python -m train", tmp_path)
     assert one_error_line(proc, "python -m train") == (
         f"python -m train: error: cannot write the backup in {copy / 'backup'}: No space left on "
-        f"device; the last good one (none saved by this process) is kept and resumes the run")
+        f"device; a rerun resumes from the last good one (the one it resumed from)")
     after = kept()
     del after[copy / "backup" / "chief" / "ckpt-9.data-00000-of-00001.tempstate"]
     assert after == before

@@ -73,7 +73,10 @@ class Backup(keras.callbacks.BackupAndRestore):
     """BackupAndRestore that also backs up at every epoch end when it saves every N steps, never
     backs up after a non-finite loss (the last good backup stays), and says what it last saved."""
 
-    last = "none saved by this process"
+    def __init__(self, backup_dir: str, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        found = tf.train.latest_checkpoint(os.path.join(backup_dir, "chief"))
+        self.last = "the one it resumed from" if found else "none yet: it starts again at epoch 1"
 
     def on_train_batch_end(self, batch, logs=None):
         if finite_loss(logs):
@@ -89,8 +92,8 @@ class Backup(keras.callbacks.BackupAndRestore):
         except (OSError, tf.errors.OpError) as e:  # a full disk, say: the manager keeps the last
             reason = getattr(e, "strerror", None) or getattr(e, "message", None) or str(e)
             raise InputError(f"cannot write the backup in {self.backup_dir}: "
-                             f"{reason.splitlines()[0]}; the last good one ({self.last}) is kept "
-                             f"and resumes the run") from None
+                             f"{reason.splitlines()[0]}; a rerun resumes from the last good one "
+                             f"({self.last})") from None
         self.last = f"epoch {epoch + 1}, " + ("end" if batch is None else f"step {batch + 1}")
 
 
