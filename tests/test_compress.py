@@ -92,7 +92,7 @@ BAD = {
     "init_from a QAT run": "is quantization-aware trained: start a compression stage from a float run",
     "init_from nothing": "no training run at",
     "unknown compression": "train.compress must be one of channel_prune, distill, none, pqat, "
-                           "prune, qat, got 'prune_all' (did you mean 'prune'?)",
+                           "prune, qat (did you mean 'prune'?), got 'prune_all'",
     "QAT in mixed precision": "quantization-aware training needs precision 'float32'",
     "pruning past 100%": "prune.Pruning.target must be in [0, 1), got 1.5",
     "a teacher that is not there": "is neither a run directory nor a model file",
