@@ -86,7 +86,7 @@ def test_after_ctrl_c_the_same_command_resumes_and_finishes(interrupted, tmp_pat
     assert rundir.RunDir(str(copy)).finished()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "flipped byte"])
+@pytest.mark.parametrize("damage", ["truncated", pytest.param("flipped byte", marks=pytest.mark.slow)])
 def test_a_damaged_backup_is_one_line_naming_the_file_and_nothing_is_written(
         interrupted, tmp_path, damage):
     workdir, _, command = interrupted
@@ -184,6 +184,7 @@ def test_a_dangling_runs_latest_is_one_line(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow  # an export in-process (the write_atomic and best-weights cases stay)
 def test_a_full_disk_while_writing_a_tflite_keeps_the_earlier_one(trained, tmp_path, monkeypatch):
     run = tmp_path / "run"
     shutil.copytree(trained, run)

@@ -184,7 +184,8 @@ IGNORED = [
 ]
 
 
-@pytest.mark.parametrize("bindings, says", IGNORED)
+@pytest.mark.parametrize("bindings, says", [  # the first two in the default suite
+    pytest.param(*case, marks=[pytest.mark.slow] if i >= 2 else []) for i, case in enumerate(IGNORED)])
 def test_an_ignored_binding_is_one_line_exit_2_nothing_written(bindings, says, tmp_path):
     args = ["--config", "quickstart"] + [a for b in bindings for a in ("--gin_bindings", b)]
     before = snapshot(tmp_path)
