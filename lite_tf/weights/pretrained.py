@@ -232,7 +232,8 @@ def _load(path: str, take):
             if meta.get("format") != FORMAT:
                 raise ValueError(f"format {meta.get('format')!r}")
             return take(f, meta)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:  # damaged files
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, NotImplementedError,
+            RuntimeError) as e:  # a damaged file: zipfile raises the last two for bad header flags
         raise InputError(f"{path} is not a converted weights file: "
                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
