@@ -99,7 +99,7 @@ def curves(rows: list[dict]) -> bytes:
 
 
 def measure(rows: list[dict], runs: int) -> dict:
-    """Host int8 latency of every row's model (1 thread), as a ``lite_tf.benchmark/1`` document;
+    """Host int8 latency of every row's model (1 thread), as a ``lite_tf.benchmark/2`` document;
     each row gets its p50 as ``latency_ms``."""
     document = host.measure_all([r["tflite"] for r in rows], [1], runs)
     for r, result in zip(rows, document["results"]):

@@ -111,6 +111,21 @@ def test_manifest_declares_the_activities_export_phone_starts():
     assert "android.intent.action.MAIN" in ET.tostring(activities[".MainActivity"]).decode()
 
 
+def test_only_the_adb_shell_can_start_a_benchmark_and_rotation_does_not_restart_it():
+    """The headless activity needs DUMP, which the shell holds (frameworks/base/packages/Shell's
+    manifest) and other apps cannot (signature|privileged|development); it handles rotation
+    itself, so Android does not re-create it (a second onCreate = a second run)."""
+    manifest = ET.parse(os.path.join(DEMO, "app", "src", "main", "AndroidManifest.xml")).getroot()
+    headless = next(a for a in manifest.iter("activity") if a.get(f"{ANDROID}name") == ".HeadlessActivity")
+    assert headless.get(f"{ANDROID}permission") == "android.permission.DUMP"
+    handled = set(headless.get(f"{ANDROID}configChanges", "").split("|"))
+    assert {"orientation", "screenSize", "screenLayout", "smallestScreenSize"} <= handled
+    exported = [a for a in manifest.iter("activity") if a.get(f"{ANDROID}exported") == "true"]
+    for activity in exported:  # every other way in is the launcher's
+        assert (activity.get(f"{ANDROID}permission")
+                or "android.intent.category.LAUNCHER" in ET.tostring(activity).decode())
+
+
 def test_resources_the_code_uses_exist():
     res = os.path.join(DEMO, "app", "src", "main", "res")
     strings = {s.get("name") for s in ET.parse(os.path.join(res, "values", "strings.xml")).getroot()}

@@ -115,9 +115,9 @@ def test_java_core_results_join_host_rows_in_one_table(java_core, exported, tmp_
 
 def test_a_document_off_the_schema_is_one_line(tmp_path, exported):
     bad = tmp_path / "phone.json"
-    bad.write_text(json.dumps({"schema": "lite_tf.benchmark/1", "device": {}, "results": []}))
+    bad.write_text(json.dumps({"schema": "lite_tf.benchmark/2", "device": {}, "results": []}))
     proc = run_module("export.benchmark", [str(bad), str(exported[0])], tmp_path)
-    assert (f"{bad} is not a lite_tf.benchmark/1 document: ['device']: 'kind' is a required property"
+    assert (f"{bad} is not a lite_tf.benchmark/2 document: ['device']: 'kind' is a required property"
             in conftest.one_error_line(proc, "python -m export.benchmark"))
 
 
@@ -126,8 +126,17 @@ def test_a_document_off_the_schema_is_one_line(tmp_path, exported):
 FAKE_ADB = r'''
 import json, os, shlex, shutil, subprocess, sys
 state = STATE
+PACKAGE = "dev.litetf.demo"
+EXTERNAL = f"/sdcard/Android/data/{PACKAGE}/files"
 def path(remote):
     return os.path.join(state, "fs", remote.lstrip("/"))
+def has(name):
+    return os.path.exists(os.path.join(state, name))
+def touch(name, on=True):
+    if on:
+        open(os.path.join(state, name), "w").close()
+    elif has(name):
+        os.remove(os.path.join(state, name))
 def fail(message):
     print(message, file=sys.stderr)
     sys.exit(1)
@@ -136,6 +145,7 @@ with open(os.path.join(state, "calls.log"), "a") as log:
     log.write(json.dumps(args) + "\n")
 with open(os.path.join(state, "devices")) as f:
     devices = dict(line.split("\t") for line in f.read().splitlines() if line)
+sdk = int(open(os.path.join(state, "sdk")).read()) if has("sdk") else 33
 if args == ["devices"]:
     print("List of devices attached")
     for serial, status in devices.items():
@@ -153,6 +163,9 @@ if args[0] == "install":
     shutil.copy(args[-1], installed)
     print("Performing Streamed Install\nSuccess")
 elif args[0] == "push":
+    if args[2].startswith("/sdcard/Android/data/") and sdk >= 30:  # adbd's fs_config chown, refused
+        fail(f"adb: error: failed to copy '{args[1]}' to '{args[2]}': remote fchown failed: "
+             f"Operation not permitted")
     os.makedirs(os.path.dirname(path(args[2])), exist_ok=True)
     shutil.copy(args[1], path(args[2]))
     print(f"{args[1]}: 1 file pushed")
@@ -162,15 +175,19 @@ elif args[0] == "pull":
     shutil.copy(path(args[1]), args[2])
 elif args[0] == "shell":
     words = shlex.split(" ".join(args[1:]))
+    tolerant = words[-2:] == ["||", "true"]
+    words = [w for w in (words[:-2] if tolerant else words) if w != "2>/dev/null"]
     if words[:2] == ["pm", "path"]:
         if not os.path.exists(installed):
             sys.exit(1)
-        print("package:/data/app/dev.litetf.demo/base.apk")
+        print(f"package:/data/app/{PACKAGE}/base.apk")
     elif words[:2] == ["mkdir", "-p"]:
         for d in words[2:]:
             os.makedirs(path(d), exist_ok=True)
     elif words[0] == "ls":
         if not os.path.isdir(path(words[1])):
+            if tolerant:
+                sys.exit(0)
             fail(f"ls: {words[1]}: No such file or directory")
         print("\n".join(sorted(os.listdir(path(words[1])))))
     elif words[0] == "cat":
@@ -179,21 +196,49 @@ elif args[0] == "shell":
         for f in words[2:]:
             if os.path.exists(path(f)):
                 os.remove(path(f))
+    elif words[:2] == ["rm", "-rf"]:
+        for f in words[2:]:
+            shutil.rmtree(path(f), ignore_errors=True)
+    elif words == ["input", "keyevent", "KEYCODE_WAKEUP"]:
+        touch("asleep", has("asleep") and has("stays_asleep"))
+    elif words == ["dumpsys", "power"]:
+        print(f"POWER MANAGER (dumpsys power)\n  mWakefulness={'Asleep' if has('asleep') else 'Awake'}")
+    elif words == ["dumpsys", "window"]:
+        print(f"WINDOW MANAGER POLICY STATE\n    mShowingDream=false mDreamingLockscreen={str(has('locked')).lower()}")
+    elif words == ["pidof", PACKAGE]:
+        if has("alive"):
+            print("4242")
+        elif not tolerant:
+            sys.exit(1)
+    elif words[0] == "logcat":
+        print(open(os.path.join(state, "logcat")).read() if has("logcat") else "")
     elif words[:2] == ["am", "start"]:
         if not os.path.exists(installed):
-            print("Error: Activity class {dev.litetf.demo/dev.litetf.demo.HeadlessActivity} does not exist.")
+            print(f"Error: Activity class {{{PACKAGE}/{PACKAGE}.HeadlessActivity}} does not exist.")
             sys.exit(0)
-        print("Starting: Intent { cmp=dev.litetf.demo/.HeadlessActivity (has extras) }\nStatus: ok")
+        print(f"Starting: Intent {{ cmp={PACKAGE}/.HeadlessActivity (has extras) }}")
+        if "-S" in words:
+            touch("alive", False)  # force-stopped first
+        elif has("alive"):
+            print("Warning: Activity not started, its current task has been brought to the front")
+            sys.exit(0)
+        print("Status: ok")
+        touch("alive")
         extras = dict(zip(words[words.index("--es") + 1::3], words[words.index("--es") + 2::3]))
         app = os.path.join(state, "app")  # what the app does: a command line, or nothing
-        if os.path.exists(app):
-            files = path("/sdcard/Android/data/dev.litetf.demo/files")
+        if os.path.exists(app) and not has("asleep") and not has("locked"):  # else it stalls
+            os.makedirs(path(EXTERNAL + "/results"), exist_ok=True)
+            models = path(f"/data/data/{PACKAGE}/files/models")
+            os.makedirs(models, exist_ok=True)
             command = json.load(open(app)) + [
-                "--models-dir", os.path.join(files, "models"),
-                "--out", os.path.join(files, "results", extras.pop("run_id") + ".json")]
+                "--staging", path("/data/local/tmp/lite_tf"), "--models-dir", models,
+                "--out", path(EXTERNAL + "/results/" + extras.pop("run_id") + ".json")]
             for key, value in extras.items():
                 command += ["--" + key, value]
-            subprocess.run(command, check=True)
+            ran = subprocess.run(command, capture_output=True, text=True)
+            with open(os.path.join(state, "logcat"), "a") as log:
+                log.write(ran.stderr)
+            touch("alive", ran.returncode == 0)  # a crash ends the process
     else:
         fail(f"fake adb: unknown shell command {words}")
 else:
@@ -220,6 +265,10 @@ def adb(tmp_path):
         def app(self, command):
             (state / "app").write_text(json.dumps(command))
 
+        def set(self, flag, on=True):
+            """A phone state: alive (the app's process runs), asleep, stays_asleep, locked."""
+            (state / flag).touch() if on else (state / flag).unlink(missing_ok=True)
+
         def calls(self):
             return [json.loads(line) for line in (state / "calls.log").read_text().splitlines()]
 
@@ -238,7 +287,7 @@ def test_whole_flow_install_push_run_pull_and_one_table(adb, java_core, exported
     large.parent.mkdir()
     shutil.copy(with_samples, large)
     shutil.copy(with_samples.with_suffix(".report.json"), large.parent)
-    models = adb.folder / "fs" / "sdcard/Android/data/dev.litetf.demo/files/models"
+    models = adb.folder / "fs" / "data/data/dev.litetf.demo/files/models"  # the app's own folder
     models.mkdir(parents=True)
     (models / "large_int8.samples").write_text("an earlier push's samples, for another model")
     adb.app(["java", "-cp", java_core, "dev.litetf.bench.FakePhone"])
@@ -252,11 +301,15 @@ def test_whole_flow_install_push_run_pull_and_one_table(adb, java_core, exported
     assert sorted(os.listdir(models)) == ["large_int8.tflite", "small_int8.samples",
                                           "small_int8.tflite"]
     assert (models / "small_int8.tflite").read_bytes() == small.read_bytes()
+    pushed = [c[-1] for c in adb.calls() if "push" in c]
+    assert pushed and all(p.startswith("/data/local/tmp/lite_tf/") for p in pushed)
+    assert os.listdir(adb.folder / "fs" / "data/local/tmp/lite_tf") == []  # cleaned after the run
     on_phone = adb.folder / "fs" / "sdcard/Android/data/dev.litetf.demo/files/results"
     assert os.listdir(on_phone) == []  # pulled, then removed from the phone
     verbs = [c[2] if c[0] == "-s" else c[0] for c in adb.calls()]
     assert verbs[:3] == ["devices", "install", "shell"] and "pull" in verbs
     start = next(c for c in adb.calls() if "am start" in " ".join(c))
+    assert start[-1].startswith("am start -S -W -n dev.litetf.demo/.HeadlessActivity")
     assert "--es threads 1,2 --es delegates xnnpack,gpu --es runs 5 --es warmup 5" in start[-1]
 
     document = results.load(str(out / "phone.json"))
@@ -271,6 +324,39 @@ def test_whole_flow_install_push_run_pull_and_one_table(adb, java_core, exported
     assert [r["top-1"] for r in table] == ["50.00%"] * 3 + ["75.00%"] * 3 + ["50.00%"] * 2 + ["75.00%"] * 2
     assert (out / "benchmark.md").read_text() in proc.stdout
     assert sorted(os.listdir(out)) == ["benchmark.md", "benchmark.png", "phone.json"]
+
+
+def run_small(adb, java_core, exported, cwd):
+    """python -m export.phone on the first exported model, the fake phone running FakePhone."""
+    adb.app(["java", "-cp", java_core, "dev.litetf.bench.FakePhone"])
+    (adb.folder / "installed").write_text("apk")
+    out = cwd / "out"
+    proc = run_phone([str(exported[0]), "--threads", "1", "--delegates", "xnnpack", "--runs", "5",
+                      "--timeout", "30", "--out", str(out)], adb, cwd)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return results.load(str(out / "phone.json"))
+
+
+def test_an_earlier_run_still_alive_is_stopped_not_brought_to_the_front(adb, java_core, exported,
+                                                                         tmp_path):
+    adb.set("alive")  # without -S, am would only bring its task to the front: no new run
+    document = run_small(adb, java_core, exported, tmp_path)
+    assert [(r["model"], r["threads"]) for r in document["results"]] == [("small_int8", 1)]
+
+
+def test_a_sleeping_screen_is_woken_before_the_app_starts(adb, java_core, exported, tmp_path):
+    adb.set("asleep")  # asleep, the app would stall until the timeout
+    document = run_small(adb, java_core, exported, tmp_path)
+    assert len(document["results"]) == 1
+    calls = [" ".join(c) for c in adb.calls()]
+    woken = next(i for i, c in enumerate(calls) if "KEYCODE_WAKEUP" in c)
+    assert woken < next(i for i, c in enumerate(calls) if "am start" in c)
+
+
+def test_memory_figure_is_what_the_model_added(adb, java_core, exported, tmp_path):
+    """The fake phone's process sits at 100 MiB resident and peaks at 164 MiB after the reset."""
+    document = run_small(adb, java_core, exported, tmp_path)
+    assert document["results"][0]["model_memory_bytes"] == 64 * 2**20
 
 
 def test_same_model_from_two_runs_gets_two_names_on_the_phone(tmp_path):
@@ -294,6 +380,12 @@ PHONE_ERRORS = {
     "the app reports an error": "the app on R5CT1234 stopped: no model nope.tflite in",
     "app not installed": "the lite_tf benchmark app (dev.litetf.demo) is not installed on R5CT1234: "
                          "pass --install app-debug.apk",
+    "a locked screen": "the screen of R5CT1234 is locked: unlock it and run this again",
+    "a screen that stays off": "the screen of R5CT1234 stays off (mWakefulness=Asleep): turn it on",
+    "the app's process dies": "the app on R5CT1234 died without results; its log ends: I lite_tf : "
+                              "[1/1] small_int8: XNNPACK, 1 thread | F libc    : "
+                              "Fatal signal 11 (SIGSEGV), code 1 (SEGV_MAPERR), fault addr 0x0 in "
+                              "tid 4243 (lite_tf-benchmark)",
     "missing model file": "no such model file: ",
     "missing APK": "no such APK: ",
     "no adb": "adb not found (",
@@ -318,6 +410,15 @@ def test_phone_problems_are_one_line_exit_2(case, adb, exported, tmp_path):
                  "[:-5] + '.error', 'w').write('no model nope.tflite in /sdcard/...\\n')"])
     elif case == "app not installed":
         (adb.folder / "installed").unlink()
+    elif case == "a locked screen":
+        adb.set("locked")
+    elif case == "a screen that stays off":
+        adb.set("asleep")
+        adb.set("stays_asleep")
+    elif case == "the app's process dies":  # a native crash: no error file, no results
+        adb.app([sys.executable, "-c", "import sys; sys.stderr.write('I lite_tf : [1/1] small_int8: "
+                 "XNNPACK, 1 thread\\nF libc    : Fatal signal 11 (SIGSEGV), code 1 (SEGV_MAPERR), "
+                 "fault addr 0x0 in tid 4243 (lite_tf-benchmark)\\n'); sys.exit(139)"])
     elif case == "missing model file":
         args = [str(tmp_path / "nope.tflite")]
     elif case == "missing APK":

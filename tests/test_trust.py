@@ -115,14 +115,14 @@ def test_a_model_name_that_would_reach_the_phone_shell_is_refused(name, adb, tmp
 
 
 def phone_document(model="m_int8", path="/data/local/tmp/m_int8.tflite", name="Pixel 8"):
-    """A valid ``lite_tf.benchmark/1`` document as the app writes it, with one result."""
-    return {"schema": "lite_tf.benchmark/1",
+    """A valid ``lite_tf.benchmark/2`` document as the app writes it, with one result."""
+    return {"schema": "lite_tf.benchmark/2",
             "device": {"kind": "android", "name": name, "os": "Android 14", "cpu": "arm64-v8a",
                        "cores": 8, "runtime": {"name": "LiteRT", "version": "1.4.1"}},
             "results": [{"model": model, "path": path, "size_bytes": 10, "delegate": "XNNPACK",
                          "threads": 1, "runs": 5, "warmup": 1, "init_ms": 1.0,
                          "first_inference_ms": 1.0, "mean_ms": 1.0, "std_ms": 0.1, "p50_ms": 1.0,
-                         "p90_ms": 1.0, "p99_ms": 1.0, "peak_rss_bytes": 1000, "top1": 0.5,
+                         "p90_ms": 1.0, "p99_ms": 1.0, "model_memory_bytes": 1000, "top1": 0.5,
                          "samples": 4, "agreement": 1.0}]}
 
 

@@ -29,7 +29,8 @@ android {
 dependencies {
     implementation(project(":core"))
     // LiteRT (formerly TensorFlow Lite) from Google's Maven repository: the interpreter with
-    // XNNPACK, and the GPU delegate.
-    implementation("com.google.ai.edge.litert:litert:1.4.2")
-    implementation("com.google.ai.edge.litert:litert-gpu:1.4.2")
+    // XNNPACK, and the GPU delegate. 1.4.1: the release whose sources (tag v1.4.1 of
+    // github.com/google-ai-edge/LiteRT) the Java API calls were checked against.
+    implementation("com.google.ai.edge.litert:litert:1.4.1")
+    implementation("com.google.ai.edge.litert:litert-gpu:1.4.1")
 }

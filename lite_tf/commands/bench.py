@@ -24,7 +24,7 @@ USES_TENSORFLOW = False
 
 def add_arguments(parser) -> None:
     parser.add_argument("models", nargs="+", metavar="MODEL.tflite|RESULTS.json",
-                        help=".tflite files to measure, or lite_tf.benchmark/1 documents to add")
+                        help=".tflite files to measure, or lite_tf.benchmark/2 documents to add")
     cli.add_timing(parser, [1])
     parser.add_argument("--json", action="store_true",
                         help="print the results as one JSON object (schema: docs/benchmarking.md)")

@@ -3,7 +3,7 @@
 Benchmarks .tflite models on an Android phone over adb with the lite_tf benchmark app
 (android_demo/; python -m export.phone is the same command): installs the app if asked, pushes
 the models and the .samples python -m export wrote beside them, runs the app headless, waits for
-its results and pulls them. Writes phone.json (schema lite_tf.benchmark/1), benchmark.md and
+its results and pulls them. Writes phone.json (schema lite_tf.benchmark/2), benchmark.md and
 benchmark.png to --out, in the same table as host results (--host measures these models on this
 machine too). Each phone row has the on-device accuracy check: how often the phone's top-1 on the
 samples equals the host's. Bad input, no device, an unauthorized one or no results in time: one

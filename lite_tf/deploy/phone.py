@@ -1,16 +1,21 @@
 """Benchmark models on an Android phone over adb (the work behind ``python -m export.phone``).
 
 The phone runs the lite_tf benchmark app (``android_demo/``) in its headless mode: the models and
-their ``.samples`` are pushed to the app's external files folder, the app is started with ``am
-start`` extras, and it writes a ``lite_tf.benchmark/1`` document to ``results/<run id>.json`` (or
-one line to ``<run id>.error``), which is pulled, checked against the schema and returned.
-Every problem (no device, an unauthorized one, the app missing, no results in time) is a one-line
-``InputError``.
+their ``.samples`` are pushed to ``/data/local/tmp/lite_tf`` (where adb can write on every Android
+version: pushes into ``Android/data`` fail on many Android 11-13 phones with "remote fchown
+failed"), the screen is woken and checked, the app is started afresh (``am start -S``) with
+extras, copies the models into its private files folder, and writes a ``lite_tf.benchmark/2``
+document to ``results/<run id>.json`` in its external files folder (or one line to ``<run
+id>.error``), which is pulled, checked against the schema and returned. While waiting, a dead app
+process (a native crash, the system killing it) fails at once with the end of its log. Every
+problem (no device, an unauthorized one, the app missing, a locked screen, no results in time) is
+a one-line ``InputError``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -23,9 +28,12 @@ from lite_tf.errors import InputError
 
 PACKAGE = "dev.litetf.demo"
 ACTIVITY = f"{PACKAGE}/.HeadlessActivity"
-APP_DIR = f"/sdcard/Android/data/{PACKAGE}/files"  # getExternalFilesDir(null): adb reads and writes it
-MODELS_DIR = f"{APP_DIR}/models"
-RESULTS_DIR = f"{APP_DIR}/results"
+STAGING = "/data/local/tmp/lite_tf"  # adb pushes here; the app copies from it (ModelStore.STAGING)
+RESULTS_DIR = f"/sdcard/Android/data/{PACKAGE}/files/results"  # the app writes, adb reads
+# What `dumpsys window` says while the keyguard shows, across Android versions.
+LOCKED = ("mDreamingLockscreen=true", "mShowingLockscreen=true", "isStatusBarKeyguard=true",
+          "mKeyguardShowing=true")
+LOG_TAGS = ("lite_tf", "AndroidRuntime", "DEBUG", "libc")  # the app's, Java crashes, native crashes
 DELEGATES = ("xnnpack", "cpu", "gpu")  # what the app runs a model with (--delegates)
 ADB_SECONDS = 120  # any one adb command (an install or a push of a large model included)
 
@@ -121,24 +129,32 @@ def run(models: list[str], adb: Adb, threads: list[int], delegates: list[str], r
     wait up to ``timeout`` seconds, and return its validated results document, each result's
     ``top1`` filled in from the local export report when the app had none."""
     names = device_names(models)
-    adb.shell("mkdir", "-p", MODELS_DIR, RESULTS_DIR)
+    adb.shell("mkdir", "-p", STAGING)
     for path, name in names.items():
         progress(f"pushing {path} to {adb.serial}")
-        adb("push", path, f"{MODELS_DIR}/{name}")
+        adb("push", path, f"{STAGING}/{name}")
         if os.path.exists(rundir.samples_for(path)):
-            adb("push", rundir.samples_for(path), f"{MODELS_DIR}/{rundir.samples_for(name)}")
+            adb("push", rundir.samples_for(path), f"{STAGING}/{rundir.samples_for(name)}")
         else:  # an older copy would be for another model
-            adb.shell("rm", "-f", f"{MODELS_DIR}/{rundir.samples_for(name)}")
+            adb.shell("rm", "-f", f"{STAGING}/{rundir.samples_for(name)}")
+    wake(adb)
     run_id = f"lite_tf-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     extras = {"run_id": run_id, "models": ",".join(names.values()),
               "threads": ",".join(map(str, threads)), "delegates": ",".join(delegates),
               "runs": str(runs), "warmup": str(warmup)}
-    started = adb.shell("am", "start", "-W", "-n", ACTIVITY,
+    # -S stops a run still going: without it am only brings the old task to the front, with a
+    # "Warning:", and the new extras never reach the app.
+    started = adb.shell("am", "start", "-S", "-W", "-n", ACTIVITY,
                         *[word for key, value in extras.items() for word in ("--es", key, value)])
-    if "Error" in started:
-        raise InputError(f"the app did not start on {adb.serial}: "
-                         f"{next(l for l in started.splitlines() if 'Error' in l).strip()}")
-    document = _wait(adb, run_id, timeout, poll, progress)
+    said = [line.strip() for line in started.splitlines()
+            if line.startswith(("Error", "Warning", "Exception", "java.lang."))]
+    if said:
+        raise InputError(f"the app did not start on {adb.serial}: {said[0]}")
+    try:
+        document = _wait(adb, run_id, timeout, poll, progress)
+    finally:  # the app has its own copies by now (or failed)
+        adb.shell("rm", "-f", *[f"{STAGING}/{n}" for name in names.values()
+                                for n in (name, rundir.samples_for(name))])
     by_name = {name: path for path, name in names.items()}
     for result in document["results"]:
         local = by_name.get(result["model"] + ".tflite")
@@ -147,19 +163,56 @@ def run(models: list[str], adb: Adb, threads: list[int], delegates: list[str], r
     return document
 
 
+def wake(adb: Adb) -> None:
+    """Wake the screen (a sleeping phone freezes or throttles the app) and refuse a locked one."""
+    adb.shell("input", "keyevent", "KEYCODE_WAKEUP")
+    state = re.search(r"mWakefulness=(\w+)", adb.shell("dumpsys", "power"))
+    if state and state.group(1) != "Awake":
+        raise InputError(f"the screen of {adb.serial} stays off (mWakefulness={state.group(1)}): "
+                         f"turn it on and run this again")
+    window = adb.shell("dumpsys", "window")
+    if any(marker in window for marker in LOCKED):
+        raise InputError(f"the screen of {adb.serial} is locked: unlock it and run this again (a "
+                         f"locked phone pauses the app; Developer options > Stay awake keeps the "
+                         f"screen on while charging)")
+
+
+def results_listed(adb: Adb) -> set[str]:
+    """The files in the app's results folder (none before the app has made it: adb must not,
+    or on Android 11+ the folder would be the shell's and the app could not write to it)."""
+    return set(adb("shell", f"ls {RESULTS_DIR} 2>/dev/null || true").split())
+
+
+def alive(adb: Adb) -> bool:
+    """Whether the app's process runs (``pidof`` prints nothing and fails once it is gone)."""
+    return bool(adb("shell", f"pidof {PACKAGE} || true").strip())
+
+
+def last_log(adb: Adb, lines: int = 3) -> str:
+    """The last ``lines`` lines the app and the crash reporters logged, joined on one line."""
+    log = adb.shell("logcat", "-d", "-t", "200", "-s", *LOG_TAGS).splitlines()
+    kept = [line.strip() for line in log if line.strip() and not line.startswith("-----")]
+    return " | ".join(kept[-lines:]) or "nothing logged"
+
+
 def _wait(adb: Adb, run_id: str, timeout: float, poll: float, progress) -> dict:
     """The app's results document, once ``<run id>.json`` appears; its one-line error if
-    ``<run id>.error`` does; an InputError after ``timeout`` seconds."""
+    ``<run id>.error`` does, or at once if the app's process dies; an InputError after
+    ``timeout`` seconds."""
     deadline, said = time.monotonic() + timeout, None
     progress(f"benchmarking on {adb.serial} (up to {timeout:g} s)")
     while True:
-        listed = set(adb.shell("ls", RESULTS_DIR).split())
+        listed = results_listed(adb)
         if f"{run_id}.json" in listed:
             break
         if f"{run_id}.error" in listed:
             error = adb.shell("cat", f"{RESULTS_DIR}/{run_id}.error").strip() or "no message"
             adb.shell("rm", "-f", f"{RESULTS_DIR}/{run_id}.error")
             raise InputError(f"the app on {adb.serial} stopped: {error.splitlines()[0]}")
+        if not alive(adb) and not {f"{run_id}.json", f"{run_id}.error"} & results_listed(adb):
+            # (listed again: it may have finished between the two looks)
+            raise InputError(f"the app on {adb.serial} died without results; its log ends: "
+                             f"{last_log(adb)}")
         if f"{run_id}.progress" in listed:
             now = adb.shell("cat", f"{RESULTS_DIR}/{run_id}.progress").strip()
             if now and now != said:

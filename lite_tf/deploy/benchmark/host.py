@@ -1,5 +1,5 @@
 """Host latency of .tflite models: the ai_edge_litert interpreter with XNNPACK, one fresh process
-per model and thread count (``measure``), as ``lite_tf.benchmark/1`` documents (``results``): the
+per model and thread count (``measure``), as ``lite_tf.benchmark/2`` documents (``results``): the
 work behind ``python -m export.benchmark``. Imports no TensorFlow."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def median_p50(paths: dict[str, str], threads: int = 1, runs: int = 100, rounds:
 
 def measure_all(paths: list[str], threads: list[int], runs: int = 50, warmup: int = 5,
                 progress=None, label: str = "") -> dict:
-    """``benchmark`` for every model at every thread count, as one ``lite_tf.benchmark/1``
+    """``benchmark`` for every model at every thread count, as one ``lite_tf.benchmark/2``
     document; ``progress`` (if given) is told ``[i/n] <label><path>: N threads`` before each."""
     pairs = [(path, t) for path in paths for t in threads]
     results = []

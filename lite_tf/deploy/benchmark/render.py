@@ -21,14 +21,14 @@ def markdown(documents: list[dict]) -> str:
     """One table over the results of several documents (host and phones); the documents' errors
     (a delegate that could not run a model) are listed under it."""
     head = ("device", "model", "delegate", "threads", "size", "init ms", "first ms", "mean ms", "std",
-            "p50", "p90", "p99", "peak RSS", "top-1", "agreement")
+            "p50", "p90", "p99", "model memory", "top-1", "agreement")
     lines = ["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * (len(head) - 3)]
     for r in _rows(documents):
         lines.append("| " + " | ".join([
             r["device"], f"`{r['model']}`", r["delegate"], str(r["threads"]), _size(r["size_bytes"]),
             f"{r['init_ms']:.1f}", f"{r['first_inference_ms']:.2f}", f"{r['mean_ms']:.2f}",
             f"{r['std_ms']:.2f}", f"{r['p50_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}",
-            "-" if r["peak_rss_bytes"] is None else f"{r['peak_rss_bytes'] / 2**20:.0f} MiB",
+            "-" if r["model_memory_bytes"] is None else f"{r['model_memory_bytes'] / 2**20:.1f} MiB",
             percent(r["top1"]),
             "-" if r["agreement"] is None else f"{percent(r['agreement'])} of {r['samples']}"]) + " |")
     errors = [(device_label(d["device"]), e) for d in documents for e in d.get("errors", [])]

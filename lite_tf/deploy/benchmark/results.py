@@ -1,4 +1,4 @@
-"""Benchmark results: the ``lite_tf.benchmark/1`` documents that host and phone benchmarks emit
+"""Benchmark results: the ``lite_tf.benchmark/2`` documents that host and phone benchmarks emit
 (JSON Schema ``schema.json`` beside this module; checked on both sides), where they ran, and the
 top-1 that ``python -m export`` reported for a model."""
 
@@ -14,12 +14,12 @@ import jsonschema
 from lite_tf import rundir
 from lite_tf.errors import InputError
 
-SCHEMA = "lite_tf.benchmark/1"
+SCHEMA = "lite_tf.benchmark/2"
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.json")
 
 
 def report(results: list[dict]) -> dict:
-    """The ``lite_tf.benchmark/1`` document: where it ran and one entry per model and thread count."""
+    """The ``lite_tf.benchmark/2`` document: where it ran and one entry per model and thread count."""
     return {"schema": SCHEMA, "device": device(), "results": results}
 
 
@@ -35,6 +35,9 @@ def reported_top1(path: str) -> float | None:
 def validate(document, source: str) -> dict:
     """``document`` if it follows ``schema.json``, else a one-line InputError naming
     ``source`` and the first violation."""
+    if isinstance(document, dict) and document.get("schema") == "lite_tf.benchmark/1":
+        raise InputError(f"{source} is a lite_tf.benchmark/1 document, from an older lite_tf whose "
+                         f"memory column meant the whole process: measure again")
     with open(SCHEMA_FILE) as f:
         schema = json.load(f)
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
@@ -45,7 +48,7 @@ def validate(document, source: str) -> dict:
 
 
 def load(path: str, source: str | None = None) -> dict:
-    """A saved ``lite_tf.benchmark/1`` document (``--json`` output, or the phone app's), validated;
+    """A saved ``lite_tf.benchmark/2`` document (``--json`` output, or the phone app's), validated;
     errors name ``source`` (default: the path)."""
     source = source or path
     try:

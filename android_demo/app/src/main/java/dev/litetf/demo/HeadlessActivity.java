@@ -14,16 +14,21 @@ import java.util.Map;
 
 import org.json.JSONObject;
 
+import dev.litetf.bench.Launches;
 import dev.litetf.bench.Options;
 import dev.litetf.bench.Runner;
 import dev.litetf.bench.Session;
+import dev.litetf.bench.Staging;
 
 /**
  * The headless mode python -m export.phone starts:
- * {@code adb shell am start -n dev.litetf.demo/.HeadlessActivity --es run_id ID --es models
+ * {@code adb shell am start -S -n dev.litetf.demo/.HeadlessActivity --es run_id ID --es models
  * a.tflite,b.tflite --es threads 1,2,4 --es delegates xnnpack,gpu --es runs 50 --es warmup 5}.
- * It writes {@code results/ID.progress} as it goes, then {@code results/ID.json} (all at once), or
- * one line to {@code results/ID.error}, in the app's external files folder, and closes.
+ * It takes the named models pushed to {@link Staging#DIR} into its own models folder, writes
+ * {@code results/ID.progress} as it goes, then {@code results/ID.json} (all at once), or one line
+ * to {@code results/ID.error}, in the app's external files folder, and closes. Only holders of
+ * android.permission.DUMP (the adb shell) may start it (the manifest); rotating the phone does not
+ * re-create it (configChanges) and a re-created one starts nothing ({@link Launches}).
  */
 public final class HeadlessActivity extends Activity {
     private static final String TAG = "lite_tf";
@@ -44,6 +49,11 @@ public final class HeadlessActivity extends Activity {
         }
         String rawId = extras.getOrDefault("run_id", "results");
         String runId = Options.isRunId(rawId) ? rawId : "results";
+        if (!Launches.PROCESS.first(runId, state != null)) {
+            Log.w(TAG, "not starting " + runId + " again (re-created activity)");
+            status.setText(getString(R.string.running));
+            return;
+        }
         new Thread(() -> benchmark(extras, runId, status), "lite_tf-benchmark").start();
     }
 
@@ -52,6 +62,7 @@ public final class HeadlessActivity extends Activity {
         try {
             results = ModelStore.resultsDir(this);
             Options options = Options.parse(extras);
+            Staging.take(new File(Staging.DIR), ModelStore.modelsDir(this), options.models);
             File progress = new File(results, runId + ".progress");
             JSONObject document = Session.run(new LiteRtBackend(), new Runner(), AndroidDevice.describe(),
                     ModelStore.select(this, options.models), options, (index, total, model, delegate, threads) -> {
@@ -67,7 +78,7 @@ public final class HeadlessActivity extends Activity {
                     });
             Session.write(document, new File(results, runId + ".json"));
             Log.i(TAG, "wrote " + new File(results, runId + ".json"));
-        } catch (Exception e) {
+        } catch (Throwable e) {  // an Error too: the host would otherwise wait for its timeout
             Log.e(TAG, "benchmark failed", e);
             if (results != null) {
                 try {

@@ -1,7 +1,11 @@
 package dev.litetf.demo;
 
 import android.app.Activity;
+import android.graphics.Insets;
+import android.os.Build;
 import android.os.Bundle;
+import android.view.View;
+import android.view.WindowInsets;
 import android.view.WindowManager;
 import android.widget.ArrayAdapter;
 import android.widget.Button;
@@ -30,12 +34,13 @@ import dev.litetf.bench.Runner;
 import dev.litetf.bench.Session;
 
 /** The screen: pick models, threads and delegates, run, read the results table. Each run's JSON
- *  (lite_tf.benchmark/1) is also saved to results/ in the app's external files folder. */
+ *  (lite_tf.benchmark/2) is also saved to results/ in the app's external files folder. */
 public final class MainActivity extends Activity {
     private ListView models;
     private TextView status;
     private TableLayout table;
     private Button run;
+    private boolean running;
 
     @Override
     protected void onCreate(Bundle state) {
@@ -46,16 +51,48 @@ public final class MainActivity extends Activity {
         table = findViewById(R.id.results);
         run = findViewById(R.id.run);
         run.setOnClickListener(view -> start());
+        keepClearOfSystemBars(findViewById(android.R.id.content));
+    }
+
+    /** Targeting SDK 35, Android 15 draws the app edge to edge: pad the content by the system bars
+     *  and the display cutout, or the table runs under the navigation bar. */
+    private static void keepClearOfSystemBars(View content) {
+        content.setOnApplyWindowInsetsListener((view, insets) -> {
+            if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.R) {
+                Insets bars = insets.getInsets(WindowInsets.Type.systemBars() | WindowInsets.Type.displayCutout());
+                view.setPadding(bars.left, bars.top, bars.right, bars.bottom);
+                return WindowInsets.CONSUMED;
+            }
+            view.setPadding(insets.getSystemWindowInsetLeft(), insets.getSystemWindowInsetTop(),
+                    insets.getSystemWindowInsetRight(), insets.getSystemWindowInsetBottom());
+            return insets.consumeSystemWindowInsets();
+        });
     }
 
     @Override
     protected void onResume() {
         super.onResume();
-        List<String> names = new ArrayList<>();
-        try {
-            names.addAll(ModelStore.all(this).keySet());
-        } catch (Exception e) {
-            status.setText(Session.firstLine(e));
+        run.setEnabled(false);
+        new Thread(() -> {  // the first call after an install copies the bundled models: not on the UI thread
+            List<String> names = new ArrayList<>();
+            String problem = null;
+            try {
+                names.addAll(ModelStore.all(this).keySet());
+            } catch (Exception e) {
+                problem = Session.firstLine(e);
+            }
+            final String said = problem;
+            runOnUiThread(() -> {
+                if (!isDestroyed()) {
+                    list(names, said);
+                }
+            });
+        }, "lite_tf-models").start();
+    }
+
+    private void list(List<String> names, String problem) {
+        if (problem != null) {
+            status.setText(problem);
         }
         models.setAdapter(new ArrayAdapter<>(this, android.R.layout.simple_list_item_multiple_choice, names));
         for (int i = 0; i < names.size(); i++) {
@@ -64,7 +101,7 @@ public final class MainActivity extends Activity {
         if (names.isEmpty()) {
             status.setText(R.string.no_models);
         }
-        run.setEnabled(!names.isEmpty());
+        run.setEnabled(!names.isEmpty() && !running);
     }
 
     private void start() {
@@ -90,6 +127,7 @@ public final class MainActivity extends Activity {
             status.setText(e.getMessage());
             return;
         }
+        running = true;
         run.setEnabled(false);
         status.setText(R.string.running);
         getWindow().addFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON);
@@ -105,7 +143,7 @@ public final class MainActivity extends Activity {
                         + new SimpleDateFormat("yyyyMMdd-HHmmss", Locale.ROOT).format(new Date()) + ".json");
                 Session.write(document, out);
                 message = "saved " + out;
-            } catch (Exception e) {
+            } catch (Throwable e) {  // an OutOfMemoryError too: say so rather than close the app
                 message = Session.firstLine(e);
             }
             final String done = message;
@@ -115,6 +153,7 @@ public final class MainActivity extends Activity {
                 if (shown != null) {
                     show(shown);
                 }
+                running = false;
                 run.setEnabled(true);
                 getWindow().clearFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON);
             });

@@ -15,24 +15,30 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The models the app can benchmark: .tflite files pushed to its external files folder
- * ({@code /sdcard/Android/data/dev.litetf.demo/files/models}, where python -m export.phone puts
- * them), then those bundled in its assets (copied to internal storage once, to load as files).
- * A model's {@code .samples} sits beside it.
+ * The models the app can benchmark: those taken from {@code /data/local/tmp/lite_tf}, where
+ * python -m export.phone pushes them, into its private {@code files/models} folder, then those
+ * bundled in its assets (copied to {@code files/bundled} once per install, to load as files). A
+ * model's {@code .samples} sits beside it. Results go to the external files folder's
+ * {@code results/}, where adb reads them.
  */
 final class ModelStore {
     private ModelStore() {
     }
 
     static File modelsDir(Context context) throws IOException {
-        return folder(context, "models");
+        return made(new File(context.getFilesDir(), "models"));
     }
 
     static File resultsDir(Context context) throws IOException {
-        return folder(context, "results");
+        File root = context.getExternalFilesDir(null);
+        if (root == null) {
+            throw new IOException("the app's external files folder is not available");
+        }
+        return made(new File(root, "results"));
     }
 
-    /** Every model by file name; a pushed model hides a bundled one of the same name. */
+    /** Every model by file name; a pushed model hides a bundled one of the same name. Copies the
+     *  bundled ones on first use after an install: call it off the UI thread. */
     static Map<String, File> all(Context context) throws IOException {
         Map<String, File> models = new LinkedHashMap<>();
         for (File dir : new File[] {modelsDir(context), bundled(context)}) {
@@ -68,12 +74,7 @@ final class ModelStore {
         return chosen;
     }
 
-    private static File folder(Context context, String name) throws IOException {
-        File root = context.getExternalFilesDir(null);
-        if (root == null) {
-            throw new IOException("the app's external files folder is not available");
-        }
-        File dir = new File(root, name);
+    private static File made(File dir) throws IOException {
         if (!dir.isDirectory() && !dir.mkdirs()) {
             throw new IOException("cannot create " + dir);
         }
@@ -82,10 +83,7 @@ final class ModelStore {
 
     /** The assets' .tflite and .samples files, copied to files/bundled after each install or update. */
     private static File bundled(Context context) throws IOException {
-        File dir = new File(context.getFilesDir(), "bundled");
-        if (!dir.isDirectory() && !dir.mkdirs()) {
-            throw new IOException("cannot create " + dir);
-        }
+        File dir = made(new File(context.getFilesDir(), "bundled"));
         long installed;
         try {
             installed = context.getPackageManager().getPackageInfo(context.getPackageName(), 0).lastUpdateTime;

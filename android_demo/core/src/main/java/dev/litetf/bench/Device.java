@@ -3,7 +3,7 @@ package dev.litetf.bench;
 import org.json.JSONException;
 import org.json.JSONObject;
 
-/** Where the benchmark ran: {@code device} in lite_tf.benchmark/1. */
+/** Where the benchmark ran: {@code device} in lite_tf.benchmark/2. */
 public final class Device {
     public final String name;
     public final String os;

@@ -3,7 +3,7 @@ package dev.litetf.bench;
 import org.json.JSONException;
 import org.json.JSONObject;
 
-/** One model at one delegate and thread count: an entry of {@code results} in lite_tf.benchmark/1. */
+/** One model at one delegate and thread count: an entry of {@code results} in lite_tf.benchmark/2. */
 public final class Result {
     public final String model;
     public final String path;
@@ -15,14 +15,15 @@ public final class Result {
     public final double initMs;
     public final double firstInferenceMs;
     public final Stats stats;
-    public final Long peakRssBytes;
+    /** What loading and running the model added to resident memory (see {@link Memory}); null if unknown. */
+    public final Long modelMemoryBytes;
     public final Double top1;
     public final int samples;
     /** Fraction of the samples where this device's top-1 equals the host's; null without samples. */
     public final Double agreement;
 
     public Result(String model, String path, long sizeBytes, Delegate delegate, int threads, int runs,
-                  int warmup, double initMs, double firstInferenceMs, Stats stats, Long peakRssBytes,
+                  int warmup, double initMs, double firstInferenceMs, Stats stats, Long modelMemoryBytes,
                   Double top1, int samples, Double agreement) {
         this.model = model;
         this.path = path;
@@ -34,7 +35,7 @@ public final class Result {
         this.initMs = initMs;
         this.firstInferenceMs = firstInferenceMs;
         this.stats = stats;
-        this.peakRssBytes = peakRssBytes;
+        this.modelMemoryBytes = modelMemoryBytes;
         this.top1 = top1;
         this.samples = samples;
         this.agreement = agreement;
@@ -47,7 +48,7 @@ public final class Result {
                 .put("warmup", warmup).put("init_ms", initMs).put("first_inference_ms", firstInferenceMs)
                 .put("mean_ms", stats.mean).put("std_ms", stats.std).put("p50_ms", stats.p50)
                 .put("p90_ms", stats.p90).put("p99_ms", stats.p99)
-                .put("peak_rss_bytes", orNull(peakRssBytes)).put("top1", orNull(top1))
+                .put("model_memory_bytes", orNull(modelMemoryBytes)).put("top1", orNull(top1))
                 .put("samples", samples).put("agreement", orNull(agreement));
     }
 

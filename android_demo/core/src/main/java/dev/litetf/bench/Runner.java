@@ -4,7 +4,6 @@ import java.io.File;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.function.Supplier;
 
 /**
  * The benchmark loop, as the host's (lite_tf/deploy/benchmark/measure.py) and TFLite's benchmark_model run it:
@@ -20,21 +19,22 @@ public final class Runner {
     private final Clock clock;
     private final double warmupSeconds;
     private final double minSeconds;
-    private final Supplier<Long> peakRss;
+    private final Memory.Probe memory;
 
     public Runner() {
-        this(Clock.SYSTEM, WARMUP_SECONDS, MIN_SECONDS, Memory::peakRssBytes);
+        this(Clock.SYSTEM, WARMUP_SECONDS, MIN_SECONDS, Memory.PROC);
     }
 
-    public Runner(Clock clock, double warmupSeconds, double minSeconds, Supplier<Long> peakRss) {
+    public Runner(Clock clock, double warmupSeconds, double minSeconds, Memory.Probe memory) {
         this.clock = clock;
         this.warmupSeconds = warmupSeconds;
         this.minSeconds = minSeconds;
-        this.peakRss = peakRss;
+        this.memory = memory;
     }
 
     public Result measure(Backend backend, File file, Delegate delegate, int threads, int runs, int warmup,
                           Samples samples) throws Exception {
+        Memory used = Memory.start(memory);
         long start = clock.nanoTime();
         try (Backend.Model model = backend.load(file, delegate, threads)) {
             double init = millis(clock.nanoTime() - start);
@@ -65,7 +65,7 @@ public final class Runner {
             String name = file.getName();
             return new Result(name.endsWith(".tflite") ? name.substring(0, name.length() - 7) : name,
                     file.getAbsolutePath(), file.length(), delegate, threads, times.length, warmup, init,
-                    first, Stats.of(times), peakRss.get(), samples == null ? null : samples.hostTop1, count,
+                    first, Stats.of(times), used.added(), samples == null ? null : samples.hostTop1, count,
                     agreement);
         }
     }

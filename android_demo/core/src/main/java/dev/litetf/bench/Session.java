@@ -13,12 +13,12 @@ import org.json.JSONException;
 import org.json.JSONObject;
 
 /**
- * Every model at every delegate and thread count, as one lite_tf.benchmark/1 document. A model a
- * delegate cannot run (a GPU without support, a missing op) becomes an entry of {@code errors}
- * and the rest go on. The GPU delegate runs once per model, with the first thread count.
+ * Every model at every delegate and thread count, as one lite_tf.benchmark/2 document. A model a
+ * delegate cannot run (a GPU without support, a missing op, a native library that does not load,
+ * no memory) becomes an entry of {@code errors} and the rest go on. The GPU delegate runs once per model, with the first thread count.
  */
 public final class Session {
-    public static final String SCHEMA = "lite_tf.benchmark/1";
+    public static final String SCHEMA = "lite_tf.benchmark/2";
 
     /** Told before each measurement, e.g. to show progress. */
     public interface Listener {
@@ -57,7 +57,7 @@ public final class Session {
                         }
                         results.put(runner.measure(backend, model, delegate, threads, options.runs,
                                 options.warmup, samples).toJson());
-                    } catch (Exception e) {
+                    } catch (Throwable e) {  // UnsatisfiedLinkError, OutOfMemoryError: reported, not fatal
                         errors.put(new JSONObject().put("model", model.getName())
                                 .put("delegate", delegate.name()).put("threads", threads)
                                 .put("error", firstLine(e)));

@@ -3,7 +3,9 @@ package dev.litetf.bench;
 import java.io.File;
 import java.io.FileInputStream;
 import java.io.IOException;
+import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -19,6 +21,8 @@ class FakeBackend implements Backend {
     String inputType = "int8";
     int inputBytes = 16;
     Set<Delegate> unsupported = EnumSet.noneOf(Delegate.class);
+    /** Errors (not exceptions) loading with a delegate throws, as a missing native library or no memory. */
+    Map<Delegate, Error> errors = new EnumMap<>(Delegate.class);
     int runCalls;
     int loads;
     boolean closed;
@@ -44,6 +48,9 @@ class FakeBackend implements Backend {
             if (in.read(head) != 8 || head[4] != 'T' || head[5] != 'F' || head[6] != 'L' || head[7] != '3') {
                 throw new IOException(file.getName() + " is not a TFLite model");
             }
+        }
+        if (errors.containsKey(delegate)) {
+            throw errors.get(delegate);
         }
         if (unsupported.contains(delegate)) {
             throw new UnsupportedOperationException(delegate + " delegate is not supported on this device");

@@ -12,7 +12,7 @@ import java.util.Map;
 /**
  * The app's headless mode with FakeBackend in place of LiteRT, for the Python tests (the fake adb
  * runs it when told to start the app): {@code java dev.litetf.bench.FakePhone --models-dir DIR
- * --out FILE [--models a.tflite,...] [--threads ...] [--delegates ...] [--runs N] [--warmup N]}.
+ * [--staging DIR] --out FILE [--models a.tflite,...] [--threads ...] [--delegates ...] [--runs N] [--warmup N]}.
  * Each model's runs take 0.1 ms plus 1 ms per MiB of file on a fake clock, divided by the threads
  * (by 4 on the GPU), with a little spread. A model with samples takes their input size and type
  * and predicts what the host predicted for each sample, except for every 32nd sample (the 32nd,
@@ -28,6 +28,9 @@ public final class FakePhone {
             Options options = Options.fromArgs(args, rest);
             out = new File(rest.get("out"));
             File dir = new File(rest.get("models_dir"));
+            if (rest.containsKey("staging")) {  // as the app takes what python -m export.phone pushed
+                Staging.take(new File(rest.get("staging")), dir, options.models);
+            }
             List<File> models = new ArrayList<>();
             if (options.models.isEmpty()) {
                 File[] found = dir.listFiles((d, name) -> name.endsWith(".tflite"));
@@ -71,7 +74,7 @@ public final class FakePhone {
             };
             Device device = new Device("Fake phone", "Android 14 (API 34)", "fake SoC", 8);
             Session.write(Session.run(backend, new Runner(clock, Runner.WARMUP_SECONDS, Runner.MIN_SECONDS,
-                    () -> 64L << 20), device, models, options, (i, n, m, d, t) -> { }), out);
+                    new FakeMemory(true, 100L << 20, 164L << 20)), device, models, options, (i, n, m, d, t) -> { }), out);
         } catch (IllegalArgumentException e) {
             if (out == null) {
                 throw e;

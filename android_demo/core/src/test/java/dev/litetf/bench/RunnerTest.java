@@ -32,7 +32,7 @@ public class RunnerTest {
     @Test
     public void timesInitFirstRunAndTheTimedRunsExactly() throws Exception {
         backend.runMillis = new double[] {1, 2, 3, 4, 10};  // first run 1; warm-up 2, 3; timed 4 10 1 2 3
-        Runner runner = new Runner(clock, 0, 0, () -> 123L);
+        Runner runner = new Runner(clock, 0, 0, new FakeMemory(true, 1000L, 1123L));
         Result r = runner.measure(backend, model, Delegate.XNNPACK, 2, 5, 2, null);
         assertEquals("net_int8", r.model);
         assertEquals(model.getAbsolutePath(), r.path);
@@ -46,7 +46,7 @@ public class RunnerTest {
         assertEquals(7.6, r.stats.p90, 1e-9);
         assertEquals(Math.sqrt(10), r.stats.std, 1e-9);
         assertEquals(8, backend.runCalls);
-        assertEquals(Long.valueOf(123), r.peakRssBytes);
+        assertEquals("the high-water mark less the resident memory at the reset", Long.valueOf(123), r.modelMemoryBytes);
         assertNull(r.agreement);
         assertNull(r.top1);
         assertTrue("the model is closed", backend.closed);
@@ -55,11 +55,12 @@ public class RunnerTest {
     @Test
     public void warmsUpHalfASecondAndTimesAtLeastOneSecond() throws Exception {
         backend.runMillis = new double[] {2};
-        Result r = new Runner(clock, Runner.WARMUP_SECONDS, Runner.MIN_SECONDS, () -> null)
+        Result r = new Runner(clock, Runner.WARMUP_SECONDS, Runner.MIN_SECONDS,
+                new FakeMemory(false, 5000L, 9000L))
                 .measure(backend, model, Delegate.CPU, 1, 10, 3, null);
         assertEquals(500, r.runs);  // 10 asked for, but 1 s of 2 ms runs
         assertEquals(1 + 250 + 500, backend.runCalls);
-        assertNull(r.peakRssBytes);
+        assertNull("no reset: the whole process's high-water mark is not the model's", r.modelMemoryBytes);
     }
 
     @Test
@@ -68,7 +69,7 @@ public class RunnerTest {
         byte[][] inputs = {input(0), input(1), input(2), input(9)};
         TestFiles.samples(model, 2, 0.875f, new int[] {0, 1, 2, 3}, new int[] {0, 1, 2, 2}, inputs);
         Samples samples = Samples.read(Samples.besides(model));
-        Result r = new Runner(clock, 0, 0, () -> null).measure(backend, model, Delegate.XNNPACK, 1, 3, 0, samples);
+        Result r = new Runner(clock, 0, 0, new FakeMemory(false, null, null)).measure(backend, model, Delegate.XNNPACK, 1, 3, 0, samples);
         assertEquals(4, r.samples);
         assertEquals(0.75, r.agreement, 1e-12);
         assertEquals(0.875, r.top1, 1e-7);
@@ -79,7 +80,7 @@ public class RunnerTest {
     public void samplesOfAnotherModelAreAnError() throws Exception {
         TestFiles.samples(model, 2, Float.NaN, new int[] {0}, new int[] {0}, new byte[][] {new byte[8]});
         try {
-            new Runner(clock, 0, 0, () -> null).measure(backend, model, Delegate.XNNPACK, 1, 3, 0,
+            new Runner(clock, 0, 0, new FakeMemory(false, null, null)).measure(backend, model, Delegate.XNNPACK, 1, 3, 0,
                     Samples.read(Samples.besides(model)));
             fail("expected an error");
         } catch (IllegalArgumentException e) {
