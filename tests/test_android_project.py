@@ -162,3 +162,40 @@ def test_host_sends_the_extras_the_app_reads(monkeypatch, tmp_path):
     start = next(w for w in sent if w[:2] == ("am", "start"))
     extras = [start[i + 1] for i, w in enumerate(start) if w == "--es"]
     assert sorted(extras) == sorted(keys)
+
+
+def method_body(source: str, signature: str) -> str:
+    """The text of the Java method whose declaration contains ``signature``, braces balanced."""
+    start = source.index("{", source.index(signature))
+    depth = 0
+    for end in range(start, len(source)):
+        depth += {"{": 1, "}": -1}.get(source[end], 0)
+        if depth == 0:
+            return source[start:end + 1]
+    raise ValueError(f"unbalanced braces after {signature}")
+
+
+def test_screen_keeps_clear_of_the_system_bars_when_drawn_edge_to_edge():
+    """Targeting SDK 35, Android 15 draws the app edge to edge: the screen's content must take the
+    system bars' insets or the results table runs under the navigation bar. (Static: no Android
+    SDK here to run it.)"""
+    target = int(re.search(r"targetSdk = (\d+)", read("app", "build.gradle.kts")).group(1))
+    main = java_sources()["MainActivity.java"]
+    if target >= 35:
+        on_create = method_body(main, "protected void onCreate(")
+        assert "keepClearOfSystemBars(findViewById(android.R.id.content))" in on_create
+        listener = method_body(main, "private static void keepClearOfSystemBars(")
+        assert "setOnApplyWindowInsetsListener" in listener and "systemBars()" in listener
+        assert "setPadding(bars.left, bars.top, bars.right, bars.bottom)" in listener
+
+
+def test_models_are_listed_and_copied_off_the_ui_thread():
+    """ModelStore.all copies the bundled models after an install: the activities call it (and
+    select, which calls it) only from a worker thread. (Static: no Android SDK here to run it.)"""
+    for name, source in java_sources().items():
+        for method in re.finditer(r"(?:protected|public|private) void (on\w+)\(", source):
+            body = method_body(source, method.group(0))
+            for call in re.finditer(r"ModelStore\.(all|select)\(", body):
+                before = body[:call.start()]
+                assert before.count("new Thread(") > before.count("}, \"lite_tf-"), (
+                    f"{name}: {method.group(1)} calls ModelStore.{call.group(1)} on the UI thread")

@@ -2,8 +2,8 @@
 
 Host latency of .tflite models in the ai_edge_litert interpreter with XNNPACK (its default CPU
 delegate), to compare with a phone's (python -m export.benchmark is the same command). Every model
-and thread count runs in a fresh process, so init is a cold start and peak RSS belongs to that
-model alone. A .json argument is a saved result document (--json output, or the Android app's from
+and thread count runs in a fresh process, so init is a cold start; the memory column is what
+loading and running the model added (measured as the phone app measures it). A .json argument is a saved result document (--json output, or the Android app's from
 python -m export.phone): its rows join the table unmeasured. With several arguments it also writes
 benchmark.md (the table) and benchmark.png (top-1 vs latency, marker area = size; top-1 comes from
 the <model>.report.json that python -m export writes beside each model).
