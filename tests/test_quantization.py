@@ -5,6 +5,7 @@ import pytest
 
 from lite_tf import blocks
 from lite_tf.backend import keras
+from lite_tf.blocks.activations import HardSwish
 from lite_tf.models import create_model, get_entry, list_families, list_models
 from lite_tf.compression.quantize import quantize_model
 from lite_tf.deploy.convert import convert
@@ -94,3 +95,19 @@ def test_custom_quantize_configs(rng):
 @pytest.mark.slow
 def test_mobilenext_se_and_partial_identity_qat_and_int8(rng):
     check_qat_and_int8("mobilenext_035", rng, se=True, identity_multiplier=0.5)
+
+
+def test_hard_swish_reaches_int8_as_tflites_native_kernel(rng):
+    """MobileNetV3's hard-swish converts to one HARD_SWISH op per HardSwish layer, after QAT as
+    after plain training, with no decomposed x * relu6(x + 3) / 6 left: the MULs are the SE
+    gates' scales and their hard-sigmoids' 1/6."""
+    model = create_model("mobilenet_v3_small_075", input_shape=(SIZE, SIZE, 3), num_classes=10,
+                         classifier_activation=None)
+    swishes = sum(isinstance(layer, HardSwish) for layer in model.layers)
+    gates = sum(layer.name.endswith("_se_scale") for layer in model.layers)
+    x = rng.rand(8, SIZE, SIZE, 3).astype("float32")
+    for net in (model, quantize_model(model)):
+        tflite = convert(net, "int8", lambda: (x[i:i + 1] for i in range(len(x))))
+        ops = [name for name, _ in tensor_types(tflite)]
+        assert ops.count("HARD_SWISH") == swishes == 19  # stem, 8 blocks x 2, head conv, hidden
+        assert ops.count("MUL") <= 2 * gates and "RELU6" not in ops

@@ -27,6 +27,10 @@ EXPECTED = {
     "shufflenet_v2_050": (1_366_792, 40.5), "shufflenet_v2_100": (2_278_604, 144.9),
     "shufflenet_v2_150": (3_503_624, 295.8), "shufflenet_v2_200": (7_393_996, 583.3),
     "squeezenet_10": (1_248_424, 818.9), "squeezenet_11": (1_235_496, 349.2),
+    "mobilenet_v3_large_075": (3_993_528, 154.6), "mobilenet_v3_large_100": (5_483_032, 216.6),
+    "mobilenet_v3_small_075": (2_041_872, 43.4), "mobilenet_v3_small_100": (2_542_856, 56.5),
+    "mobilenet_v3_large_minimal_100": (3_924_288, 209.1),
+    "mobilenet_v3_small_minimal_100": (2_044_736, 52.3),
 }
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "reference" / "architectures.md"
 

@@ -20,9 +20,11 @@ def test_registered_names():
                      "mobilenext_035", "mobilenext_140", "shufflenet_v1_g1_100",
                      "shufflenet_v1_g8_200", "shufflenet_v2_050", "shufflenet_v2_200",
                      "squeezenet_10", "squeezenet_11", "snet_49", "snet_146", "snet_535",
-                     "mobilefacenet"]:
+                     "mobilefacenet", "mobilenet_v3_large_075", "mobilenet_v3_large_100",
+                     "mobilenet_v3_small_075", "mobilenet_v3_small_100",
+                     "mobilenet_v3_large_minimal_100", "mobilenet_v3_small_minimal_100"]:
         assert required in names
-    assert len(list_families()) == 8
+    assert len(list_families()) == 9
     assert list_models("squeezenet") == ["squeezenet_10", "squeezenet_11"]
 
 

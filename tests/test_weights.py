@@ -39,7 +39,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-TORCHVISION = [  # zoo model, torchvision builder, zoo settings the port needs
+TORCHVISION = [  # zoo model, reference builder (torchvision's, or timm's as timm:<name>), zoo settings the port needs
     ("mobilenet_v2_100", "mobilenet_v2", {"padding": "symmetric", "bn_epsilon": 1e-5}),
     ("shufflenet_v2_050", "shufflenet_v2_x0_5", {}),
     ("shufflenet_v2_100", "shufflenet_v2_x1_0", {}),
@@ -47,9 +47,21 @@ TORCHVISION = [  # zoo model, torchvision builder, zoo settings the port needs
     ("shufflenet_v2_200", "shufflenet_v2_x2_0", {}),
     ("squeezenet_10", "squeezenet1_0", {}),
     ("squeezenet_11", "squeezenet1_1", {}),
+    ("mobilenet_v3_large_100", "mobilenet_v3_large", {}),
+    ("mobilenet_v3_small_100", "mobilenet_v3_small", {}),
+    ("mobilenet_v3_large_100", "timm:mobilenetv3_large_100", {"bn_epsilon": 1e-5}),
+    ("mobilenet_v3_large_075", "timm:mobilenetv3_large_075", {"bn_epsilon": 1e-5}),
+    ("mobilenet_v3_small_100", "timm:mobilenetv3_small_100", {"bn_epsilon": 1e-5}),
+    ("mobilenet_v3_small_075", "timm:mobilenetv3_small_075", {"bn_epsilon": 1e-5}),
+    ("mobilenet_v3_large_minimal_100", "timm:tf_mobilenetv3_large_minimal_100", {}),
+    ("mobilenet_v3_small_minimal_100", "timm:tf_mobilenetv3_small_minimal_100", {}),
 ]
+# In the default suite: one port per reference layout; the other widths and variants are slow.
+DEFAULT_PORTS = {"mobilenet_v2", "shufflenet_v2_x0_5", "squeezenet1_1", "mobilenet_v3_small",
+                 "timm:mobilenetv3_small_100"}
 
-# Runs in a process of its own: torchvision imported after TensorFlow crashes the process.
+# Runs in a process of its own: torchvision imported after TensorFlow crashes the process. timm's
+# models are saved as .safetensors, as timm publishes them on the Hugging Face hub.
 REFERENCES = """
 import sys, numpy as np, torch, torchvision
 out = sys.argv[1]
@@ -57,25 +69,47 @@ x = np.random.RandomState(0).randn(2, 224, 224, 3).astype("float32")
 np.save(f"{out}/x.npy", x)
 for builder in sys.argv[2:]:
     torch.manual_seed(0)
-    model = getattr(torchvision.models, builder)()
+    if builder.startswith("timm:"):
+        import timm
+        model = timm.create_model(builder[5:])
+    else:
+        model = getattr(torchvision.models, builder)()
     for m in model.modules():  # random BatchNorm statistics, not the identity of a fresh layer
         if isinstance(m, torch.nn.BatchNorm2d):
             with torch.no_grad():
                 m.weight.uniform_(0.5, 1.5); m.bias.normal_(0, 0.1)
                 m.running_mean.normal_(0, 0.1); m.running_var.uniform_(0.5, 1.5)
+        if isinstance(m, torch.nn.Linear):  # not torchvision's near-zero classifier init
+            with torch.no_grad():
+                m.weight.normal_(0, 0.05)
     model.eval()
-    torch.save(model.state_dict(), f"{out}/{builder}.pth")
+    inputs = torch.from_numpy(x.transpose(0, 3, 1, 2))
+    head = [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))][-1]
+    with torch.no_grad():  # logits of order 1, so the absolute tolerance means the same for all
+        scale = model(inputs).abs().max()
+        head.weight.div_(scale); head.bias.div_(scale)
+    name = builder.replace(":", "_")
+    if builder.startswith("timm:"):
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, f"{out}/{name}.safetensors")
+    else:
+        torch.save(model.state_dict(), f"{out}/{name}.pth")
     with torch.no_grad():
-        np.save(f"{out}/{builder}.npy", model(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy())
+        np.save(f"{out}/{name}.npy", model(inputs).numpy())
 """
+
+
+def checkpoint_of(folder, builder):
+    name = builder.replace(":", "_")
+    return folder / (f"{name}.safetensors" if builder.startswith("timm:") else f"{name}.pth")
 
 
 @pytest.fixture(scope="session")
 def torchvision_references(tmp_path_factory):
-    """Each torchvision model of TORCHVISION with random weights: ``<builder>.pth`` and its logits
-    ``<builder>.npy`` on the batch ``x.npy``, made by torchvision itself."""
-    if importlib.util.find_spec("torchvision") is None:
-        pytest.skip("torchvision is not installed (pip install 'lite_tf[torch]')")
+    """Each model of TORCHVISION built by torchvision (or timm) with random weights: its checkpoint
+    and its logits ``<builder>.npy`` on the batch ``x.npy``, made by the reference itself."""
+    if importlib.util.find_spec("torchvision") is None or importlib.util.find_spec("timm") is None:
+        pytest.skip("torchvision or timm is not installed (pip install 'lite_tf[torch]')")
     out = tmp_path_factory.mktemp("torchvision")
     proc = subprocess.run([sys.executable, "-c", REFERENCES, str(out),
                            *(builder for _, builder, _ in TORCHVISION)],
@@ -84,13 +118,15 @@ def torchvision_references(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("name,builder,settings", TORCHVISION)
+@pytest.mark.parametrize("name,builder,settings", [
+    pytest.param(*port, marks=() if port[1] in DEFAULT_PORTS else pytest.mark.slow) for port in TORCHVISION])
 def test_torchvision_checkpoint_gives_the_same_logits(name, builder, settings,
                                                       torchvision_references):
-    net, meta = pretrained.convert_checkpoint(get_entry(name), str(torchvision_references / f"{builder}.pth"),
+    net, meta = pretrained.convert_checkpoint(get_entry(name), str(checkpoint_of(torchvision_references, builder)),
                                               fresh_builder(name))
     assert meta["overrides"] == settings and meta["preprocessing"] == "torch"
-    want = np.load(torchvision_references / f"{builder}.npy")
+    assert meta["source"] == ("timm" if builder.startswith("timm:") else "torchvision")
+    want = np.load(torchvision_references / f"{builder.replace(':', '_')}.npy")
     got = net(np.load(torchvision_references / "x.npy"), training=False).numpy()
     assert np.abs(want).max() > 0.05  # logits, not a degenerate all-zero output
     assert np.abs(got - want).max() <= 1e-4

@@ -15,8 +15,9 @@ import dataclasses
 import math
 
 from lite_tf.backend import layers
+from lite_tf.blocks.activations import HardSigmoid, HardSwish
 
-ACTIVATIONS = ("relu", "relu6", "prelu", "sigmoid", None)
+ACTIVATIONS = ("relu", "relu6", "prelu", "sigmoid", "hard_sigmoid", "hard_swish", None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +74,10 @@ def activation(x, kind: str | None, name: str):
         return layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
     if kind == "sigmoid":
         return layers.Activation("sigmoid", name=f"{name}_sigmoid")(x)
+    if kind == "hard_sigmoid":
+        return HardSigmoid(name=f"{name}_hsigmoid")(x)
+    if kind == "hard_swish":
+        return HardSwish(name=f"{name}_hswish")(x)
     raise ValueError(f"unknown activation {kind!r}; expected one of {ACTIVATIONS}")
 
 

@@ -6,19 +6,21 @@ from lite_tf.blocks.se import squeeze_excite
 
 
 def inverted_residual(x, filters, strides=1, expansion=6, *, kernel_size=3, activation_fn="relu6",
-                      se_reduction=None, cfg=DEFAULT, name):
-    """1x1 expand (skipped when expansion is 1) -> depthwise kxk -> linear 1x1 project; identity
-    shortcut when the shape is kept. Layers ``name_expand``, ``name_dw``, ``name_project``,
-    ``name_add``."""
+                      se_reduction=None, se_gate="sigmoid", expanded=None, cfg=DEFAULT, name):
+    """1x1 expand to ``expanded`` channels (default ``expansion`` times the input; skipped when
+    that is the input's) -> depthwise kxk -> [squeeze-and-excite] -> linear 1x1 project; identity
+    shortcut when the shape is kept. Layers ``name_expand``, ``name_dw``, ``name_se_*``,
+    ``name_project``, ``name_add``."""
     in_channels = x.shape[-1]
+    expanded = expanded or in_channels * expansion
     y = x
-    if expansion != 1:
-        y = conv_bn_act(y, in_channels * expansion, 1, activation_fn=activation_fn, cfg=cfg,
+    if expanded != in_channels:
+        y = conv_bn_act(y, expanded, 1, activation_fn=activation_fn, cfg=cfg,
                         name=f"{name}_expand")
     y = depthwise_bn_act(y, kernel_size, strides, activation_fn=activation_fn, cfg=cfg,
                          name=f"{name}_dw")
     if se_reduction:
-        y = squeeze_excite(y, se_reduction, name=f"{name}_se")
+        y = squeeze_excite(y, se_reduction, gate=se_gate, name=f"{name}_se")
     y = conv_bn_act(y, filters, 1, activation_fn=None, cfg=cfg, name=f"{name}_project")
     if strides == 1 and in_channels == filters:
         y = layers.Add(name=f"{name}_add")([x, y])

@@ -20,6 +20,7 @@ import gin
 import numpy as np
 
 from lite_tf.backend import layers
+from lite_tf.blocks.activations import HardSigmoid, HardSwish
 from lite_tf.checks import at_least, field, one_of, validate, within
 from lite_tf.compression import stage
 from lite_tf.errors import InputError
@@ -30,7 +31,7 @@ CRITERIA = ("l1", "bn")
 SCOPES = ("layer", "global")
 # Layers a channel passes through unchanged, one input channel to one output channel.
 PER_CHANNEL = (layers.BatchNormalization, layers.ReLU, layers.Activation, layers.PReLU,
-               layers.ZeroPadding2D, layers.Dropout)
+               layers.ZeroPadding2D, layers.Dropout, HardSwish, HardSigmoid)
 
 
 @gin.configurable(module="channel_prune")

@@ -1,8 +1,10 @@
 """Quantization-aware training with TF-MOT for every zoo model.
 
-TF-MOT's default 8-bit registry has no entry for ``Multiply`` (squeeze-and-excite gates) or
-``PReLU`` (MobileFaceNet, ENet). ``quantize_model`` annotates those with the QuantizeConfigs
-below and leaves every other layer to TF-MOT's defaults, then applies TF-MOT's default scheme.
+TF-MOT's default 8-bit registry has no entry for ``Multiply`` (squeeze-and-excite gates),
+``PReLU`` (MobileFaceNet, ENet) or the zoo's ``HardSwish`` / ``HardSigmoid`` layers (MobileNetV3).
+``quantize_model`` annotates those with the QuantizeConfigs below (the hard activations, like
+``Multiply``, quantize their output only, so the converter still fuses hard-swish into one
+``HARD_SWISH`` op) and leaves every other layer to TF-MOT's defaults, then applies TF-MOT's default scheme.
 ``quantize_model(model, preserve_sparsity=True)`` is prune-preserving QAT. Reload a QAT model
 from a checkpoint or ``.h5`` inside ``quantize_scope()``: TF-MOT cannot reload one from ``.keras``.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import tensorflow_model_optimization as tfmot
 
 from lite_tf.backend import keras, layers
+from lite_tf.blocks.activations import HardSigmoid, HardSwish
 
 _q = tfmot.quantization.keras
 
@@ -56,7 +59,8 @@ class PReLUQuantizeConfig(OutputQuantizeConfig):
         layer.alpha = quantize_weights[0]
 
 
-CUSTOM_CONFIGS = {layers.Multiply: OutputQuantizeConfig, layers.PReLU: PReLUQuantizeConfig}
+CUSTOM_CONFIGS = {layers.Multiply: OutputQuantizeConfig, layers.PReLU: PReLUQuantizeConfig,
+                  HardSwish: OutputQuantizeConfig, HardSigmoid: OutputQuantizeConfig}
 
 
 def quantize_scope():

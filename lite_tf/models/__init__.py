@@ -1,7 +1,7 @@
 """The model zoo: ``create_model(name, ...)``, ``list_models()``."""
 
-from lite_tf.models import (mobilefacenet, mobilenet_v1, mobilenet_v2, mobilenext,  # noqa: F401
-                            shufflenet_v1, shufflenet_v2, squeezenet)
+from lite_tf.models import (mobilefacenet, mobilenet_v1, mobilenet_v2, mobilenet_v3,  # noqa: F401
+                            mobilenext, shufflenet_v1, shufflenet_v2, squeezenet)
 from lite_tf.models.registry import create_model, get_entry, list_families, list_models
 
 __all__ = ["create_model", "get_entry", "list_families", "list_models"]

@@ -24,6 +24,7 @@ _V2 = "torchvision / keras.applications MobileNetV2"
 _MNEXT = "official MobileNeXt code (mnext.py)"
 _MEGVII = "megvii ShuffleNetV1 (network.py)"
 _TV = "torchvision"
+_TIMM = "timm 1.0.31"
 
 REFERENCES: dict[str, Reference] = {
     "mobilenet_v1_025": Reference(470_072, 41, _KERAS_V1, top1=50.6),
@@ -58,6 +59,12 @@ REFERENCES: dict[str, Reference] = {
     "shufflenet_v2_200": Reference(7_393_996, 583.3, _TV, top1=100 - 25.1),
     "squeezenet_10": Reference(1_248_424, 818.9, _TV, top1=57.5),
     "squeezenet_11": Reference(1_235_496, 349.2, _TV, top1=58.2),
+    "mobilenet_v3_large_075": Reference(3_993_528, 154.6, _TIMM, top1=73.3),
+    "mobilenet_v3_large_100": Reference(5_483_032, 216.6, "torchvision / timm", top1=75.2),
+    "mobilenet_v3_small_075": Reference(2_041_872, 43.4, _TIMM, top1=65.4),
+    "mobilenet_v3_small_100": Reference(2_542_856, 56.5, "torchvision / timm", top1=67.4),
+    "mobilenet_v3_large_minimal_100": Reference(3_924_288, 209.1, _TIMM, top1=72.3),
+    "mobilenet_v3_small_minimal_100": Reference(2_044_736, 52.3, _TIMM, top1=61.9),
     "mobilefacenet": Reference(990_000, 221, "arXiv 1804.07573", exact=False),
     # ThunderNet names its backbones by MFLOPs; channel tables from reimplementations.
     "snet_49": Reference(None, 49, "arXiv 1903.11752 (name)", exact=False),

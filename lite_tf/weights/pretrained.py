@@ -49,12 +49,18 @@ class Source:
     page: str
     preprocessing: str
     names: Callable | None = None  # zoo layer -> state_dict prefix (None: keras.applications)
-    overrides: dict = dataclasses.field(default_factory=dict)  # zoo settings the weights need
+    # Zoo settings the weights need: a dict, or a function of the registry entry.
+    overrides: dict | Callable = dataclasses.field(default_factory=dict)
+
+    def settings(self, entry) -> dict:
+        return self.overrides(entry) if callable(self.overrides) else dict(self.overrides)
 
 
 KERAS = Source("keras.applications", "https://keras.io/api/applications/mobilenet/", "tf")
 _TV = "https://pytorch.org/vision/stable/models.html"
-SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' .pth): source}
+# A state_dict key only timm's layouts have: such a checkpoint is read as timm's.
+TIMM_KEY = "conv_stem.weight"
+SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' / 'timm' .pth or .safetensors): source}
     "mobilenet_v1": {"keras": KERAS},
     "mobilenet_v2": {"keras": KERAS,
                      "torch": Source("torchvision", _TV, "torch", pytorch_names.torchvision_mobilenet_v2,
@@ -62,6 +68,13 @@ SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' .pth): source}
     "shufflenet_v2": {"torch": Source("torchvision", _TV, "torch",
                                       pytorch_names.torchvision_shufflenet_v2)},
     "squeezenet": {"torch": Source("torchvision", _TV, "torch", pytorch_names.torchvision_squeezenet)},
+    "mobilenet_v3": {
+        "keras": Source("keras.applications", "https://keras.io/api/applications/mobilenet/", "tf",
+                        overrides={"padding": "tf"}),
+        "torch": Source("torchvision", _TV, "torch", pytorch_names.torchvision_mobilenet_v3),
+        # timm's tf_ ports (the minimalistic models) keep TF padding and epsilon: the zoo's own.
+        "timm": Source("timm", "https://huggingface.co/timm", "torch", pytorch_names.timm_mobilenet_v3,
+                       lambda entry: {} if entry.settings.get("minimalistic") else {"bn_epsilon": 1e-5})},
     "mobilenext": {"torch": Source("official MobileNeXt code (mnext.py)",
                                    "https://github.com/zhoudaquan/rethinking_bottleneck_design",
                                    "torch", pytorch_names.official_mobilenext)},
@@ -84,6 +97,10 @@ IMAGENET = {
     "shufflenet_v2_200": _TORCH + "shufflenetv2_x2_0-8be3c8ee.pth",
     "squeezenet_10": _TORCH + "squeezenet1_0-b66bff10.pth",
     "squeezenet_11": _TORCH + "squeezenet1_1-b8a52dc0.pth",
+    **{f"mobilenet_v3_{size}_{w}": f"{_KERAS}mobilenet_v3/weights_mobilenet_v3_{size}_224_{alpha}_float.h5"
+       for size in ("large", "small") for w, alpha in (("075", "0.75"), ("100", "1.0"))},
+    **{f"mobilenet_v3_{size}_minimal_100": f"{_KERAS}mobilenet_v3/weights_mobilenet_v3_{size}_"
+                                           f"minimalistic_224_1.0_float.h5" for size in ("large", "small")},
     **{f"mobilenext_{w}": None for w in ("035", "050", "075", "100", "140")},
     **{f"shufflenet_v1_g{g}_{w}": None for g in (3, 8) for w in ("050", "100", "150", "200")},
 }
@@ -189,18 +206,21 @@ def convert_checkpoint(entry, checkpoint: str, build: Callable):
     if kind not in sources:
         known = ", ".join(f"{f} ({' or '.join(sources)})" for f, sources in SOURCES.items())
         raise InputError(f"no converter from a {kind} checkpoint to {family}; converters: {known}")
+    state = None if kind == "keras" else read_checkpoint(checkpoint)
+    if state is not None and "timm" in sources and TIMM_KEY in state:
+        kind = "timm"
     source = sources[kind]
-    net = build(classifier_activation=None, **source.overrides)
-    if kind == "keras":
+    overrides = source.settings(entry)
+    net = build(classifier_activation=None, **overrides)
+    if state is None:
         load_keras_applications(reference_model(entry, checkpoint), net)
     else:
-        state = read_checkpoint(checkpoint)
         assign_weights(net, convert(net, state, source.names(net), f"{checkpoint} ({source.name})"))
     with open(checkpoint, "rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()
     meta = {"format": FORMAT, "model": model, "source": source.name,
             "checkpoint": os.path.basename(checkpoint), "sha256": digest,
-            "preprocessing": source.preprocessing, "overrides": source.overrides,
+            "preprocessing": source.preprocessing, "overrides": overrides,
             "num_classes": int(net.output_shape[-1])}
     return net, meta
 

@@ -1,6 +1,7 @@
 """Zoo layer -> state_dict prefix of each PyTorch reference implementation.
 
-- torchvision ``mobilenet_v2``, ``shufflenet_v2_x*``, ``squeezenet1_*``;
+- torchvision ``mobilenet_v2``, ``mobilenet_v3_*``, ``shufflenet_v2_x*``, ``squeezenet1_*``;
+- timm's ``mobilenetv3_*`` and ``tf_mobilenetv3_*`` (``timm/models/mobilenetv3.py``);
 - the official MobileNeXt code (``mnext.py``, ``MXNet``);
 - megvii's ShuffleNetV1 (``ShuffleNet-Series/ShuffleNetV1/network.py``).
 
@@ -91,4 +92,53 @@ def megvii_shufflenet_v1(model) -> dict[str, str]:
         names.update(sequential(f"features.{i}.branch_main_1", [(f"{block}_gconv1", True),
                                                                (f"{block}_dw", False)]))
         names.update(sequential(f"features.{i}.branch_main_2", [(f"{block}_gconv2", False)]))
+    return names
+
+
+def _se(block: str, reduce: str, expand: str) -> dict[str, str]:
+    return {f"{block}_se_reduce": reduce, f"{block}_se_expand": expand}
+
+
+def torchvision_mobilenet_v3(model) -> dict[str, str]:
+    """``features.0`` the stem; one ``InvertedResidual`` per block, whose ``block`` Sequential
+    holds [expand], dw, [SqueezeExcitation fc1 / fc2], project (each Conv2dNormActivation: .0
+    conv, .1 BN); then the last conv; ``classifier`` is Linear, Hardswish, Dropout, Linear."""
+    found = blocks(model)
+    names = {"stem": "features.0.0", "stem_bn": "features.0.1",
+             "head_conv": f"features.{len(found) + 1}.0", "head_conv_bn": f"features.{len(found) + 1}.1",
+             "head_hidden": "classifier.0", "logits": "classifier.3"}
+    for i, block in enumerate(found, 1):
+        j = 0
+        for part in ("expand", "dw", "se", "project"):
+            if part == "se" and _has(model, f"{block}_se_reduce"):
+                names.update(_se(block, f"features.{i}.block.{j}.fc1", f"features.{i}.block.{j}.fc2"))
+            elif part != "se" and _has(model, f"{block}_{part}"):
+                names[f"{block}_{part}"] = f"features.{i}.block.{j}.0"
+                names[f"{block}_{part}_bn"] = f"features.{i}.block.{j}.1"
+            else:
+                continue
+            j += 1
+    return names
+
+
+def timm_mobilenet_v3(model) -> dict[str, str]:
+    """timm's MobileNetV3: ``conv_stem`` / ``bn1``, ``blocks.<stage>.<block>`` (the first a
+    DepthwiseSeparableConv: conv_dw, bn1, se, conv_pw, bn2; the others InvertedResidual: conv_pw,
+    bn1, conv_dw, bn2, se, conv_pwl, bn3), the last conv ``blocks.<n>.0``, ``conv_head`` (the
+    hidden layer) and ``classifier``."""
+    names = {"stem": "conv_stem", "stem_bn": "bn1", "head_hidden": "conv_head",
+             "logits": "classifier"}
+    stages = 0
+    for block in blocks(model):
+        s, b = map(int, re.findall(r"\d+", block))
+        prefix, stages = f"blocks.{s - 1}.{b - 1}", max(stages, s)
+        if _has(model, f"{block}_expand"):
+            parts = {"expand": ("conv_pw", "bn1"), "dw": ("conv_dw", "bn2"), "project": ("conv_pwl", "bn3")}
+        else:
+            parts = {"dw": ("conv_dw", "bn1"), "project": ("conv_pw", "bn2")}
+        for part, (conv, bn) in parts.items():
+            names[f"{block}_{part}"], names[f"{block}_{part}_bn"] = f"{prefix}.{conv}", f"{prefix}.{bn}"
+        if _has(model, f"{block}_se_reduce"):
+            names.update(_se(block, f"{prefix}.se.conv_reduce", f"{prefix}.se.conv_expand"))
+    names["head_conv"], names["head_conv_bn"] = f"blocks.{stages}.0.conv", f"blocks.{stages}.0.bn1"
     return names

@@ -1,7 +1,8 @@
 """PyTorch state_dicts -> zoo model tensors, through an explicit {zoo layer: state_dict prefix} map.
 
 Layouts: Conv2d (out, in / groups, kh, kw) -> Conv2D (kh, kw, in / groups, out); depthwise
-(C, 1, kh, kw) -> DepthwiseConv2D (kh, kw, C, 1); Linear (out, in) -> Dense (in, out); BatchNorm2d
+(C, 1, kh, kw) -> DepthwiseConv2D (kh, kw, C, 1); Linear (out, in) or a 1x1 Conv2d on a pooled
+map (out, in, 1, 1) -> Dense (in, out); BatchNorm2d
 weight, bias, running_mean, running_var -> gamma, beta, moving_mean, moving_variance.
 """
 
@@ -17,8 +18,11 @@ TORCH_EXTRA = "pip install 'lite_tf[torch]'"  # torch==2.14.1 (the project's opt
 
 
 def read_checkpoint(path: str) -> dict[str, np.ndarray]:
-    """A .pth/.pt/.tar checkpoint's tensors as numpy arrays; unwraps the ``state_dict`` / ``model``
-    entries training scripts save and the ``module.`` prefix of DataParallel."""
+    """A .pth/.pt/.tar checkpoint's tensors as numpy arrays (or a .safetensors file's, as timm
+    publishes them); unwraps the ``state_dict`` / ``model`` entries training scripts save and the
+    ``module.`` prefix of DataParallel."""
+    if path.endswith(".safetensors"):
+        return _read_safetensors(path)
     try:
         import torch  # optional (the torch extra) and heavy
     except ImportError:
@@ -39,6 +43,19 @@ def read_checkpoint(path: str) -> dict[str, np.ndarray]:
             if hasattr(v, "detach")}
 
 
+def _read_safetensors(path: str) -> dict[str, np.ndarray]:
+    try:
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+    except ImportError:
+        raise InputError(f"reading {path} needs the safetensors package: {TORCH_EXTRA}") from None
+    try:
+        state = load_file(path)
+    except (OSError, SafetensorError) as e:
+        raise InputError(f"cannot read {path}: {str(e).strip().splitlines()[0][:200]}") from None
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
 def sequential(prefix: str, parts) -> dict[str, str]:
     """The map for an ``nn.Sequential`` of conv, BatchNorm[, activation] runs: ``parts`` lists
     (zoo conv layer, whether an activation module follows its BatchNorm)."""
@@ -57,6 +74,8 @@ def _layer_tensors(layer, prefix: str, state: dict, used: set, missing: list) ->
             missing.append(key)
             return None
         tensor = state[key]  # of another rank: left as is, for assign_weights to report
+        if axes and len(axes) == 2 and tensor.ndim == 4 and tensor.shape[2:] == (1, 1):
+            tensor = tensor[:, :, 0, 0]  # a 1x1 conv after pooling (timm's conv_head) -> Dense
         return tensor.transpose(axes) if axes and tensor.ndim == len(axes) else tensor
 
     if isinstance(layer, layers.BatchNormalization):
