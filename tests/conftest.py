@@ -16,8 +16,12 @@ from lite_tf.models import get_entry, list_families, list_models
 
 
 def one_per_family() -> list[str]:
-    """The smallest registered variant of each family (the default suite's representatives)."""
-    return [min(list_models(f), key=lambda n: get_entry(n).settings.get("width", 1.0))
+    """The smallest registered variant of each family (the default suite's representatives): the
+    narrowest, and of those the one with the fewest reference MACs."""
+    from lite_tf.models.reference import REFERENCES
+
+    return [min(list_models(f), key=lambda n: (get_entry(n).settings.get("width", 1.0),
+                                               REFERENCES[n].macs))
             for f in list_families()]
 
 

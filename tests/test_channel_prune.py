@@ -63,6 +63,18 @@ def test_groups_stop_at_adds_concats_and_gates():
     assert "fire2_expand1x1" not in squeeze  # concatenated
 
 
+def test_squeeze_excite_gates_are_pruned_with_the_channels_they_gate():
+    """MobileNetV3: an SE block's expand conv makes the gate multiplied into the block's expanded
+    channels, so it is tied to their group; the SE reduce conv reads them."""
+    groups = {g.producer: g for g in cp.groups(create_model("mobilenet_v3_small_100"))}
+    group = groups["s3b2_expand"]
+    assert group.tied == ["s3b2_se_expand"]
+    assert group.consumers == ["s3b2_project", "s3b2_se_reduce"]
+    assert {"s3b2_se_pool", "s3b2_se_scale", "s3b2_se_gate"} <= set(group.members)
+    assert "s3b2_se_expand" not in groups  # tied, not a group of its own
+    assert "s3b2_se_reduce" in groups  # the squeezed channels: read by the expand conv only
+
+
 def test_target_macs_is_reached_and_scores_pick_the_weakest_filters(rng):
     model = randomized("mobilenet_v2_100", rng, size=32)
     full = profile_model(model)["macs"]

@@ -46,9 +46,11 @@ def check_qat_and_int8(name, rng, **overrides):
 
 # In the slow suite: the ShuffleNet-unit families (SNet, ShuffleNetV1, ShuffleNetV2: their
 # channel split and shuffle), MobileNeXt (its sandglass blocks and SE are in
-# test_custom_quantize_configs) and MobileFaceNet (its PReLU QuantizeConfig is there too).
+# test_custom_quantize_configs), MobileFaceNet (its PReLU QuantizeConfig is there too) and
+# EfficientNet-Lite (MobileNetV2's blocks with 5x5 kernels).
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow={
-    "snet_146", "shufflenet_v1_g3_050", "shufflenet_v2_050", "mobilenext_035", "mobilefacenet"}))
+    "snet_49", "shufflenet_v1_g3_050", "shufflenet_v2_050", "mobilenext_035", "mobilefacenet",
+    "efficientnet_lite0"}))
 def test_family_qat_and_int8(name, rng):
     check_qat_and_int8(name, rng)
 
@@ -97,7 +99,8 @@ def test_mobilenext_se_and_partial_identity_qat_and_int8(rng):
     check_qat_and_int8("mobilenext_035", rng, se=True, identity_multiplier=0.5)
 
 
-def test_hard_swish_reaches_int8_as_tflites_native_kernel(rng):
+@pytest.mark.parametrize("qat", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_hard_swish_reaches_int8_as_tflites_native_kernel(qat, rng):
     """MobileNetV3's hard-swish converts to one HARD_SWISH op per HardSwish layer, after QAT as
     after plain training, with no decomposed x * relu6(x + 3) / 6 left: the MULs are the SE
     gates' scales and their hard-sigmoids' 1/6."""
@@ -106,7 +109,7 @@ def test_hard_swish_reaches_int8_as_tflites_native_kernel(rng):
     swishes = sum(isinstance(layer, HardSwish) for layer in model.layers)
     gates = sum(layer.name.endswith("_se_scale") for layer in model.layers)
     x = rng.rand(8, SIZE, SIZE, 3).astype("float32")
-    for net in (model, quantize_model(model)):
+    for net in [quantize_model(model)] if qat else [model]:
         tflite = convert(net, "int8", lambda: (x[i:i + 1] for i in range(len(x))))
         ops = [name for name, _ in tensor_types(tflite)]
         assert ops.count("HARD_SWISH") == swishes == 19  # stem, 8 blocks x 2, head conv, hidden

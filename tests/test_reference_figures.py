@@ -9,7 +9,7 @@ from lite_tf.models import list_models
 from lite_tf.models.reference import REFERENCES
 from lite_tf.models.profile import profile
 
-# Trainable parameters at 1000 classes, 224x224x3, counted on the reference implementations
+# Trainable parameters at 1000 classes, at the model's default input, counted on the reference implementations
 # (../shared/reference/architectures.md), and MACs in millions.
 EXPECTED = {
     "mobilenet_v1_025": (470_072, 41), "mobilenet_v1_050": (1_331_592, 149),
@@ -31,6 +31,9 @@ EXPECTED = {
     "mobilenet_v3_small_075": (2_041_872, 43.4), "mobilenet_v3_small_100": (2_542_856, 56.5),
     "mobilenet_v3_large_minimal_100": (3_924_288, 209.1),
     "mobilenet_v3_small_minimal_100": (2_044_736, 52.3),
+    "efficientnet_lite0": (4_652_008, 385.2), "efficientnet_lite1": (5_416_680, 600.2),
+    "efficientnet_lite2": (6_092_072, 859.7), "efficientnet_lite3": (8_197_096, 1607.6),
+    "efficientnet_lite4": (13_006_568, 3943.6),
 }
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "reference" / "architectures.md"
 

@@ -55,10 +55,11 @@ TORCHVISION = [  # zoo model, reference builder (torchvision's, or timm's as tim
     ("mobilenet_v3_small_075", "timm:mobilenetv3_small_075", {"bn_epsilon": 1e-5}),
     ("mobilenet_v3_large_minimal_100", "timm:tf_mobilenetv3_large_minimal_100", {}),
     ("mobilenet_v3_small_minimal_100", "timm:tf_mobilenetv3_small_minimal_100", {}),
+    *((f"efficientnet_lite{i}", f"timm:tf_efficientnet_lite{i}", {}) for i in range(5)),
 ]
 # In the default suite: one port per reference layout; the other widths and variants are slow.
 DEFAULT_PORTS = {"mobilenet_v2", "shufflenet_v2_x0_5", "squeezenet1_1", "mobilenet_v3_small",
-                 "timm:mobilenetv3_small_100"}
+                 "timm:mobilenetv3_small_100", "timm:tf_efficientnet_lite0"}
 
 # Runs in a process of its own: torchvision imported after TensorFlow crashes the process. timm's
 # models are saved as .safetensors, as timm publishes them on the Hugging Face hub.
@@ -122,9 +123,12 @@ def torchvision_references(tmp_path_factory):
     pytest.param(*port, marks=() if port[1] in DEFAULT_PORTS else pytest.mark.slow) for port in TORCHVISION])
 def test_torchvision_checkpoint_gives_the_same_logits(name, builder, settings,
                                                       torchvision_references):
-    net, meta = pretrained.convert_checkpoint(get_entry(name), str(checkpoint_of(torchvision_references, builder)),
-                                              fresh_builder(name))
-    assert meta["overrides"] == settings and meta["preprocessing"] == "torch"
+    build = fresh_builder(name)  # at the batch's 224x224 (TF padding depends on the input size)
+    net, meta = pretrained.convert_checkpoint(
+        get_entry(name), str(checkpoint_of(torchvision_references, builder)),
+        lambda **overrides: build(input_shape=(224, 224, 3), **overrides))
+    assert meta["overrides"] == settings
+    assert meta["preprocessing"] == ("tf" if builder.startswith("timm:tf_") else "torch")
     assert meta["source"] == ("timm" if builder.startswith("timm:") else "torchvision")
     want = np.load(torchvision_references / f"{builder.replace(':', '_')}.npy")
     got = net(np.load(torchvision_references / "x.npy"), training=False).numpy()

@@ -55,12 +55,14 @@ class ChannelPruning:
 @dataclasses.dataclass
 class Group:
     """The output channels of ``producer``, the per-channel layers they pass through and the
-    convolutions that read them."""
+    convolutions that read them. ``tied``: convolutions whose outputs are multiplied channel by
+    channel with the group's (a squeeze-and-excite gate's expand conv), pruned alike."""
 
     producer: str
     members: list[str]
     consumers: list[str]
     channels: int
+    tied: list[str] = dataclasses.field(default_factory=list)
 
 
 def _conv(layer) -> bool:
@@ -74,11 +76,32 @@ def _per_channel(layer) -> bool:
         return layer.depth_multiplier == 1
     if isinstance(layer, layers.PReLU):
         return not layer.shared_axes or (len(layer.input_shape) - 1) not in layer.shared_axes
+    if isinstance(layer, layers.GlobalAveragePooling2D):  # an SE squeeze: (1, 1, channels)
+        return layer.keepdims
     return isinstance(layer, PER_CHANNEL)
 
 
+def _inbound(layer) -> list:
+    inbound = layer.inbound_nodes[0].inbound_layers if layer.inbound_nodes else []
+    return inbound if isinstance(inbound, list) else [inbound]
+
+
+def _gate_source(layer, consumers) -> tuple[object, list[str]] | None:
+    """The convolution a gate input of a Multiply comes from, through single-input per-channel
+    layers that feed nothing else, and those layers; None if it comes from anything else."""
+    path = []
+    while not _conv(layer):
+        if not (_per_channel(layer) and len(_inbound(layer)) == 1 and len(consumers[layer.name]) == 1):
+            return None
+        path.append(layer.name)
+        layer = _inbound(layer)[0]
+    return layer, path
+
+
 def groups(model) -> list[Group]:
-    """Every prunable channel group of ``model``, in graph order."""
+    """Every prunable channel group of ``model``, in graph order. A Multiply passes the group's
+    channels on when its other input is a gate made from a convolution of the same width (SE):
+    that convolution is tied to the group."""
     consumers: dict[str, list] = {layer.name: [] for layer in model.layers}
     for layer in model.layers:
         for node in layer.inbound_nodes:
@@ -86,11 +109,12 @@ def groups(model) -> list[Group]:
             for source in inbound if isinstance(inbound, list) else [inbound]:
                 consumers[source.name].append(layer)
     outputs = {t._keras_history.layer.name for t in model.outputs}  # noqa: SLF001
+    order = {layer.name: i for i, layer in enumerate(model.layers)}
     found = []
     for layer in model.layers:
         if not _conv(layer):
             continue
-        members, reading, frontier, ok = [], [], [layer], True
+        members, reading, tied, frontier, ok = [], [], [], [layer], True
         while frontier and ok:
             current = frontier.pop()
             if current.name in outputs or not consumers[current.name]:
@@ -98,13 +122,25 @@ def groups(model) -> list[Group]:
             for nxt in consumers[current.name]:
                 if _conv(nxt):
                     reading.append(nxt.name)
-                elif _per_channel(nxt):  # a dead end fails when it is popped
+                elif _per_channel(nxt) or isinstance(nxt, layers.Multiply):
+                    if nxt.name in members:
+                        continue
                     members.append(nxt.name)
                     frontier.append(nxt)
+                    for other in _inbound(nxt) if isinstance(nxt, layers.Multiply) else []:
+                        if other is current or other.name in members or other is layer:
+                            continue
+                        gate = _gate_source(other, consumers)
+                        if gate is None or gate[0].filters != layer.filters:
+                            ok = False
+                        else:
+                            tied.append(gate[0].name)
+                            members.extend(gate[1])
                 else:
                     ok = False
-        if ok and reading:
-            found.append(Group(layer.name, members, sorted(set(reading)), layer.filters))
+        # A tied conv that comes first in the graph heads the group; this one is its tied conv.
+        if ok and reading and all(order[t] > order[layer.name] for t in tied):
+            found.append(Group(layer.name, members, sorted(set(reading)), layer.filters, tied))
     return found
 
 
@@ -188,11 +224,13 @@ def prune_channels(model, kept: dict[str, list[int]]):
     unknown = sorted(set(kept) - set(by_group))
     if unknown:
         raise InputError(f"not prunable channel groups of {model.name}: {', '.join(unknown[:5])}")
-    thin = with_channels(model, {p: len(k) for p, k in kept.items()})
+    thin = with_channels(model, {c: len(k) for p, k in kept.items()
+                                 for c in [p, *by_group[p].tied]})
     in_idx, out_idx = {}, {}
     for producer, idx in kept.items():
         idx = np.asarray(idx)
-        out_idx[producer] = idx
+        for name in [producer, *by_group[producer].tied]:
+            out_idx[name] = idx
         for name in by_group[producer].members + by_group[producer].consumers:
             in_idx[name] = idx
     for layer in thin.layers:
@@ -203,8 +241,9 @@ def prune_channels(model, kept: dict[str, list[int]]):
 
 
 def channels(model) -> dict[str, int]:
-    """``filters`` of every convolution that heads a prunable group (what ``with_channels`` takes)."""
-    return {g.producer: g.channels for g in groups(model)}
+    """``filters`` of every convolution that heads a prunable group or is tied to one (what
+    ``with_channels`` takes)."""
+    return {c: g.channels for g in groups(model) for c in [g.producer, *g.tied]}
 
 
 @stage.register

@@ -1,4 +1,5 @@
-"""Published complexity of each zoo model at 224x224x3 (MobileFaceNet 112x112x3), 1000 classes.
+"""Published complexity of each zoo model at its default input (224x224x3; MobileFaceNet 112x112x3,
+EfficientNet-Lite1-4 240-380), 1000 classes.
 
 ``params``: trainable parameters, exact where counted on the reference implementation
 (``exact=True``), else the paper's figure. ``macs``: multiply-accumulates of conv and dense
@@ -65,6 +66,12 @@ REFERENCES: dict[str, Reference] = {
     "mobilenet_v3_small_100": Reference(2_542_856, 56.5, "torchvision / timm", top1=67.4),
     "mobilenet_v3_large_minimal_100": Reference(3_924_288, 209.1, _TIMM, top1=72.3),
     "mobilenet_v3_small_minimal_100": Reference(2_044_736, 52.3, _TIMM, top1=61.9),
+    # EfficientNet-Lite at its own input size (240, 260, 300, 380 from Lite1 on).
+    "efficientnet_lite0": Reference(4_652_008, 385.2, _TIMM, top1=75.1),
+    "efficientnet_lite1": Reference(5_416_680, 600.2, _TIMM, top1=76.7),
+    "efficientnet_lite2": Reference(6_092_072, 859.7, _TIMM, top1=77.6),
+    "efficientnet_lite3": Reference(8_197_096, 1607.6, _TIMM, top1=79.8),
+    "efficientnet_lite4": Reference(13_006_568, 3943.6, _TIMM, top1=81.5),
     "mobilefacenet": Reference(990_000, 221, "arXiv 1804.07573", exact=False),
     # ThunderNet names its backbones by MFLOPs; channel tables from reimplementations.
     "snet_49": Reference(None, 49, "arXiv 1903.11752 (name)", exact=False),

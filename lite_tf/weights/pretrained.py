@@ -47,7 +47,7 @@ class Source:
 
     name: str
     page: str
-    preprocessing: str
+    preprocessing: str | Callable  # a lite_tf.data.preprocessing preset, or a function of the entry
     names: Callable | None = None  # zoo layer -> state_dict prefix (None: keras.applications)
     # Zoo settings the weights need: a dict, or a function of the registry entry.
     overrides: dict | Callable = dataclasses.field(default_factory=dict)
@@ -55,9 +55,13 @@ class Source:
     def settings(self, entry) -> dict:
         return self.overrides(entry) if callable(self.overrides) else dict(self.overrides)
 
+    def scaling(self, entry) -> str:
+        return self.preprocessing(entry) if callable(self.preprocessing) else self.preprocessing
+
 
 KERAS = Source("keras.applications", "https://keras.io/api/applications/mobilenet/", "tf")
 _TV = "https://pytorch.org/vision/stable/models.html"
+_TIMM = "https://huggingface.co/timm"
 # A state_dict key only timm's layouts have: such a checkpoint is read as timm's.
 TIMM_KEY = "conv_stem.weight"
 SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' / 'timm' .pth or .safetensors): source}
@@ -72,9 +76,11 @@ SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' / 'timm' .pth or .
         "keras": Source("keras.applications", "https://keras.io/api/applications/mobilenet/", "tf",
                         overrides={"padding": "tf"}),
         "torch": Source("torchvision", _TV, "torch", pytorch_names.torchvision_mobilenet_v3),
-        # timm's tf_ ports (the minimalistic models) keep TF padding and epsilon: the zoo's own.
-        "timm": Source("timm", "https://huggingface.co/timm", "torch", pytorch_names.timm_mobilenet_v3,
-                       lambda entry: {} if entry.settings.get("minimalistic") else {"bn_epsilon": 1e-5})},
+        # timm's tf_ ports (the minimalistic models) keep TF padding, epsilon and [-1, 1] inputs.
+        "timm": Source("timm", _TIMM, lambda e: "tf" if e.settings.get("minimalistic") else "torch",
+                       pytorch_names.timm_mobilenet_v3,
+                       lambda e: {} if e.settings.get("minimalistic") else {"bn_epsilon": 1e-5})},
+    "efficientnet_lite": {"timm": Source("timm", _TIMM, "tf", pytorch_names.timm_efficientnet)},
     "mobilenext": {"torch": Source("official MobileNeXt code (mnext.py)",
                                    "https://github.com/zhoudaquan/rethinking_bottleneck_design",
                                    "torch", pytorch_names.official_mobilenext)},
@@ -85,6 +91,7 @@ SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' / 'timm' .pth or .
 
 _KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 _TORCH = "https://download.pytorch.org/models/"
+_TIMM_RELEASES = "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/"
 # model: direct download of its ImageNet checkpoint, or None where none is published.
 IMAGENET = {
     **{f"mobilenet_v1_{w}": f"{_KERAS}mobilenet/mobilenet_{t}_224_tf.h5"
@@ -101,6 +108,9 @@ IMAGENET = {
        for size in ("large", "small") for w, alpha in (("075", "0.75"), ("100", "1.0"))},
     **{f"mobilenet_v3_{size}_minimal_100": f"{_KERAS}mobilenet_v3/weights_mobilenet_v3_{size}_"
                                            f"minimalistic_224_1.0_float.h5" for size in ("large", "small")},
+    # timm's releases of its tf_efficientnet_lite ports (names carry a SHA-256 prefix, as torch.hub's)
+    **{f"efficientnet_lite{i}": f"{_TIMM_RELEASES}tf_efficientnet_lite{i}-{h}.pth"
+       for i, h in enumerate(("0aa007d2", "bde8b488", "dcccb7df", "b733e338", "741542c3"))},
     **{f"mobilenext_{w}": None for w in ("035", "050", "075", "100", "140")},
     **{f"shufflenet_v1_g{g}_{w}": None for g in (3, 8) for w in ("050", "100", "150", "200")},
 }
@@ -122,7 +132,7 @@ def imagenet_source(entry) -> Source:
         raise InputError(f"no ImageNet weights for {entry.name}; models with them: "
                          f"{', '.join(IMAGENET)}")
     sources = SOURCES[entry.family]
-    return sources.get("keras") or sources["torch"]
+    return sources.get("keras") or sources.get("torch") or sources["timm"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,11 +213,11 @@ def convert_checkpoint(entry, checkpoint: str, build: Callable):
         raise InputError(f"no checkpoint at {checkpoint}")
     kind = "keras" if checkpoint.endswith((".h5", ".keras")) else "torch"
     sources = SOURCES.get(family, {})
-    if kind not in sources:
+    if kind not in sources and not (kind == "torch" and "timm" in sources):
         known = ", ".join(f"{f} ({' or '.join(sources)})" for f, sources in SOURCES.items())
         raise InputError(f"no converter from a {kind} checkpoint to {family}; converters: {known}")
     state = None if kind == "keras" else read_checkpoint(checkpoint)
-    if state is not None and "timm" in sources and TIMM_KEY in state:
+    if state is not None and "timm" in sources and (TIMM_KEY in state or "torch" not in sources):
         kind = "timm"
     source = sources[kind]
     overrides = source.settings(entry)
@@ -220,7 +230,7 @@ def convert_checkpoint(entry, checkpoint: str, build: Callable):
         digest = hashlib.file_digest(f, "sha256").hexdigest()
     meta = {"format": FORMAT, "model": model, "source": source.name,
             "checkpoint": os.path.basename(checkpoint), "sha256": digest,
-            "preprocessing": source.preprocessing, "overrides": overrides,
+            "preprocessing": source.scaling(entry), "overrides": overrides,
             "num_classes": int(net.output_shape[-1])}
     return net, meta
 
@@ -281,7 +291,7 @@ def preprocessing(entry, weights: str | None) -> str | None:
     if weights is None:
         return None
     if weights == "imagenet" and not os.path.isfile(cached_file(entry.name)):
-        return imagenet_source(entry).preprocessing
+        return imagenet_source(entry).scaling(entry)
     return read_meta(cached_file(entry.name) if weights == "imagenet" else weights)["preprocessing"]
 
 

@@ -1,7 +1,8 @@
 """Zoo layer -> state_dict prefix of each PyTorch reference implementation.
 
 - torchvision ``mobilenet_v2``, ``mobilenet_v3_*``, ``shufflenet_v2_x*``, ``squeezenet1_*``;
-- timm's ``mobilenetv3_*`` and ``tf_mobilenetv3_*`` (``timm/models/mobilenetv3.py``);
+- timm's ``mobilenetv3_*`` / ``tf_mobilenetv3_*`` and ``tf_efficientnet_lite*`` (its
+  ``_efficientnet_blocks.py`` layouts);
 - the official MobileNeXt code (``mnext.py``, ``MXNet``);
 - megvii's ShuffleNetV1 (``ShuffleNet-Series/ShuffleNetV1/network.py``).
 
@@ -121,14 +122,11 @@ def torchvision_mobilenet_v3(model) -> dict[str, str]:
     return names
 
 
-def timm_mobilenet_v3(model) -> dict[str, str]:
-    """timm's MobileNetV3: ``conv_stem`` / ``bn1``, ``blocks.<stage>.<block>`` (the first a
-    DepthwiseSeparableConv: conv_dw, bn1, se, conv_pw, bn2; the others InvertedResidual: conv_pw,
-    bn1, conv_dw, bn2, se, conv_pwl, bn3), the last conv ``blocks.<n>.0``, ``conv_head`` (the
-    hidden layer) and ``classifier``."""
-    names = {"stem": "conv_stem", "stem_bn": "bn1", "head_hidden": "conv_head",
-             "logits": "classifier"}
-    stages = 0
+def _timm_blocks(model) -> tuple[dict[str, str], int]:
+    """timm's ``blocks.<stage>.<block>`` (EfficientNet / MobileNetV3 builders): the first a
+    DepthwiseSeparableConv (conv_dw, bn1, se, conv_pw, bn2), the others InvertedResidual
+    (conv_pw, bn1, conv_dw, bn2, se, conv_pwl, bn3); and the number of stages."""
+    names, stages = {}, 0
     for block in blocks(model):
         s, b = map(int, re.findall(r"\d+", block))
         prefix, stages = f"blocks.{s - 1}.{b - 1}", max(stages, s)
@@ -140,5 +138,23 @@ def timm_mobilenet_v3(model) -> dict[str, str]:
             names[f"{block}_{part}"], names[f"{block}_{part}_bn"] = f"{prefix}.{conv}", f"{prefix}.{bn}"
         if _has(model, f"{block}_se_reduce"):
             names.update(_se(block, f"{prefix}.se.conv_reduce", f"{prefix}.se.conv_expand"))
-    names["head_conv"], names["head_conv_bn"] = f"blocks.{stages}.0.conv", f"blocks.{stages}.0.bn1"
+    return names, stages
+
+
+def timm_mobilenet_v3(model) -> dict[str, str]:
+    """timm's MobileNetV3: ``conv_stem`` / ``bn1``, the blocks, the last conv ``blocks.<n>.0``,
+    ``conv_head`` (the hidden layer after pooling) and ``classifier``."""
+    names, stages = _timm_blocks(model)
+    names.update({"stem": "conv_stem", "stem_bn": "bn1", "head_hidden": "conv_head",
+                  "logits": "classifier", "head_conv": f"blocks.{stages}.0.conv",
+                  "head_conv_bn": f"blocks.{stages}.0.bn1"})
+    return names
+
+
+def timm_efficientnet(model) -> dict[str, str]:
+    """timm's EfficientNet (tf_efficientnet_lite*): ``conv_stem`` / ``bn1``, the blocks,
+    ``conv_head`` / ``bn2`` (the last conv, before pooling) and ``classifier``."""
+    names, _ = _timm_blocks(model)
+    names.update({"stem": "conv_stem", "stem_bn": "bn1", "head_conv": "conv_head",
+                  "head_conv_bn": "bn2", "logits": "classifier"})
     return names
