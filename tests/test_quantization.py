@@ -47,10 +47,10 @@ def check_qat_and_int8(name, rng, **overrides):
 # In the slow suite: the ShuffleNet-unit families (SNet, ShuffleNetV1, ShuffleNetV2: their
 # channel split and shuffle), MobileNeXt (its sandglass blocks and SE are in
 # test_custom_quantize_configs), MobileFaceNet (its PReLU QuantizeConfig is there too) and
-# EfficientNet-Lite (MobileNetV2's blocks with 5x5 kernels).
+# EfficientNet-Lite and MnasNet (MobileNetV2's blocks with 5x5 kernels).
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow={
     "snet_49", "shufflenet_v1_g3_050", "shufflenet_v2_050", "mobilenext_035", "mobilefacenet",
-    "efficientnet_lite0"}))
+    "efficientnet_lite0", "mnasnet_050"}))
 def test_family_qat_and_int8(name, rng):
     check_qat_and_int8(name, rng)
 

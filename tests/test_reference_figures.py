@@ -34,6 +34,7 @@ EXPECTED = {
     "efficientnet_lite0": (4_652_008, 385.2), "efficientnet_lite1": (5_416_680, 600.2),
     "efficientnet_lite2": (6_092_072, 859.7), "efficientnet_lite3": (8_197_096, 1607.6),
     "efficientnet_lite4": (13_006_568, 3943.6),
+    "mnasnet_050": (2_218_512, 104.5), "mnasnet_100": (4_383_312, 314.4),
 }
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "reference" / "architectures.md"
 

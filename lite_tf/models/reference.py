@@ -72,6 +72,8 @@ REFERENCES: dict[str, Reference] = {
     "efficientnet_lite2": Reference(6_092_072, 859.7, _TIMM, top1=77.6),
     "efficientnet_lite3": Reference(8_197_096, 1607.6, _TIMM, top1=79.8),
     "efficientnet_lite4": Reference(13_006_568, 3943.6, _TIMM, top1=81.5),
+    "mnasnet_050": Reference(2_218_512, 104.5, _TV, top1=67.7),
+    "mnasnet_100": Reference(4_383_312, 314.4, "torchvision / timm", top1=73.5),
     "mobilefacenet": Reference(990_000, 221, "arXiv 1804.07573", exact=False),
     # ThunderNet names its backbones by MFLOPs; channel tables from reimplementations.
     "snet_49": Reference(None, 49, "arXiv 1903.11752 (name)", exact=False),

@@ -81,6 +81,8 @@ SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' / 'timm' .pth or .
                        pytorch_names.timm_mobilenet_v3,
                        lambda e: {} if e.settings.get("minimalistic") else {"bn_epsilon": 1e-5})},
     "efficientnet_lite": {"timm": Source("timm", _TIMM, "tf", pytorch_names.timm_efficientnet)},
+    "mnasnet": {"torch": Source("torchvision", _TV, "torch", pytorch_names.torchvision_mnasnet),
+                "timm": Source("timm", _TIMM, "torch", pytorch_names.timm_efficientnet)},
     "mobilenext": {"torch": Source("official MobileNeXt code (mnext.py)",
                                    "https://github.com/zhoudaquan/rethinking_bottleneck_design",
                                    "torch", pytorch_names.official_mobilenext)},
@@ -104,6 +106,8 @@ IMAGENET = {
     "shufflenet_v2_200": _TORCH + "shufflenetv2_x2_0-8be3c8ee.pth",
     "squeezenet_10": _TORCH + "squeezenet1_0-b66bff10.pth",
     "squeezenet_11": _TORCH + "squeezenet1_1-b8a52dc0.pth",
+    "mnasnet_050": _TORCH + "mnasnet0.5_top1_67.823-3ffadce67e.pth",
+    "mnasnet_100": _TORCH + "mnasnet1.0_top1_73.512-f206786ef8.pth",
     **{f"mobilenet_v3_{size}_{w}": f"{_KERAS}mobilenet_v3/weights_mobilenet_v3_{size}_224_{alpha}_float.h5"
        for size in ("large", "small") for w, alpha in (("075", "0.75"), ("100", "1.0"))},
     **{f"mobilenet_v3_{size}_minimal_100": f"{_KERAS}mobilenet_v3/weights_mobilenet_v3_{size}_"

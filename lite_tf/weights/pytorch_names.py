@@ -1,7 +1,8 @@
 """Zoo layer -> state_dict prefix of each PyTorch reference implementation.
 
-- torchvision ``mobilenet_v2``, ``mobilenet_v3_*``, ``shufflenet_v2_x*``, ``squeezenet1_*``;
-- timm's ``mobilenetv3_*`` / ``tf_mobilenetv3_*`` and ``tf_efficientnet_lite*`` (its
+- torchvision ``mobilenet_v2``, ``mobilenet_v3_*``, ``mnasnet*``, ``shufflenet_v2_x*``,
+  ``squeezenet1_*``;
+- timm's ``mobilenetv3_*`` / ``tf_mobilenetv3_*``, ``tf_efficientnet_lite*`` and ``mnasnet_100`` (its
   ``_efficientnet_blocks.py`` layouts);
 - the official MobileNeXt code (``mnext.py``, ``MXNet``);
 - megvii's ShuffleNetV1 (``ShuffleNet-Series/ShuffleNetV1/network.py``).
@@ -40,6 +41,20 @@ def torchvision_mobilenet_v2(model) -> dict[str, str]:
             names[f"{block}_{part}_bn"] = f"features.{i}.conv.{j}.1"
         names[f"{block}_project"] = f"features.{i}.conv.{len(parts)}"
         names[f"{block}_project_bn"] = f"features.{i}.conv.{len(parts) + 1}"
+    return names
+
+
+def torchvision_mnasnet(model) -> dict[str, str]:
+    """``layers``: stem conv, BN, ReLU; the separable block (dw, BN, ReLU, pw, BN); one Sequential
+    per stage of _InvertedResidual (``layers``: pw, BN, ReLU, dw, BN, ReLU, pw, BN); the last conv
+    and BN at ``layers.14/15``; ``classifier.1``."""
+    names = {"stem": "layers.0", "stem_bn": "layers.1", "s1b1_dw": "layers.3", "s1b1_dw_bn": "layers.4",
+             "s1b1_project": "layers.6", "s1b1_project_bn": "layers.7", "head_conv": "layers.14",
+             "head_conv_bn": "layers.15", "logits": "classifier.1"}
+    for block in blocks(model)[1:]:
+        s, b = map(int, re.findall(r"\d+", block))
+        names.update(sequential(f"layers.{s + 6}.{b - 1}.layers", [
+            (f"{block}_expand", True), (f"{block}_dw", True), (f"{block}_project", False)]))
     return names
 
 
