@@ -223,3 +223,53 @@ def test_max_pool_matches_pytorch_output_sizes(size, ceil, want):
     m = block_model(blocks.max_pool, (size, size, 1), pool_size=3, strides=2, ceil_mode=ceil,
                     name="p")
     assert m.output_shape[1] == want
+
+
+def test_hard_activations_compute_their_formulas_and_reload(rng, tmp_path):
+    """hard_sigmoid = relu6(x + 3) / 6 and hard_swish = x * hard_sigmoid(x) (MobileNetV3), each
+    one registered layer that survives a .keras round trip."""
+    x = np.linspace(-5, 5, 41, dtype="float32").reshape(1, 1, 41, 1)
+    inputs = keras.Input((1, 41, 1))
+    model = keras.Model(inputs, [blocks.activation(inputs, "hard_sigmoid", "a"),
+                                 blocks.activation(inputs, "hard_swish", "b")])
+    sigmoid, swish = model(x)
+    want = np.clip(x + 3, 0, 6) / 6
+    np.testing.assert_allclose(sigmoid, want, atol=1e-6)
+    np.testing.assert_allclose(swish, x * want, atol=1e-6)
+    assert [layer.name for layer in model.layers[1:]] == ["a_hsigmoid", "b_hswish"]
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(again(x)[1], swish, atol=1e-6)
+
+
+def test_squeeze_excite_with_hard_sigmoid_gate(rng):
+    model = block_model(blocks.squeeze_excite, (4, 4, 32), reduction=4, gate="hard_sigmoid", name="se")
+    assert type(model.get_layer("se_gate")).__name__ == "HardSigmoid"
+    assert model.get_layer("se_reduce").filters == 8
+    with pytest.raises(ValueError, match="gate must be one of"):
+        block_model(blocks.squeeze_excite, (4, 4, 32), gate="tanh", name="se")
+
+
+@pytest.mark.parametrize("filters,sliced", [(32, False), (30, False), (31, True)])
+def test_ghost_module_makes_half_its_maps_with_a_cheap_depthwise_conv(filters, sliced, rng):
+    """GhostNet: ceil(filters / 2) maps from a 1x1 conv, as many from a 3x3 depthwise conv on
+    them, concatenated and cut to ``filters``; the ghost half equals the depthwise conv's output."""
+    model = block_model(blocks.ghost_module, (8, 8, 16), filters=filters, name="g")
+    intrinsic = -(-filters // 2)
+    assert model.output_shape == (None, 8, 8, filters)
+    assert kernel_params(model) == 16 * intrinsic + 9 * intrinsic
+    assert any(layer.name == "g_slice" for layer in model.layers) == sliced
+    x = rng.rand(2, 8, 8, 16).astype("float32")
+    cheap = keras.Model(model.input, model.get_layer("g_cheap_relu").output)(x)
+    np.testing.assert_allclose(model(x)[..., intrinsic:], np.asarray(cheap)[..., :filters - intrinsic],
+                               atol=1e-6)
+
+
+def test_ghost_bottleneck_shortcuts():
+    same = block_model(blocks.ghost_bottleneck, (8, 8, 16), hidden=48, filters=16, name="b")
+    assert not any("shortcut" in layer.name for layer in same.layers)
+    down = block_model(blocks.ghost_bottleneck, (8, 8, 16), hidden=48, filters=24, strides=2,
+                       kernel_size=5, se_reduction=4, name="b")
+    assert down.output_shape == (None, 4, 4, 24)
+    assert {"b_dw", "b_shortcut_dw", "b_shortcut_pw", "b_se_gate", "b_add"} <= {l.name for l in down.layers}
+    assert down.get_layer("b_se_reduce").filters == 12  # 48 / 4, a multiple of 4

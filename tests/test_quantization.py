@@ -47,10 +47,11 @@ def check_qat_and_int8(name, rng, **overrides):
 # In the slow suite: the ShuffleNet-unit families (SNet, ShuffleNetV1, ShuffleNetV2: their
 # channel split and shuffle), MobileNeXt (its sandglass blocks and SE are in
 # test_custom_quantize_configs), MobileFaceNet (its PReLU QuantizeConfig is there too) and
-# EfficientNet-Lite and MnasNet (MobileNetV2's blocks with 5x5 kernels).
+# EfficientNet-Lite and MnasNet (MobileNetV2's blocks with 5x5 kernels), GhostNet (its blocks are in
+# test_ghost_and_hard_activation_blocks_qat_and_int8).
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow={
     "snet_49", "shufflenet_v1_g3_050", "shufflenet_v2_050", "mobilenext_035", "mobilefacenet",
-    "efficientnet_lite0", "mnasnet_050"}))
+    "efficientnet_lite0", "mnasnet_050", "ghostnet_100"}))
 def test_family_qat_and_int8(name, rng):
     check_qat_and_int8(name, rng)
 
@@ -92,6 +93,30 @@ def test_custom_quantize_configs(rng):
     got, want = TFLiteModel(tflite)(x), model.predict(x, verbose=0)
     cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
     assert cosine.min() >= 0.9, cosine
+
+
+def test_ghost_and_hard_activation_blocks_qat_and_int8(rng):
+    """GhostNet's module (1x1 conv, depthwise conv with a multiplier, concat) and bottleneck with a
+    hard-sigmoid SE, and a hard-swish: QAT, then int8 with integer kernels only."""
+    inputs = keras.Input((16, 16, 3))
+    x = blocks.conv_bn_act(inputs, 16, 3, 2, activation_fn="hard_swish", name="stem")
+    x = blocks.ghost_bottleneck(x, 48, 24, 2, kernel_size=5, se_reduction=4, name="gb")
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    model = keras.Model(inputs, keras.layers.Dense(10, name="logits")(x))
+    qat = quantize_model(model)
+    wrapped = {layer.layer.name: type(layer.quantize_config).__name__
+               for layer in qat.layers if hasattr(layer, "quantize_config")}
+    assert wrapped["stem_hswish"] == wrapped["gb_se_gate"] == "OutputQuantizeConfig"
+    x = rng.rand(8, 16, 16, 3).astype("float32")
+    qat.compile(keras.optimizers.SGD(1e-3), "mse")
+    qat.fit(x, rng.randn(8, 10), verbose=0)
+    tflite = convert(model, "int8", lambda: (x[i:i + 1] for i in range(len(x))))
+    ops = tensor_types(tflite)
+    assert {"HARD_SWISH", "CONCATENATION", "DEPTHWISE_CONV_2D"} <= {name for name, _ in ops}
+    assert [op for op in ops if op[1] not in INTEGER_TYPES] == []
+    got, want = TFLiteModel(tflite)(x), model.predict(x, verbose=0)
+    cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert cosine.min() >= 0.99, cosine
 
 
 @pytest.mark.slow

@@ -35,6 +35,7 @@ EXPECTED = {
     "efficientnet_lite2": (6_092_072, 859.7), "efficientnet_lite3": (8_197_096, 1607.6),
     "efficientnet_lite4": (13_006_568, 3943.6),
     "mnasnet_050": (2_218_512, 104.5), "mnasnet_100": (4_383_312, 314.4),
+    "ghostnet_100": (5_182_508, 141.2),
 }
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "reference" / "architectures.md"
 

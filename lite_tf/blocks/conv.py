@@ -118,11 +118,11 @@ def conv_bn_act(x, filters, kernel_size=3, strides=1, *, groups=1, dilation=1, a
 
 
 def depthwise_bn_act(x, kernel_size=3, strides=1, *, dilation=1, activation_fn="relu", norm=True,
-                     padding=None, cfg=DEFAULT, name):
+                     depth_multiplier=1, padding=None, cfg=DEFAULT, name):
     """DepthwiseConv2D -> BatchNorm -> activation (a kernel the size of the map is the GDC)."""
     x, mode = _pad_for(x, kernel_size, strides, padding, dilation, cfg, name)
     x = layers.DepthwiseConv2D(kernel_size, strides, padding=mode, dilation_rate=dilation,
-                               use_bias=not norm, name=name)(x)
+                               depth_multiplier=depth_multiplier, use_bias=not norm, name=name)(x)
     if norm:
         x = batch_norm(x, cfg, f"{name}_bn")
     return activation(x, activation_fn, name)

@@ -1,6 +1,6 @@
 """The model zoo: ``create_model(name, ...)``, ``list_models()``."""
 
-from lite_tf.models import (efficientnet_lite, mobilefacenet, mobilenet_v1,  # noqa: F401
+from lite_tf.models import (efficientnet_lite, ghostnet, mobilefacenet, mobilenet_v1,  # noqa: F401
                             mobilenet_v2, mobilenet_v3, mobilenext, mnasnet, shufflenet_v1,
                             shufflenet_v2, squeezenet)
 from lite_tf.models.registry import create_model, get_entry, list_families, list_models

@@ -72,6 +72,7 @@ REFERENCES: dict[str, Reference] = {
     "efficientnet_lite2": Reference(6_092_072, 859.7, _TIMM, top1=77.6),
     "efficientnet_lite3": Reference(8_197_096, 1607.6, _TIMM, top1=79.8),
     "efficientnet_lite4": Reference(13_006_568, 3943.6, _TIMM, top1=81.5),
+    "ghostnet_100": Reference(5_182_508, 141.2, _TIMM, top1=73.9),
     "mnasnet_050": Reference(2_218_512, 104.5, _TV, top1=67.7),
     "mnasnet_100": Reference(4_383_312, 314.4, "torchvision / timm", top1=73.5),
     "mobilefacenet": Reference(990_000, 221, "arXiv 1804.07573", exact=False),

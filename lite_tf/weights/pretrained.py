@@ -81,6 +81,7 @@ SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' / 'timm' .pth or .
                        pytorch_names.timm_mobilenet_v3,
                        lambda e: {} if e.settings.get("minimalistic") else {"bn_epsilon": 1e-5})},
     "efficientnet_lite": {"timm": Source("timm", _TIMM, "tf", pytorch_names.timm_efficientnet)},
+    "ghostnet": {"timm": Source("timm", _TIMM, "torch", pytorch_names.timm_ghostnet)},
     "mnasnet": {"torch": Source("torchvision", _TV, "torch", pytorch_names.torchvision_mnasnet),
                 "timm": Source("timm", _TIMM, "torch", pytorch_names.timm_efficientnet)},
     "mobilenext": {"torch": Source("official MobileNeXt code (mnext.py)",
@@ -115,6 +116,7 @@ IMAGENET = {
     # timm's releases of its tf_efficientnet_lite ports (names carry a SHA-256 prefix, as torch.hub's)
     **{f"efficientnet_lite{i}": f"{_TIMM_RELEASES}tf_efficientnet_lite{i}-{h}.pth"
        for i, h in enumerate(("0aa007d2", "bde8b488", "dcccb7df", "b733e338", "741542c3"))},
+    "ghostnet_100": f"{_TIMM}/ghostnet_100.in1k/resolve/main/model.safetensors",
     **{f"mobilenext_{w}": None for w in ("035", "050", "075", "100", "140")},
     **{f"shufflenet_v1_g{g}_{w}": None for g in (3, 8) for w in ("050", "100", "150", "200")},
 }
@@ -202,7 +204,8 @@ def _download(model: str, url: str) -> str:
                          f"PyTorch to read: {TORCH_EXTRA}") from None
     folder = os.path.join(cache_dir(), "downloads")
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, os.path.basename(url))
+    name = os.path.basename(url)  # the hub's files are all model.safetensors: prefixed
+    path = os.path.join(folder, name if published_sha256(url) else f"{model}_{name}")
     if not os.path.exists(path):
         torch.hub.download_url_to_file(url, path, hash_prefix=published_sha256(url))
     return path

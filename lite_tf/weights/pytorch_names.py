@@ -2,8 +2,8 @@
 
 - torchvision ``mobilenet_v2``, ``mobilenet_v3_*``, ``mnasnet*``, ``shufflenet_v2_x*``,
   ``squeezenet1_*``;
-- timm's ``mobilenetv3_*`` / ``tf_mobilenetv3_*``, ``tf_efficientnet_lite*`` and ``mnasnet_100`` (its
-  ``_efficientnet_blocks.py`` layouts);
+- timm's ``mobilenetv3_*`` / ``tf_mobilenetv3_*``, ``tf_efficientnet_lite*``, ``mnasnet_100`` (its
+  ``_efficientnet_blocks.py`` layouts) and ``ghostnet_100``;
 - the official MobileNeXt code (``mnext.py``, ``MXNet``);
 - megvii's ShuffleNetV1 (``ShuffleNet-Series/ShuffleNetV1/network.py``).
 
@@ -172,4 +172,29 @@ def timm_efficientnet(model) -> dict[str, str]:
     names, _ = _timm_blocks(model)
     names.update({"stem": "conv_stem", "stem_bn": "bn1", "head_conv": "conv_head",
                   "head_conv_bn": "bn2", "logits": "classifier"})
+    return names
+
+
+def timm_ghostnet(model) -> dict[str, str]:
+    """timm's GhostNet: ``conv_stem`` / ``bn1``; ``blocks.<stage>.<block>`` with ghost1 / ghost2
+    (``primary_conv`` and ``cheap_operation``, each conv .0 and BN .1), ``conv_dw`` / ``bn_dw``,
+    ``se``, ``shortcut`` (dw, BN, pw, BN); the last conv ``blocks.9.0``; ``conv_head`` (the hidden
+    layer after pooling) and ``classifier``."""
+    names = {"stem": "conv_stem", "stem_bn": "bn1", "head_hidden": "conv_head", "logits": "classifier"}
+    stages = 0
+    for block in blocks(model):
+        s, b = map(int, re.findall(r"\d+", block))
+        prefix, stages = f"blocks.{s - 1}.{b - 1}", max(stages, s)
+        for ghost in ("ghost1", "ghost2"):
+            for ours, theirs in (("primary", "primary_conv"), ("cheap", "cheap_operation")):
+                names[f"{block}_{ghost}_{ours}"] = f"{prefix}.{ghost}.{theirs}.0"
+                names[f"{block}_{ghost}_{ours}_bn"] = f"{prefix}.{ghost}.{theirs}.1"
+        if _has(model, f"{block}_dw"):
+            names[f"{block}_dw"], names[f"{block}_dw_bn"] = f"{prefix}.conv_dw", f"{prefix}.bn_dw"
+        if _has(model, f"{block}_se_reduce"):
+            names.update(_se(block, f"{prefix}.se.conv_reduce", f"{prefix}.se.conv_expand"))
+        if _has(model, f"{block}_shortcut_dw"):
+            names.update(sequential(f"{prefix}.shortcut", [(f"{block}_shortcut_dw", False),
+                                                          (f"{block}_shortcut_pw", False)]))
+    names["head_conv"], names["head_conv_bn"] = f"blocks.{stages}.0.conv", f"blocks.{stages}.0.bn1"
     return names
