@@ -273,3 +273,31 @@ def test_ghost_bottleneck_shortcuts():
     assert down.output_shape == (None, 4, 4, 24)
     assert {"b_dw", "b_shortcut_dw", "b_shortcut_pw", "b_se_gate", "b_add"} <= {l.name for l in down.layers}
     assert down.get_layer("b_se_reduce").filters == 12  # 48 / 4, a multiple of 4
+
+
+@pytest.mark.parametrize("start,mid,strides,kind", [
+    (3, 3, 1, "ExtraDW"), (0, 3, 2, "IR"), (5, 0, 1, "ConvNeXt-like"), (0, 0, 1, "FFN"),
+    (5, 0, 2, "ConvNeXt-like, strided")])
+def test_universal_inverted_bottleneck_instances(start, mid, strides, kind):
+    """MobileNetV4's UIB: optional depthwise convs before the expansion and between the 1x1s; the
+    stride goes to the middle one when present, else to the first."""
+    model = block_model(blocks.universal_inverted_bottleneck, (8, 8, 16), filters=16,
+                        strides=strides, expansion=4, start_kernel=start, mid_kernel=mid, name="u")
+    names = {layer.name for layer in model.layers}
+    assert ("u_dw_start" in names) == bool(start) and ("u_dw" in names) == bool(mid)
+    assert model.get_layer("u_expand").filters == 64
+    assert model.output_shape == (None, 8 // strides, 8 // strides, 16)
+    assert ("u_add" in names) == (strides == 1)
+    assert kernel_params(model) == 16 * 64 * 2 + start * start * 16 + mid * mid * 64, kind
+
+
+def test_universal_inverted_bottleneck_refuses_a_stride_without_a_depthwise_conv():
+    with pytest.raises(ValueError, match="a strided UIB needs a depthwise conv"):
+        block_model(blocks.universal_inverted_bottleneck, (8, 8, 16), filters=16, strides=2,
+                    start_kernel=0, mid_kernel=0, name="u")
+
+
+def test_fused_inverted_residual():
+    model = block_model(blocks.fused_inverted_residual, (8, 8, 16), filters=24, strides=2, name="f")
+    assert model.get_layer("f_expand").kernel_size == (3, 3) and model.get_layer("f_expand").filters == 64
+    assert model.output_shape == (None, 4, 4, 24) and not any(l.name == "f_add" for l in model.layers)

@@ -47,11 +47,11 @@ def check_qat_and_int8(name, rng, **overrides):
 # In the slow suite: the ShuffleNet-unit families (SNet, ShuffleNetV1, ShuffleNetV2: their
 # channel split and shuffle), MobileNeXt (its sandglass blocks and SE are in
 # test_custom_quantize_configs), MobileFaceNet (its PReLU QuantizeConfig is there too) and
-# EfficientNet-Lite and MnasNet (MobileNetV2's blocks with 5x5 kernels), GhostNet (its blocks are in
-# test_ghost_and_hard_activation_blocks_qat_and_int8).
+# EfficientNet-Lite and MnasNet (MobileNetV2's blocks with 5x5 kernels), GhostNet and
+# MobileNetV4 (their blocks are in test_new_blocks_qat_and_int8).
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow={
     "snet_49", "shufflenet_v1_g3_050", "shufflenet_v2_050", "mobilenext_035", "mobilefacenet",
-    "efficientnet_lite0", "mnasnet_050", "ghostnet_100"}))
+    "efficientnet_lite0", "mnasnet_050", "ghostnet_100", "mobilenet_v4_conv_small"}))
 def test_family_qat_and_int8(name, rng):
     check_qat_and_int8(name, rng)
 
@@ -95,13 +95,19 @@ def test_custom_quantize_configs(rng):
     assert cosine.min() >= 0.9, cosine
 
 
-def test_ghost_and_hard_activation_blocks_qat_and_int8(rng):
+def test_new_blocks_qat_and_int8(rng):
     """GhostNet's module (1x1 conv, depthwise conv with a multiplier, concat) and bottleneck with a
-    hard-sigmoid SE, and a hard-swish: QAT, then int8 with integer kernels only."""
+    hard-sigmoid SE, a hard-swish, MobileNetV4's fused block and UIB (ExtraDW) and its hidden
+    head layer with BatchNorm: QAT, then int8 with integer kernels only."""
     inputs = keras.Input((16, 16, 3))
     x = blocks.conv_bn_act(inputs, 16, 3, 2, activation_fn="hard_swish", name="stem")
+    x = blocks.fused_inverted_residual(x, 16, name="fused")
+    x = blocks.universal_inverted_bottleneck(x, 16, start_kernel=3, mid_kernel=3, name="uib")
     x = blocks.ghost_bottleneck(x, 48, 24, 2, kernel_size=5, se_reduction=4, name="gb")
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dense(32, use_bias=False, name="hidden")(x)
+    x = keras.layers.BatchNormalization(name="hidden_bn")(x)
+    x = keras.layers.ReLU(name="hidden_relu")(x)
     model = keras.Model(inputs, keras.layers.Dense(10, name="logits")(x))
     qat = quantize_model(model)
     wrapped = {layer.layer.name: type(layer.quantize_config).__name__

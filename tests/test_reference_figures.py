@@ -36,6 +36,8 @@ EXPECTED = {
     "efficientnet_lite4": (13_006_568, 3943.6),
     "mnasnet_050": (2_218_512, 104.5), "mnasnet_100": (4_383_312, 314.4),
     "ghostnet_100": (5_182_508, 141.2),
+    "mobilenet_v4_conv_small": (3_774_024, 186.0), "mobilenet_v4_conv_medium": (9_715_512, 1080.2),
+    "mobilenet_v4_conv_large": (32_590_864, 6376.2),
 }
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "reference" / "architectures.md"
 

@@ -23,9 +23,10 @@ def test_registered_names():
                      "mobilefacenet", "mobilenet_v3_large_075", "mobilenet_v3_large_100",
                      "mobilenet_v3_small_075", "mobilenet_v3_small_100",
                      "mobilenet_v3_large_minimal_100", "mobilenet_v3_small_minimal_100",
-                     *(f"efficientnet_lite{i}" for i in range(5)), "mnasnet_050", "mnasnet_100", "ghostnet_100"]:
+                     *(f"efficientnet_lite{i}" for i in range(5)), "mnasnet_050", "mnasnet_100", "ghostnet_100",
+                     "mobilenet_v4_conv_small", "mobilenet_v4_conv_medium", "mobilenet_v4_conv_large"]:
         assert required in names
-    assert len(list_families()) == 12
+    assert len(list_families()) == 13
     assert list_models("squeezenet") == ["squeezenet_10", "squeezenet_11"]
 
 
@@ -85,7 +86,7 @@ def test_mobilefacenet_embedding_or_classifier():
 # Binary searches of builds: four families by default (total strides 16 and 32, VALID pools).
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow={
     "mobilefacenet", "shufflenet_v1_g3_050", "snet_49", "mobilenet_v1_025", "efficientnet_lite0",
-    "mobilenet_v3_small_075", "mnasnet_050", "ghostnet_100"}))
+    "mobilenet_v3_small_075", "mnasnet_050", "ghostnet_100", "mobilenet_v4_conv_small"}))
 def test_input_smaller_than_the_model_needs_is_one_clear_error(name):
     needed = total_stride(create_model(name))
     assert needed in (16, 32)
@@ -102,7 +103,7 @@ def test_input_smaller_than_the_model_needs_is_one_clear_error(name):
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow={
     "mobilefacenet", "shufflenet_v1_g3_050", "snet_49", "mobilenet_v1_025", "mobilenext_035",
     "shufflenet_v2_050", "efficientnet_lite0", "mobilenet_v3_small_075", "mnasnet_050",
-    "ghostnet_100"}))
+    "ghostnet_100", "mobilenet_v4_conv_small"}))
 def test_drop_strides_gives_small_inputs_the_feature_maps_of_larger_ones(name):
     """At 32x32 with drop_strides=1 every layer from the first downsampling on sees what it would
     at 64x64 without: same weights, same shapes, half the total stride."""

@@ -60,11 +60,13 @@ TORCHVISION = [  # zoo model, reference builder (torchvision's, or timm's as tim
     ("mnasnet_100", "mnasnet1_0", {}),
     ("mnasnet_100", "timm:mnasnet_100", {}),
     ("ghostnet_100", "timm:ghostnet_100", {}),
+    *((f"mobilenet_v4_conv_{size}", f"timm:mobilenetv4_conv_{size}", {})
+      for size in ("small", "medium", "large")),
 ]
 # In the default suite: one port per reference layout; the other widths and variants are slow.
 DEFAULT_PORTS = {"mobilenet_v2", "shufflenet_v2_x0_5", "squeezenet1_1", "mobilenet_v3_small",
                  "timm:mobilenetv3_small_100", "timm:tf_efficientnet_lite0", "mnasnet0_5",
-                 "timm:ghostnet_100"}
+                 "timm:ghostnet_100", "timm:mobilenetv4_conv_small"}
 
 # Runs in a process of its own: torchvision imported after TensorFlow crashes the process. timm's
 # models are saved as .safetensors, as timm publishes them on the Hugging Face hub.

@@ -15,13 +15,14 @@ from lite_tf.blocks.inverted_residual import inverted_residual
 from lite_tf.blocks.sandglass import sandglass, sandglass_form, sandglass_hidden
 from lite_tf.blocks.se import squeeze_excite
 from lite_tf.blocks.shufflenet import shufflenet_v1_unit, shufflenet_v2_unit
+from lite_tf.blocks.uib import fused_inverted_residual, universal_inverted_bottleneck
 
 __all__ = [
     "BlockConfig", "DEFAULT", "HardSigmoid", "HardSwish", "activation", "channel_pad",
     "channel_shuffle", "channel_slice", "channel_split", "conv_bn_act", "crelu",
     "depthwise_bn_act", "depthwise_separable", "enet_bottleneck", "factorized_conv", "fire",
-    "gdc_head", "ghost_bottleneck", "ghost_module", "group_conv", "inverted_residual",
-    "make_divisible", "max_pool", "non_bottleneck_1d", "sandglass", "sandglass_form",
-    "sandglass_hidden", "shufflenet_v1_unit", "shufflenet_v2_unit", "squeeze_excite",
-    "two_3x3_conv",
+    "fused_inverted_residual", "gdc_head", "ghost_bottleneck", "ghost_module", "group_conv",
+    "inverted_residual", "make_divisible", "max_pool", "non_bottleneck_1d", "sandglass",
+    "sandglass_form", "sandglass_hidden", "shufflenet_v1_unit", "shufflenet_v2_unit",
+    "squeeze_excite", "two_3x3_conv", "universal_inverted_bottleneck",
 ]

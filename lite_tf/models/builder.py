@@ -27,11 +27,13 @@ def _pool(x, pooling):
 def build_model(name, features, *, input_shape, num_classes, include_top=True, pooling=None,
                 dropout=0.0, classifier_activation="softmax", head="dense", classifier_bias=True,
                 embedding_dim=128, width=1.0, bn_momentum=0.99, bn_epsilon=1e-3,
-                padding="symmetric", head_hidden=0, head_activation=None, **family_options):
+                padding="symmetric", head_hidden=0, head_activation=None, head_norm=False,
+                **family_options):
     """Build a functional tf_keras model named ``name``.
 
-    Heads (with ``include_top``): ``dense`` global average pool, [Dense ``head_hidden`` units +
-    ``head_activation``, as MobileNetV3's 1280-wide last layer], dropout, Dense ``logits``;
+    Heads (with ``include_top``): ``dense`` global average pool, [Dense ``head_hidden`` units
+    (with BatchNorm and no bias if ``head_norm``) + ``head_activation``, as MobileNetV3's and
+    MobileNetV4's 1280-wide last layer], dropout, Dense ``logits``;
     ``conv`` (SqueezeNet) dropout, 1x1 conv ``logits`` + ReLU, global average pool; ``gdc``
     (MobileFaceNet) the GDC embedding, then a Dense classifier only if ``num_classes``.
     ``classifier_activation`` (default softmax, as keras.applications; None gives logits) is the
@@ -60,7 +62,10 @@ def build_model(name, features, *, input_shape, num_classes, include_top=True, p
         else:
             x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
             if head_hidden and num_classes:
-                x = layers.Dense(head_hidden, name="head_hidden")(x)
+                x = layers.Dense(head_hidden, use_bias=not head_norm, name="head_hidden")(x)
+                if head_norm:
+                    x = layers.BatchNormalization(momentum=bn_momentum, epsilon=bn_epsilon,
+                                                  name="head_hidden_bn")(x)
                 x = activation(x, head_activation, "head_hidden")
         if num_classes:
             if dropout:

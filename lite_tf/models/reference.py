@@ -1,5 +1,5 @@
 """Published complexity of each zoo model at its default input (224x224x3; MobileFaceNet 112x112x3,
-EfficientNet-Lite1-4 240-380), 1000 classes.
+EfficientNet-Lite1-4 240-380, MobileNetV4-Conv Medium and Large 256 and 384), 1000 classes.
 
 ``params``: trainable parameters, exact where counted on the reference implementation
 (``exact=True``), else the paper's figure. ``macs``: multiply-accumulates of conv and dense
@@ -72,6 +72,10 @@ REFERENCES: dict[str, Reference] = {
     "efficientnet_lite2": Reference(6_092_072, 859.7, _TIMM, top1=77.6),
     "efficientnet_lite3": Reference(8_197_096, 1607.6, _TIMM, top1=79.8),
     "efficientnet_lite4": Reference(13_006_568, 3943.6, _TIMM, top1=81.5),
+    # MobileNetV4-Conv at its own input size (Medium 256, Large 384).
+    "mobilenet_v4_conv_small": Reference(3_774_024, 186.0, _TIMM, top1=73.8),
+    "mobilenet_v4_conv_medium": Reference(9_715_512, 1080.2, _TIMM, top1=79.9),
+    "mobilenet_v4_conv_large": Reference(32_590_864, 6376.2, _TIMM, top1=82.9),
     "ghostnet_100": Reference(5_182_508, 141.2, _TIMM, top1=73.9),
     "mnasnet_050": Reference(2_218_512, 104.5, _TV, top1=67.7),
     "mnasnet_100": Reference(4_383_312, 314.4, "torchvision / timm", top1=73.5),

@@ -81,6 +81,7 @@ SOURCES = {  # family: {checkpoint kind ('keras' .h5, 'torch' / 'timm' .pth or .
                        pytorch_names.timm_mobilenet_v3,
                        lambda e: {} if e.settings.get("minimalistic") else {"bn_epsilon": 1e-5})},
     "efficientnet_lite": {"timm": Source("timm", _TIMM, "tf", pytorch_names.timm_efficientnet)},
+    "mobilenet_v4": {"timm": Source("timm", _TIMM, "torch", pytorch_names.timm_mobilenet_v4)},
     "ghostnet": {"timm": Source("timm", _TIMM, "torch", pytorch_names.timm_ghostnet)},
     "mnasnet": {"torch": Source("torchvision", _TV, "torch", pytorch_names.torchvision_mnasnet),
                 "timm": Source("timm", _TIMM, "torch", pytorch_names.timm_efficientnet)},
@@ -117,6 +118,9 @@ IMAGENET = {
     **{f"efficientnet_lite{i}": f"{_TIMM_RELEASES}tf_efficientnet_lite{i}-{h}.pth"
        for i, h in enumerate(("0aa007d2", "bde8b488", "dcccb7df", "b733e338", "741542c3"))},
     "ghostnet_100": f"{_TIMM}/ghostnet_100.in1k/resolve/main/model.safetensors",
+    **{f"mobilenet_v4_conv_{size}": f"{_TIMM}/mobilenetv4_conv_{size}.{tag}/resolve/main/model.safetensors"
+       for size, tag in (("small", "e2400_r224_in1k"), ("medium", "e500_r256_in1k"),
+                         ("large", "e600_r384_in1k"))},
     **{f"mobilenext_{w}": None for w in ("035", "050", "075", "100", "140")},
     **{f"shufflenet_v1_g{g}_{w}": None for g in (3, 8) for w in ("050", "100", "150", "200")},
 }

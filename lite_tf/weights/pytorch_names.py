@@ -3,7 +3,7 @@
 - torchvision ``mobilenet_v2``, ``mobilenet_v3_*``, ``mnasnet*``, ``shufflenet_v2_x*``,
   ``squeezenet1_*``;
 - timm's ``mobilenetv3_*`` / ``tf_mobilenetv3_*``, ``tf_efficientnet_lite*``, ``mnasnet_100`` (its
-  ``_efficientnet_blocks.py`` layouts) and ``ghostnet_100``;
+  ``_efficientnet_blocks.py`` layouts), ``mobilenetv4_conv_*`` and ``ghostnet_100``;
 - the official MobileNeXt code (``mnext.py``, ``MXNet``);
 - megvii's ShuffleNetV1 (``ShuffleNet-Series/ShuffleNetV1/network.py``).
 
@@ -198,3 +198,31 @@ def timm_ghostnet(model) -> dict[str, str]:
                                                           (f"{block}_shortcut_pw", False)]))
     names["head_conv"], names["head_conv_bn"] = f"blocks.{stages}.0.conv", f"blocks.{stages}.0.bn1"
     return names
+
+
+def timm_mobilenet_v4(model) -> dict[str, str]:
+    """timm's MobileNetV4: ``conv_stem`` / ``bn1``; ``blocks.<stage>.<block>``: a ConvBnAct
+    (``conv``, ``bn1``), an EdgeResidual (``conv_exp``, ``bn1``, ``conv_pwl``, ``bn2``) or a
+    UniversalInvertedResidual (``dw_start``, ``pw_exp``, ``dw_mid``, ``pw_proj``, each ``.conv`` and
+    ``.bn``); the last conv ``blocks.4.0``; ``conv_head`` / ``norm_head`` (the hidden layer after
+    pooling and its BatchNorm) and ``classifier``."""
+    names = {"stem": "conv_stem", "stem_bn": "bn1", "head_hidden": "conv_head",
+             "head_hidden_bn": "norm_head", "logits": "classifier"}
+    uib = {"dw_start": "dw_start", "expand": "pw_exp", "dw": "dw_mid", "project": "pw_proj"}
+    stages = 0
+    for block in blocks(model):
+        s, b = map(int, re.findall(r"\d+", block))
+        prefix, stages = f"blocks.{s - 1}.{b - 1}", max(stages, s)
+        if _has(model, block):  # a plain conv block
+            names[block], names[f"{block}_bn"] = f"{prefix}.conv", f"{prefix}.bn1"
+        elif model.get_layer(f"{block}_expand").kernel_size == (1, 1):
+            for ours, theirs in uib.items():
+                if _has(model, f"{block}_{ours}"):
+                    names[f"{block}_{ours}"] = f"{prefix}.{theirs}.conv"
+                    names[f"{block}_{ours}_bn"] = f"{prefix}.{theirs}.bn"
+        else:  # fused
+            names.update({f"{block}_expand": f"{prefix}.conv_exp", f"{block}_expand_bn": f"{prefix}.bn1",
+                          f"{block}_project": f"{prefix}.conv_pwl", f"{block}_project_bn": f"{prefix}.bn2"})
+    names["head_conv"], names["head_conv_bn"] = f"blocks.{stages}.0.conv", f"blocks.{stages}.0.bn1"
+    return names
+

@@ -1,0 +1,44 @@
+"""The universal inverted bottleneck and the fused inverted bottleneck (MobileNetV4, Qin et al.,
+arXiv 2404.10518)."""
+
+from lite_tf.backend import layers
+from lite_tf.blocks.conv import DEFAULT, conv_bn_act, depthwise_bn_act, make_divisible
+
+
+def universal_inverted_bottleneck(x, filters, strides=1, expansion=4, *, start_kernel=0,
+                                  mid_kernel=3, activation_fn="relu", cfg=DEFAULT, name):
+    """[depthwise ``start_kernel``, linear] -> 1x1 expand -> [depthwise ``mid_kernel``] -> linear 1x1
+    project, identity shortcut when the shape is kept. Its instances: ExtraDW (both depthwise
+    convs), IR (mid only: MobileNetV2's block), ConvNeXt-like (start only), FFN (neither). The
+    stride goes to the mid depthwise conv, else to the start one. Layers ``name_dw_start``,
+    ``name_expand``, ``name_dw``, ``name_project``, ``name_add``."""
+    if strides > 1 and not (start_kernel or mid_kernel):
+        raise ValueError(f"{name}: a strided UIB needs a depthwise conv")
+    in_channels = x.shape[-1]
+    y = x
+    if start_kernel:
+        y = depthwise_bn_act(y, start_kernel, 1 if mid_kernel else strides, activation_fn=None,
+                             cfg=cfg, name=f"{name}_dw_start")
+    y = conv_bn_act(y, make_divisible(in_channels * expansion), 1, activation_fn=activation_fn,
+                    cfg=cfg, name=f"{name}_expand")
+    if mid_kernel:
+        y = depthwise_bn_act(y, mid_kernel, strides, activation_fn=activation_fn, cfg=cfg,
+                             name=f"{name}_dw")
+    y = conv_bn_act(y, filters, 1, activation_fn=None, cfg=cfg, name=f"{name}_project")
+    if strides == 1 and in_channels == filters:
+        y = layers.Add(name=f"{name}_add")([x, y])
+    return y
+
+
+def fused_inverted_residual(x, filters, strides=1, expansion=4, *, kernel_size=3,
+                            activation_fn="relu", cfg=DEFAULT, name):
+    """A full kxk conv expanding to ``expansion`` times the input (in place of 1x1 + depthwise),
+    then a linear 1x1 project; identity shortcut when the shape is kept (FusedIB, EfficientNetV2's
+    and MobileNetV4's first block). Layers ``name_expand``, ``name_project``, ``name_add``."""
+    in_channels = x.shape[-1]
+    y = conv_bn_act(x, make_divisible(in_channels * expansion), kernel_size, strides,
+                    activation_fn=activation_fn, cfg=cfg, name=f"{name}_expand")
+    y = conv_bn_act(y, filters, 1, activation_fn=None, cfg=cfg, name=f"{name}_project")
+    if strides == 1 and in_channels == filters:
+        y = layers.Add(name=f"{name}_add")([x, y])
+    return y
