@@ -45,6 +45,9 @@ ENTRIES = {
     "mobilefacenet": "mobilefacenet",
     "mobilenet_v3": "mobilenet_v3_small_100",
     "efficientnet_lite": "efficientnet_lite0",
+    "mobilenet_v4": "mobilenet_v4_conv_small",
+    "mnasnet": "mnasnet_050",
+    "ghostnet": "ghostnet_100",
 }
 OVERRIDES = {"drop_strides": 1, "bn_momentum": 0.99}  # as configs/fashion_mnist.gin
 COLUMNS = ("model", "input", "epochs", "params", "MACs", "top-1 float", "top-1 int8", "int8 size",
