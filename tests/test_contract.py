@@ -18,7 +18,8 @@ def is_builtin_or_registered(layer) -> bool:
     return cls.__name__ not in FORBIDDEN and (builtin or registered)
 
 
-@pytest.mark.parametrize("name", list_models())
+# Every model in CI; the families' representatives in the default suite (the widths share code).
+@pytest.mark.parametrize("name", sampled(list_models()))
 def test_model_builds_with_named_builtin_layers(name, rng):
     entry = get_entry(name)
     # Default input: builds, finite output of the expected shape, unique names, allowed layers.

@@ -47,11 +47,13 @@ def check_qat_and_int8(name, rng, **overrides):
 # In the slow suite: the ShuffleNet-unit families (SNet, ShuffleNetV1, ShuffleNetV2: their
 # channel split and shuffle), MobileNeXt (its sandglass blocks and SE are in
 # test_custom_quantize_configs), MobileFaceNet (its PReLU QuantizeConfig is there too) and
-# EfficientNet-Lite and MnasNet (MobileNetV2's blocks with 5x5 kernels), GhostNet and
-# MobileNetV4 (their blocks are in test_new_blocks_qat_and_int8).
+# EfficientNet-Lite and MnasNet (MobileNetV2's blocks with 5x5 kernels), GhostNet, MobileNetV4 and
+# MobileNetV3 (their blocks are in test_new_blocks_qat_and_int8 and
+# test_hard_swish_reaches_int8_as_tflites_native_kernel).
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow={
     "snet_49", "shufflenet_v1_g3_050", "shufflenet_v2_050", "mobilenext_035", "mobilefacenet",
-    "efficientnet_lite0", "mnasnet_050", "ghostnet_100", "mobilenet_v4_conv_small"}))
+    "efficientnet_lite0", "mnasnet_050", "ghostnet_100", "mobilenet_v4_conv_small",
+    "mobilenet_v3_small_075"}))
 def test_family_qat_and_int8(name, rng):
     check_qat_and_int8(name, rng)
 

@@ -4,6 +4,7 @@ import pathlib
 import re
 
 import pytest
+from conftest import sampled
 
 from lite_tf.models import list_models
 from lite_tf.models.reference import REFERENCES
@@ -42,7 +43,7 @@ EXPECTED = {
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "reference" / "architectures.md"
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", sampled(sorted(EXPECTED)))  # every model in the slow suite
 def test_exact_params_and_macs(name):
     params, macs = EXPECTED[name]
     result = profile(name)

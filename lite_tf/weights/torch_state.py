@@ -45,8 +45,8 @@ def read_checkpoint(path: str) -> dict[str, np.ndarray]:
 
 def _read_safetensors(path: str) -> dict[str, np.ndarray]:
     try:
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
+        from safetensors import SafetensorError  # optional (the torch extra)
+        from safetensors.numpy import load_file  # optional (the torch extra)
     except ImportError:
         raise InputError(f"reading {path} needs the safetensors package: {TORCH_EXTRA}") from None
     try:
