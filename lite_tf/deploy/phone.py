@@ -28,7 +28,7 @@ from lite_tf.errors import InputError
 
 PACKAGE = "dev.litetf.demo"
 ACTIVITY = f"{PACKAGE}/.HeadlessActivity"
-STAGING = "/data/local/tmp/lite_tf"  # adb pushes here; the app copies from it (ModelStore.STAGING)
+STAGING = "/data/local/tmp/lite_tf"  # adb pushes here; the app copies from it (core's Staging.DIR)
 RESULTS_DIR = f"/sdcard/Android/data/{PACKAGE}/files/results"  # the app writes, adb reads
 # What `dumpsys window` says while the keyguard shows, across Android versions.
 LOCKED = ("mDreamingLockscreen=true", "mShowingLockscreen=true", "isStatusBarKeyguard=true",
@@ -153,8 +153,11 @@ def run(models: list[str], adb: Adb, threads: list[int], delegates: list[str], r
     try:
         document = _wait(adb, run_id, timeout, poll, progress)
     finally:  # the app has its own copies by now (or failed)
-        adb.shell("rm", "-f", *[f"{STAGING}/{n}" for name in names.values()
-                                for n in (name, rundir.samples_for(name))])
+        try:
+            adb.shell("rm", "-f", *[f"{STAGING}/{n}" for name in names.values()
+                                    for n in (name, rundir.samples_for(name))])
+        except InputError:  # a phone gone mid-run: the first error is the one to see
+            pass
     by_name = {name: path for path, name in names.items()}
     for result in document["results"]:
         local = by_name.get(result["model"] + ".tflite")
