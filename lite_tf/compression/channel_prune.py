@@ -24,7 +24,7 @@ from lite_tf.blocks.activations import HardSigmoid, HardSwish
 from lite_tf.checks import at_least, field, one_of, validate, within
 from lite_tf.compression import stage
 from lite_tf.errors import InputError
-from lite_tf.models.builder import with_channels
+from lite_tf.models.builder import inbound_layers, with_channels
 from lite_tf.models.profile import profile_model
 
 CRITERIA = ("l1", "bn")
@@ -81,20 +81,15 @@ def _per_channel(layer) -> bool:
     return isinstance(layer, PER_CHANNEL)
 
 
-def _inbound(layer) -> list:
-    inbound = layer.inbound_nodes[0].inbound_layers if layer.inbound_nodes else []
-    return inbound if isinstance(inbound, list) else [inbound]
-
-
 def _gate_source(layer, consumers) -> tuple[object, list[str]] | None:
     """The convolution a gate input of a Multiply comes from, through single-input per-channel
     layers that feed nothing else, and those layers; None if it comes from anything else."""
     path = []
     while not _conv(layer):
-        if not (_per_channel(layer) and len(_inbound(layer)) == 1 and len(consumers[layer.name]) == 1):
+        if not (_per_channel(layer) and len(inbound_layers(layer)) == 1 and len(consumers[layer.name]) == 1):
             return None
         path.append(layer.name)
-        layer = _inbound(layer)[0]
+        layer = inbound_layers(layer)[0]
     return layer, path
 
 
@@ -127,7 +122,7 @@ def groups(model) -> list[Group]:
                         continue
                     members.append(nxt.name)
                     frontier.append(nxt)
-                    for other in _inbound(nxt) if isinstance(nxt, layers.Multiply) else []:
+                    for other in inbound_layers(nxt) if isinstance(nxt, layers.Multiply) else []:
                         if other is current or other.name in members or other is layer:
                             continue
                         gate = _gate_source(other, consumers)

@@ -77,7 +77,8 @@ def build_model(name, features, *, input_shape, num_classes, include_top=True, p
     return keras.Model(inputs, x, name=name)
 
 
-def _inbound(layer) -> list:
+def inbound_layers(layer) -> list:
+    """The layers whose outputs ``layer`` takes (in a functional model), as a list."""
     inbound = layer.inbound_nodes[0].inbound_layers if layer.inbound_nodes else []
     return inbound if isinstance(inbound, list) else [inbound]
 
@@ -87,7 +88,7 @@ def _input_strides(model) -> dict[str, int]:
     path from the model's input to the layer."""
     before, after = {}, {}
     for layer in model.layers:
-        before[layer.name] = max((after[l.name] for l in _inbound(layer)), default=1)
+        before[layer.name] = max((after[l.name] for l in inbound_layers(layer)), default=1)
         after[layer.name] = before[layer.name] * max(getattr(layer, "strides", None) or (1,))
     return before
 
@@ -122,9 +123,9 @@ def without_early_strides(model, drop: int, input_shape):
         layer_config = by_name[layer.name]["config"]
         layer_config["strides"] = (1,) * len(strides)
         if layer_config.get("padding") == "valid" and not any(
-                isinstance(source, layers.ZeroPadding2D) for source in _inbound(layer)):
+                isinstance(source, layers.ZeroPadding2D) for source in inbound_layers(layer)):
             layer_config["padding"] = "same"  # an unpadded stem (SqueezeNet's) keeps its size
-        for source in _inbound(layer):
+        for source in inbound_layers(layer):
             if (isinstance(source, layers.ZeroPadding2D)
                     and source.data_format == "channels_last"):
                 window = getattr(layer, "kernel_size", None) or layer.pool_size
