@@ -16,6 +16,27 @@ SIZE = 64
 INTEGER_TYPES = {"int8", "int32"}  # int32: biases and shape operands
 
 
+def cosines(got, want):
+    """Cosine similarity of each int8 output row with the float one."""
+    return (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+
+
+def blocks_through_qat_and_int8(model, rng):
+    """A small block model on 16x16 inputs through one QAT step and full-integer int8 (checked to
+    hold integer tensors only): ({layer: its QuantizeConfig's name}, the int8 op names, the
+    int8-vs-float cosine of each sample)."""
+    qat = quantize_model(model)
+    wrapped = {layer.layer.name: type(layer.quantize_config).__name__
+               for layer in qat.layers if hasattr(layer, "quantize_config")}
+    x = rng.rand(8, 16, 16, 3).astype("float32")
+    qat.compile(keras.optimizers.SGD(1e-3), "mse")
+    qat.fit(x, rng.randn(8, 10), verbose=0)
+    tflite = convert(model, "int8", lambda: (x[i:i + 1] for i in range(len(x))))
+    ops = tensor_types(tflite)
+    assert [op for op in ops if op[1] not in INTEGER_TYPES] == []
+    return wrapped, {name for name, _ in ops}, cosines(TFLiteModel(tflite)(x), model.predict(x, verbose=0))
+
+
 def check_qat_and_int8(name, rng, **overrides):
     # A few float steps with fast BatchNorm statistics, so the moving averages are not defaults.
     embedding = get_entry(name).settings["num_classes"] is None
@@ -38,9 +59,7 @@ def check_qat_and_int8(name, rng, **overrides):
     assert [op for op in ops if op[1] not in INTEGER_TYPES] == []
     interpreter = TFLiteModel(tflite)
     assert interpreter.input["dtype"] == np.int8 and interpreter.output["dtype"] == np.int8
-    got = interpreter(x[:8])
-    want = model.predict(x[:8], verbose=0)
-    cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    cosine = cosines(interpreter(x[:8]), model.predict(x[:8], verbose=0))
     assert cosine.min() >= 0.9, cosine
 
 
@@ -80,20 +99,10 @@ def test_custom_quantize_configs(rng):
     x = blocks.sandglass(x, 32, reduction=4, identity_multiplier=0.5, se_reduction=4, name="sg")
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     model = keras.Model(inputs, keras.layers.Dense(10, name="logits")(x))
-    qat = quantize_model(model)
-    wrapped = {layer.layer.name: type(layer.quantize_config).__name__
-               for layer in qat.layers if hasattr(layer, "quantize_config")}
+    wrapped, ops, cosine = blocks_through_qat_and_int8(model, rng)
     assert wrapped["stem_prelu"] == "PReLUQuantizeConfig"
     assert wrapped["sg_se_scale"] == "OutputQuantizeConfig"
-    x = rng.rand(8, 16, 16, 3).astype("float32")
-    qat.compile(keras.optimizers.SGD(1e-3), "mse")
-    qat.fit(x, rng.randn(8, 10), verbose=0)
-    tflite = convert(model, "int8", lambda: (x[i:i + 1] for i in range(len(x))))
-    ops = tensor_types(tflite)
-    assert {"PRELU", "MUL", "STRIDED_SLICE"} <= {name for name, _ in ops}
-    assert [op for op in ops if op[1] not in INTEGER_TYPES] == []
-    got, want = TFLiteModel(tflite)(x), model.predict(x, verbose=0)
-    cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert {"PRELU", "MUL", "STRIDED_SLICE"} <= ops
     assert cosine.min() >= 0.9, cosine
 
 
@@ -111,19 +120,9 @@ def test_new_blocks_qat_and_int8(rng):
     x = keras.layers.BatchNormalization(name="hidden_bn")(x)
     x = keras.layers.ReLU(name="hidden_relu")(x)
     model = keras.Model(inputs, keras.layers.Dense(10, name="logits")(x))
-    qat = quantize_model(model)
-    wrapped = {layer.layer.name: type(layer.quantize_config).__name__
-               for layer in qat.layers if hasattr(layer, "quantize_config")}
+    wrapped, ops, cosine = blocks_through_qat_and_int8(model, rng)
     assert wrapped["stem_hswish"] == wrapped["gb_se_gate"] == "OutputQuantizeConfig"
-    x = rng.rand(8, 16, 16, 3).astype("float32")
-    qat.compile(keras.optimizers.SGD(1e-3), "mse")
-    qat.fit(x, rng.randn(8, 10), verbose=0)
-    tflite = convert(model, "int8", lambda: (x[i:i + 1] for i in range(len(x))))
-    ops = tensor_types(tflite)
-    assert {"HARD_SWISH", "CONCATENATION", "DEPTHWISE_CONV_2D"} <= {name for name, _ in ops}
-    assert [op for op in ops if op[1] not in INTEGER_TYPES] == []
-    got, want = TFLiteModel(tflite)(x), model.predict(x, verbose=0)
-    cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert {"HARD_SWISH", "CONCATENATION", "DEPTHWISE_CONV_2D"} <= ops
     assert cosine.min() >= 0.99, cosine
 
 
