@@ -128,19 +128,28 @@ def test_bad_input_is_one_line_exit_2(case, models, tmp_path):
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.slow  # converts and times three models in subprocesses
-def test_zoo_table_writes_a_row_per_model(tmp_path):
-    out = tmp_path / "benchmarks.md"
-    proc = run_script(os.path.join(ROOT, "benchmarks", "zoo_table.py"), ["--models", "mobilenet_v1_025",
-                                                         "--threads", "1", "--runs", "5",
-                                                         "--out", str(out)])
+@pytest.mark.slow  # converts and times a model in a subprocess
+def test_zoo_table_measures_the_models_named_and_keeps_the_other_rows(tmp_path):
+    out, figures = tmp_path / "benchmarks.md", tmp_path / "zoo_table.json"
+    kept = {"model": "squeezenet_11", "family": "squeezenet", "input": 224, "params": 1235496,
+            "macs": 349152848, "size_bytes": 1352663, "p50_ms": {"1": 1.02, "2": 0.64},
+            "measured": "2026-11-24"}
+    stale = {**kept, "model": "mobilenet_v1_025", "p50_ms": {"1": 99.0}}
+    gone = {**kept, "model": "no_longer_registered"}
+    figures.write_text(json.dumps({"rows": [gone, stale, kept]}))
+    proc = run_script(os.path.join(ROOT, "benchmarks", "zoo_table.py"), [
+        "--models", "mobilenet_v1_025", "--threads", "1", "--runs", "5", "--out", str(out),
+        "--results", str(figures)])
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = [line.split("|")[1:-1] for line in out.read_text().splitlines() if line.startswith("| `")]
-    assert len(rows) == 1
+    assert [r[0].strip() for r in rows] == ["`mobilenet_v1_025`", "`squeezenet_11`"]
     name, size, params, macs, int8_size, ms = (c.strip() for c in rows[0])
     assert (name, size, params, macs) == ("`mobilenet_v1_025`", "224", "0.47M", "41.0M")
-    assert 0.4 < float(int8_size.split()[0]) < 0.7 and float(ms) > 0
-
+    assert 0.4 < float(int8_size.split()[0]) < 0.7 and 0 < float(ms) < 99
+    assert [c.strip() for c in rows[1]] == ["`squeezenet_11`", "224", "1.24M", "349.2M", "1.29 MiB", "1.02"]
+    assert "between 2026-11-24 and" in out.read_text()
+    saved = json.loads(figures.read_text())["rows"]
+    assert saved[1] == kept and saved[0]["measured"] != "2026-11-24"
 
 
 @pytest.mark.slow  # trains two small models for an epoch each, on the digits
