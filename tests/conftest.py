@@ -25,13 +25,24 @@ def one_per_family() -> list[str]:
             for f in list_families()]
 
 
-def sampled(names, slow: set[str] | None = None) -> list:
+def widest_per_family() -> list[str]:
+    """Each family's widest variant (the other end from ``one_per_family``): widths change channel
+    counts, not the graph, so the two ends of each family stand for the widths between."""
+    return sorted(max(list_models(f), key=lambda n: (get_entry(n).settings.get("width", 1.0), n))
+                  for f in list_families())
+
+
+def sampled(names, slow: set[str] | None = None, ends: bool = False) -> list:
     """``names`` as pytest parameters: the families' representatives (``one_per_family``) in the
-    default suite unless listed in ``slow``, every other name in the slow suite."""
+    default suite unless listed in ``slow``, every other name in the slow suite; with ``ends``,
+    only each family's widest joins them there and the widths between are the ``zoo`` sweep
+    (``python -m pytest -m zoo``)."""
     assert slow is None or slow <= set(names), slow - set(names)
     slow = set(names) - set(one_per_family()) if slow is None else \
         slow | (set(names) - set(one_per_family()))
-    return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in names]
+    between = slow - set(one_per_family()) - set(widest_per_family()) if ends else set()
+    return [pytest.param(n, marks=pytest.mark.zoo) if n in between else
+            pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in names]
 
 
 def configs_by_kind() -> tuple[list[str], list[str]]:

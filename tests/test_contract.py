@@ -18,8 +18,9 @@ def is_builtin_or_registered(layer) -> bool:
     return cls.__name__ not in FORBIDDEN and (builtin or registered)
 
 
-# Every model in CI; the families' representatives in the default suite (the widths share code).
-@pytest.mark.parametrize("name", sampled(list_models()))
+# The families' representatives in the default suite, their widest in the slow one (CI), the widths
+# between in the zoo sweep (the widths share code).
+@pytest.mark.parametrize("name", sampled(list_models(), ends=True))
 def test_model_builds_with_named_builtin_layers(name, rng):
     entry = get_entry(name)
     # Default input: builds, finite output of the expected shape, unique names, allowed layers.
@@ -33,7 +34,7 @@ def test_model_builds_with_named_builtin_layers(name, rng):
     assert [n for n in names if not is_builtin_or_registered(model.get_layer(n))] == []
 
 
-@pytest.mark.parametrize("name", sampled(list_models()))
+@pytest.mark.parametrize("name", sampled(list_models(), ends=True))
 def test_model_trains_and_round_trips(name, tmp_path, rng):
     # Small input: every trainable weight gets a gradient.
     small = create_model(name, num_classes=10, input_shape=(SMALL, SMALL, 3),
