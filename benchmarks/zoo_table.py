@@ -95,6 +95,12 @@ def table(rows: list[dict], threads: list[int], runs: int) -> str:
                   "33 PReLUs splits the graph and runs on TFLite's reference kernel, single-threaded "
                   "(its float32 model runs in about 2 ms here). The paper's accuracy needs PReLU; for "
                   "speed on such runtimes, a ReLU variant is the trade-off to measure."]
+    if any(r["family"] == "mobilenet_v3" for r in rows):
+        lines += ["", "MobileNetV3 is slow in int8 here because of hard-swish: its int8 HARD_SWISH "
+                  "ops do not run in XNNPACK in this runtime (a HARD_SWISH between two 1x1 convs on "
+                  "a 56x56x96 tensor adds 1.27 ms to their 0.34 ms, a ReLU nothing measurable, a "
+                  "hard-sigmoid SE 0.1 ms), so the minimalistic variants (ReLU, no SE) run several "
+                  "times faster at similar MACs. Other runtimes and phones' CPUs differ: measure yours."]
     return "\n".join(lines) + "\n"
 
 
