@@ -35,13 +35,13 @@ def widest_per_family() -> list[str]:
 def sampled(names, slow: set[str] | None = None, ends: bool = False) -> list:
     """``names`` as pytest parameters: the families' representatives (``one_per_family``) in the
     default suite unless listed in ``slow``, every other name in the slow suite; with ``ends``,
-    only each family's widest joins them there and the widths between are the ``zoo`` sweep
-    (``python -m pytest -m zoo``)."""
+    only each family's widest joins them there and the widths between are the ``sweep``
+    (``python -m pytest -m sweep``)."""
     assert slow is None or slow <= set(names), slow - set(names)
     slow = set(names) - set(one_per_family()) if slow is None else \
         slow | (set(names) - set(one_per_family()))
     between = slow - set(one_per_family()) - set(widest_per_family()) if ends else set()
-    return [pytest.param(n, marks=pytest.mark.zoo) if n in between else
+    return [pytest.param(n, marks=pytest.mark.sweep) if n in between else
             pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in names]
 
 

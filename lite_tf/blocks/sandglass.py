@@ -61,9 +61,11 @@ def partial_identity_add(x, y, identity_multiplier: float, *, name):
 
 
 def sandglass(x, filters, strides=1, reduction=6, *, form="full", residual=True,
-              identity_multiplier=1.0, se_reduction=None, hidden=None, cfg=DEFAULT, name):
+              identity_multiplier=1.0, se_reduction=None, hidden=None, kernel_size=3,
+              activation_fn="relu6", cfg=DEFAULT, name):
     """Sandglass block; layers ``name_dw1``, ``name_reduce``, ``name_expand``, ``name_dw2``,
-    ``name_se_*``, ``name_add``."""
+    ``name_se_*``, ``name_add``. ``kernel_size`` and ``activation_fn`` (the paper's: 3, ReLU6)
+    are the architecture search's to vary."""
     if form not in FORMS:
         raise ValueError(f"{name}: form must be one of {sorted(FORMS)}, got {form!r}")
     dw_first, dw_last = FORMS[form]
@@ -73,11 +75,12 @@ def sandglass(x, filters, strides=1, reduction=6, *, form="full", residual=True,
     hidden = hidden or sandglass_hidden(in_channels, filters, reduction)
     y = x
     if dw_first:
-        y = depthwise_bn_act(y, 3, activation_fn="relu6", cfg=cfg, name=f"{name}_dw1")
+        y = depthwise_bn_act(y, kernel_size, activation_fn=activation_fn, cfg=cfg,
+                             name=f"{name}_dw1")
     y = conv_bn_act(y, hidden, 1, activation_fn=None, cfg=cfg, name=f"{name}_reduce")
-    y = conv_bn_act(y, filters, 1, activation_fn="relu6", cfg=cfg, name=f"{name}_expand")
+    y = conv_bn_act(y, filters, 1, activation_fn=activation_fn, cfg=cfg, name=f"{name}_expand")
     if dw_last:
-        y = depthwise_bn_act(y, 3, strides, activation_fn=None, cfg=cfg, name=f"{name}_dw2")
+        y = depthwise_bn_act(y, kernel_size, strides, activation_fn=None, cfg=cfg, name=f"{name}_dw2")
     if se_reduction:
         y = squeeze_excite(y, se_reduction, name=f"{name}_se")
     if residual and strides == 1 and in_channels == filters:

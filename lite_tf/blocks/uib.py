@@ -3,15 +3,19 @@ arXiv 2404.10518)."""
 
 from lite_tf.backend import layers
 from lite_tf.blocks.conv import DEFAULT, conv_bn_act, depthwise_bn_act, make_divisible
+from lite_tf.blocks.se import squeeze_excite
 
 
 def universal_inverted_bottleneck(x, filters, strides=1, expansion=4, *, start_kernel=0,
-                                  mid_kernel=3, activation_fn="relu", cfg=DEFAULT, name):
+                                  mid_kernel=3, activation_fn="relu", se_reduction=None,
+                                  se_gate="sigmoid", cfg=DEFAULT, name):
     """[depthwise ``start_kernel``, linear] -> 1x1 expand -> [depthwise ``mid_kernel``] -> linear 1x1
     project, identity shortcut when the shape is kept. Its instances: ExtraDW (both depthwise
     convs), IR (mid only: MobileNetV2's block), ConvNeXt-like (start only), FFN (neither). The
-    stride goes to the mid depthwise conv, else to the start one. Layers ``name_dw_start``,
-    ``name_expand``, ``name_dw``, ``name_project``, ``name_add``."""
+    stride goes to the mid depthwise conv, else to the start one. ``se_reduction``: a
+    squeeze-and-excite before the projection (not in MobileNetV4; the architecture search's).
+    Layers ``name_dw_start``, ``name_expand``, ``name_dw``, ``name_se_*``, ``name_project``,
+    ``name_add``."""
     if strides > 1 and not (start_kernel or mid_kernel):
         raise ValueError(f"{name}: a strided UIB needs a depthwise conv")
     in_channels = x.shape[-1]
@@ -24,6 +28,8 @@ def universal_inverted_bottleneck(x, filters, strides=1, expansion=4, *, start_k
     if mid_kernel:
         y = depthwise_bn_act(y, mid_kernel, strides, activation_fn=activation_fn, cfg=cfg,
                              name=f"{name}_dw")
+    if se_reduction:
+        y = squeeze_excite(y, se_reduction, gate=se_gate, name=f"{name}_se")
     y = conv_bn_act(y, filters, 1, activation_fn=None, cfg=cfg, name=f"{name}_project")
     if strides == 1 and in_channels == filters:
         y = layers.Add(name=f"{name}_add")([x, y])

@@ -2,7 +2,7 @@
 
 from lite_tf.models import (efficientnet_lite, ghostnet, mnasnet, mobilefacenet,  # noqa: F401
                             mobilenet_v1, mobilenet_v2, mobilenet_v3, mobilenet_v4, mobilenext,
-                            shufflenet_v1, shufflenet_v2, squeezenet)
+                            searched, shufflenet_v1, shufflenet_v2, squeezenet)
 from lite_tf.models.registry import create_model, get_entry, list_families, list_models
 
 __all__ = ["create_model", "get_entry", "list_families", "list_models"]

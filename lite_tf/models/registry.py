@@ -24,6 +24,7 @@ class ModelEntry:
     features: Callable
     settings: dict[str, Any]
     family_options: tuple[str, ...] = ()
+    zoo: bool = True  # False: buildable by name, left out of list_models (the search's candidates)
 
     @property
     def default_input_shape(self) -> tuple[int, int, int]:
@@ -33,22 +34,25 @@ class ModelEntry:
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register(name: str, family: str, features: Callable, *, family_options=(), **settings):
-    """Register variant ``name``; ``settings`` are build_model keywords (width, head, defaults...)."""
+def register(name: str, family: str, features: Callable, *, family_options=(), zoo=True,
+             **settings):
+    """Register variant ``name``; ``settings`` are build_model keywords (width, head, defaults...).
+    ``zoo=False``: not a paper's model (``searched``); ``list_models`` and ``list_families``
+    leave it out."""
     if name in _REGISTRY:
         raise ValueError(f"model {name!r} is already registered")
     settings.setdefault("input_shape", (224, 224, 3))
     settings.setdefault("num_classes", 1000)
-    _REGISTRY[name] = ModelEntry(name, family, features, settings, tuple(family_options))
+    _REGISTRY[name] = ModelEntry(name, family, features, settings, tuple(family_options), zoo)
 
 
 def list_models(family: str | None = None) -> list[str]:
-    """Registered model names (of one ``family`` if given), sorted."""
-    return sorted(n for n, e in _REGISTRY.items() if family is None or e.family == family)
+    """The zoo's model names (of one ``family`` if given), sorted."""
+    return sorted(n for n, e in _REGISTRY.items() if e.zoo and family in (None, e.family))
 
 
 def list_families() -> list[str]:
-    return sorted({e.family for e in _REGISTRY.values()})
+    return sorted({e.family for e in _REGISTRY.values() if e.zoo})
 
 
 def get_entry(name: str) -> ModelEntry:
