@@ -5,6 +5,7 @@ import json
 import random
 
 import numpy as np
+import optuna
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -47,7 +48,6 @@ def test_an_architecture_survives_its_dict_and_json(seed):
 
 
 def test_optuna_suggests_the_architecture_of_its_parameters():
-    optuna = pytest.importorskip("optuna")
     values = SPACE.draw(random.Random(7))
     assert SPACE.suggest(optuna.trial.FixedTrial(values)) == SPACE.choose(values)
 
