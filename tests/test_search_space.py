@@ -22,8 +22,8 @@ from test_quantization import INTEGER_TYPES, cosines
 
 # Every block, kernel, SE and activation, both identity multipliers; small inputs keep 50 affordable.
 SPACE = Space(resolutions=(32, 40), identity_multipliers=(1.0, 0.5))
-SAMPLED = 50
-TIERS = (1, 5)  # candidates 0: the default suite; 1-4: slow (CI); 5-49: the sweep (about a minute each)
+SHALLOW = Space(depths=(1,), resolutions=(32,), identity_multipliers=(1.0, 0.5))
+SAMPLED, SLOW = 50, 5  # 0-4 in the slow suite (CI), 5-49 in the sweep: about a minute each
 
 
 def test_the_space_counts_its_architectures_and_samples_each_dimension():
@@ -84,13 +84,14 @@ def test_searched_is_buildable_by_name_but_not_a_zoo_family():
     assert [layer.name for layer in model.layers if layer.name.startswith("s6b")][0] == "s6b1_expand"
 
 
-@pytest.mark.parametrize("seed", [
-    s if s < TIERS[0] else pytest.param(s, marks=pytest.mark.slow if s < TIERS[1] else pytest.mark.sweep)
-    for s in range(SAMPLED)])
-def test_a_random_candidate_builds_trains_with_qat_and_converts_to_integer_only_int8(seed, rng):
+@pytest.mark.parametrize("space, seed", [
+    pytest.param(SHALLOW, 0, id="shallow-0"),  # the default suite: one block per stage, quicker
+    *(pytest.param(SPACE, s, marks=pytest.mark.slow if s < SLOW else pytest.mark.sweep, id=str(s))
+      for s in range(SAMPLED))])
+def test_a_random_candidate_builds_trains_with_qat_and_converts_to_integer_only_int8(space, seed, rng):
     """As the zoo's models (tests/test_quantization.py): a few float steps (BatchNorm statistics
     that are not defaults), a QAT step, then full-integer int8 agreeing with the float model."""
-    arch = SPACE.sample(random.Random(seed))
+    arch = space.sample(random.Random(seed))
     model = build(arch, num_classes=10, classifier_activation=None, bn_momentum=0.5)
     names = [layer.name for layer in model.layers]
     assert len(names) == len(set(names))
