@@ -15,7 +15,7 @@ from lite_tf.deploy.convert import convert
 from lite_tf.deploy.litert import TFLiteModel, tensor_types
 from lite_tf.errors import InputError
 from lite_tf.models import create_model, list_families, list_models
-from lite_tf.models.searched import BASELINE, Architecture
+from lite_tf.models.searched import BASELINE, Architecture, Stage
 from lite_tf.search.space import Space, build
 from test_contract import is_builtin_or_registered
 from test_quantization import INTEGER_TYPES, cosines
@@ -82,6 +82,18 @@ def test_searched_is_buildable_by_name_but_not_a_zoo_family():
     model = create_model("searched", input_shape=(32, 32, 3), num_classes=10)
     assert model.output_shape == (None, 10)
     assert [layer.name for layer in model.layers if layer.name.startswith("s6b")][0] == "s6b1_expand"
+
+
+@pytest.mark.parametrize("block", ["inverted_residual", "sandglass", "uib"])
+def test_a_stage_with_hard_swish_gates_its_se_with_hard_sigmoid_as_mobilenet_v3(block):
+    def gates(activation):
+        stage = Stage(block, 3, 4, 2, 32, 1, True, activation)
+        arch = Architecture(32, 16, (stage,), 64)
+        model = build(arch, num_classes=10)
+        return {type(model.get_layer(f"s1b{b}_se_gate")).__name__ for b in (1, 2)}
+
+    assert gates("hard_swish") == {"HardSigmoid"}
+    assert gates("relu") == {"Activation"}
 
 
 @pytest.mark.parametrize("space, seed", [

@@ -61,11 +61,11 @@ def partial_identity_add(x, y, identity_multiplier: float, *, name):
 
 
 def sandglass(x, filters, strides=1, reduction=6, *, form="full", residual=True,
-              identity_multiplier=1.0, se_reduction=None, hidden=None, kernel_size=3,
-              activation_fn="relu6", cfg=DEFAULT, name):
+              identity_multiplier=1.0, se_reduction=None, se_gate="sigmoid", hidden=None,
+              kernel_size=3, activation_fn="relu6", cfg=DEFAULT, name):
     """Sandglass block; layers ``name_dw1``, ``name_reduce``, ``name_expand``, ``name_dw2``,
-    ``name_se_*``, ``name_add``. ``kernel_size`` and ``activation_fn`` (the paper's: 3, ReLU6)
-    are the architecture search's to vary."""
+    ``name_se_*``, ``name_add``. ``kernel_size``, ``activation_fn`` (the paper's: 3, ReLU6) and
+    ``se_gate`` are the architecture search's to vary."""
     if form not in FORMS:
         raise ValueError(f"{name}: form must be one of {sorted(FORMS)}, got {form!r}")
     dw_first, dw_last = FORMS[form]
@@ -82,7 +82,7 @@ def sandglass(x, filters, strides=1, reduction=6, *, form="full", residual=True,
     if dw_last:
         y = depthwise_bn_act(y, kernel_size, strides, activation_fn=None, cfg=cfg, name=f"{name}_dw2")
     if se_reduction:
-        y = squeeze_excite(y, se_reduction, name=f"{name}_se")
+        y = squeeze_excite(y, se_reduction, gate=se_gate, name=f"{name}_se")
     if residual and strides == 1 and in_channels == filters:
         y = partial_identity_add(x, y, identity_multiplier, name=f"{name}_add")
     return y

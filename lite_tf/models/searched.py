@@ -104,7 +104,7 @@ def block(x, stage: Stage, filters: int, strides: int, identity_multiplier: floa
     # MobileNeXt's forms: where the channels change, the two 1x1s (and the strided depthwise).
     form = "full" if in_channels == filters else ("pw_pw_dw" if strides == 2 else "pw_pw")
     return sandglass(x, filters, strides, stage.expansion, form=form,
-                     identity_multiplier=identity_multiplier, se_reduction=se,
+                     identity_multiplier=identity_multiplier, se_reduction=se, se_gate=gate,
                      hidden=sandglass_hidden(in_channels, filters, stage.expansion),
                      kernel_size=stage.kernel, activation_fn=stage.activation, cfg=cfg, name=name)
 
