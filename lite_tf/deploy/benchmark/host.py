@@ -16,23 +16,45 @@ from lite_tf.deploy.benchmark.results import report, reported_top1
 from lite_tf.errors import InputError
 
 
-def benchmark(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dict:
-    """``measure`` in a fresh Python process (nothing but numpy and LiteRT loaded), plus the
-    model's top-1 from the ``<model>.report.json`` that python -m export wrote beside it."""
+def _in_fresh_process(args, what: str):
+    """``measure`` run on ``args`` (a dict, or a list of them) in a fresh Python process with
+    nothing but numpy and LiteRT loaded; its JSON answer."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(lite_tf.__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    args = json.dumps({"path": path, "threads": threads, "runs": runs, "warmup": warmup})
-    proc = subprocess.run([sys.executable, "-m", measure.__name__, args],
+    proc = subprocess.run([sys.executable, "-m", measure.__name__, json.dumps(args)],
                           capture_output=True, text=True, env=env)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode or not lines:
-        raise InputError(f"{path}: the benchmark process failed (exit {proc.returncode}): "
+        raise InputError(f"{what}: the benchmark process failed (exit {proc.returncode}): "
                          f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
-    result = json.loads(lines[-1])
+    return json.loads(lines[-1])
+
+
+def _checked(result: dict, path: str) -> dict:
     if "error" in result:
         raise InputError(f"{path}: {result['error']}")
+    return result
+
+
+def benchmark(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dict:
+    """``measure`` in a fresh Python process (nothing but numpy and LiteRT loaded), plus the
+    model's top-1 from the ``<model>.report.json`` that python -m export wrote beside it."""
+    args = {"path": path, "threads": threads, "runs": runs, "warmup": warmup}
+    result = _checked(_in_fresh_process(args, path), path)
     result["top1"] = reported_top1(path)
     return result
+
+
+def benchmark_many(paths: list[str], threads: int = 1, runs: int = 50, warmup: int = 5,
+                   **seconds) -> list[dict]:
+    """``measure`` for each model, one after the other in one fresh process: for many small
+    models (the latency table's blocks), where a process per model would cost more than the
+    measuring; ``seconds``: ``measure``'s ``warmup_seconds`` and ``min_seconds``. No top-1."""
+    if not paths:
+        return []
+    args = [{"path": p, "threads": threads, "runs": runs, "warmup": warmup, **seconds} for p in paths]
+    results = _in_fresh_process(args, f"{len(paths)} models ({paths[0]}, ...)")
+    return [_checked(r, p) for r, p in zip(results, paths)]
 
 
 def add_comparison_arguments(parser) -> None:

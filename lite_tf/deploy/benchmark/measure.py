@@ -43,12 +43,13 @@ def reset_peak() -> int | None:
     return _status("VmRSS")
 
 
-def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dict:
+def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5,
+            warmup_seconds: float = WARMUP_SECONDS, min_seconds: float = MIN_SECONDS) -> dict:
     """Benchmark one model at one thread count, in this process (``host.benchmark`` isolates it).
 
     Timed: ``init`` = Interpreter(...) + allocate_tensors(); ``first inference`` = the first
-    invoke(); then at least ``warmup`` untimed invoke() calls lasting at least 0.5 s, and at least
-    ``runs`` timed ones lasting at least 1 s, on a fixed random input.
+    invoke(); then at least ``warmup`` untimed invoke() calls lasting at least ``warmup_seconds``,
+    and at least ``runs`` timed ones lasting at least ``min_seconds``, on a fixed random input.
     """
     base = reset_peak()
     start = time.perf_counter()
@@ -73,8 +74,8 @@ def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dic
             times.append(time.perf_counter() - start)
         return times
 
-    invocations(warmup, WARMUP_SECONDS)
-    times = np.array(invocations(runs, MIN_SECONDS))
+    invocations(warmup, warmup_seconds)
+    times = np.array(invocations(runs, min_seconds))
     ms = times * 1e3
     peak = _status("VmHWM") if base is not None else None
     return {
@@ -89,13 +90,18 @@ def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5) -> dic
     }
 
 
-def _child() -> None:
-    """Entry point of the measuring process: arguments as JSON on argv, result as JSON on stdout."""
+def _measured(args: dict) -> dict:
     try:
-        result = measure(**json.loads(sys.argv[1]))
+        return measure(**args)
     except Exception as e:  # reported to the parent as one line
-        result = {"error": str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}
-    print(json.dumps(result))
+        return {"error": str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}
+
+
+def _child() -> None:
+    """Entry point of the measuring process: arguments as JSON on argv (one model's, or a list of
+    models' measured one after the other), result(s) as JSON on stdout."""
+    args = json.loads(sys.argv[1])
+    print(json.dumps([_measured(a) for a in args] if isinstance(args, list) else _measured(args)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,175 @@
+"""The search's latency predictor: a table of int8 latency per unit (stem, block, head) of a model,
+measured on the target device, and a model's latency predicted as the sum of its units'.
+
+Each unit (lite_tf/models/units.py: its key is what it computes and the shape it takes) is
+converted on its own to full-integer int8 with int8 I/O, as ``python -m export --int8`` converts
+whole models, and timed with the benchmark's own measuring code (``export.benchmark``'s p50, at
+the table's thread count), in ``ROUNDS`` fresh processes: its entry is the fastest. (On a shared
+2-core VM one interpreter instance of a model can run 10-40% slower than the next, for as long as
+it lives; interference only ever slows a run down, so the fastest of three is the steadiest
+figure.) A unit timed alone pays the interpreter's
+per-invoke cost, which a whole model pays once: the table also times a model of one tiny
+convolution (``overhead_ms``), and a model's prediction is ``overhead + sum(unit - overhead)``.
+
+The table is a JSON file (schema ``lite_tf.latency_table/1``): the device and thread count it was
+measured at, and one entry per key. Searches share it; it grows with every model whose units it
+lacks, saved after each batch, so a killed measurement resumes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import statistics
+import tempfile
+from typing import Callable
+
+import jsonschema
+import numpy as np
+
+from lite_tf import files
+from lite_tf.backend import keras, layers
+from lite_tf.deploy.benchmark import host
+from lite_tf.deploy.benchmark.results import device as host_device
+from lite_tf.deploy.benchmark.results import device_label
+from lite_tf.deploy.convert import convert
+from lite_tf.deploy.litert import tensor_types
+from lite_tf.errors import InputError
+from lite_tf.models.units import Unit, unit_model, units
+
+SCHEMA = "lite_tf.latency_table/1"
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "latency_table.schema.json")) as _f:
+    VALIDATOR = jsonschema.Draft202012Validator(json.load(_f))
+BATCH = 16  # units measured per measuring process; the table is saved after each batch
+ROUNDS = 3  # fresh processes per batch; each unit's entry is the fastest of its rounds
+SECONDS = {"warmup_seconds": 0.25, "min_seconds": 0.5}  # per unit and round
+# What makes two devices the same for latency: the phone's or CPU's name, cores and runtime.
+DEVICE_FIELDS = ("kind", "cpu", "cores", "runtime")
+
+
+def _overhead_model():
+    inputs = keras.Input((1, 1, 8), batch_size=1, name="input")
+    return keras.Model(inputs, layers.Conv2D(8, 1, name="conv")(inputs), name="overhead")
+
+
+def host_measurer(threads: int) -> Callable[[list[str]], list[float]]:
+    """p50 ms of each .tflite file on this machine: the fastest of ``ROUNDS`` measuring processes."""
+    def measured(paths):
+        rounds = [[r["p50_ms"] for r in host.benchmark_many(paths, threads, **SECONDS)]
+                  for _ in range(ROUNDS)]
+        return [min(times) for times in zip(*rounds)]
+    return measured
+
+
+class LatencyTable:
+    """Latency per unit key on one device at one thread count; ``predict`` sums a model's units."""
+
+    def __init__(self, path: str | None, device: dict, threads: int, overhead: list[float] | None = None,
+                 entries: dict | None = None):
+        self.path, self.device, self.threads = path, device, threads
+        self.overhead_samples = list(overhead or [])
+        self.entries = dict(entries or {})
+
+    @classmethod
+    def open(cls, path: str | None, threads: int = 1, device: dict | None = None) -> "LatencyTable":
+        """The table at ``path`` (a new one if there is none yet), which must be of ``device``
+        (default: this host) at ``threads``: one line naming the difference otherwise."""
+        device = device or host_device()
+        if path is None or not os.path.exists(path):
+            return cls(path, device, threads)
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            raise InputError(f"cannot read the latency table {path}: {e}") from None
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
+            raise InputError(f"{path} is not a {SCHEMA} latency table (schema: {found!r})")
+        error = jsonschema.exceptions.best_match(VALIDATOR.iter_errors(doc))
+        if error is not None:
+            where = "".join(f"[{p!r}]" for p in error.absolute_path) or "the document"
+            raise InputError(f"{path} is not a {SCHEMA} latency table: {where}: {error.message}")
+        theirs = {k: doc["device"].get(k) for k in DEVICE_FIELDS}
+        ours = {k: device.get(k) for k in DEVICE_FIELDS}
+        if theirs != ours:
+            what = next(k for k in DEVICE_FIELDS if theirs[k] != ours[k])
+            raise InputError(f"{path} was measured on another device ({device_label(doc['device'])}: "
+                             f"{what} {theirs[what]!r}, here {ours[what]!r}): use a table of this "
+                             f"device or a new file")
+        if doc["threads"] != threads:
+            raise InputError(f"{path} was measured at {doc['threads']} thread(s), not {threads}")
+        return cls(path, doc["device"], threads, doc["overhead_samples_ms"], doc["entries"])
+
+    @property
+    def overhead_ms(self) -> float:
+        return statistics.median(self.overhead_samples) if self.overhead_samples else 0.0
+
+    def document(self) -> dict:
+        return {"schema": SCHEMA, "device": self.device, "threads": self.threads,
+                "overhead_ms": self.overhead_ms, "overhead_samples_ms": self.overhead_samples,
+                "entries": self.entries}
+
+    def save(self) -> None:
+        if self.path:
+            files.write_atomic(self.path, json.dumps(self.document(), indent=1, sort_keys=True) + "\n")
+
+    def missing(self, model) -> list[Unit]:
+        return [u for u in units(model) if u.key not in self.entries]
+
+    def predict(self, model) -> float:
+        """Predicted int8 latency (ms) of ``model`` on the table's device; every unit must be in
+        the table (``measure`` adds them)."""
+        parts = self.breakdown(model)
+        return self.overhead_ms + sum(ms for _, ms in parts)
+
+    def breakdown(self, model) -> list[tuple[Unit, float]]:
+        """(unit, its share of the latency in ms: its time less the per-invoke overhead)."""
+        found = []
+        for u in units(model):
+            if u.key not in self.entries:
+                raise InputError(f"{model.name}: unit {u.name} is not in the latency table yet")
+            found.append((u, max(0.0, self.entries[u.key]["ms"] - self.overhead_ms)))
+        return found
+
+    def measure(self, models, measurer: Callable[[list[str]], list[float]] | None = None,
+                progress: Callable[[str], None] | None = None) -> int:
+        """Measure every unit of ``models`` the table lacks (each key once), saving after each
+        batch; the number measured. ``measurer`` times .tflite files on the device (default:
+        this host at the table's thread count)."""
+        measurer = measurer or host_measurer(self.threads)
+        todo: dict[str, tuple] = {}
+        for model in models:
+            for u in self.missing(model):
+                todo.setdefault(u.key, (model, u))
+        pending = list(todo.values())
+        for start in range(0, len(pending), BATCH):
+            batch = pending[start:start + BATCH]
+            if progress:
+                progress(f"latency table: units {start + 1}-{start + len(batch)} of {len(pending)}")
+            with tempfile.TemporaryDirectory() as tmp:
+                paths, ops = [os.path.join(tmp, "overhead.tflite")], {}
+                _write(_overhead_model(), paths[0])
+                for i, (model, u) in enumerate(batch):
+                    paths.append(os.path.join(tmp, f"{i}.tflite"))
+                    ops[u.key] = _write(unit_model(model, u), paths[-1])
+                times = measurer(paths)
+            self.overhead_samples.append(times[0])
+            today = datetime.date.today().isoformat()
+            for (model, u), ms in zip(batch, times[1:]):
+                self.entries[u.key] = {"ms": ms, "unit": u.name, "model": model.name,
+                                       "input": list(u.input_shape), "output": list(u.output_shape),
+                                       "ops": ops[u.key], "measured": today}
+            self.save()
+        return len(pending)
+
+
+def _write(model, path: str) -> list[str]:
+    """``model`` converted to full-integer int8 (int8 I/O, calibrated on random inputs) into
+    ``path``; its op types."""
+    rng = np.random.default_rng(0)
+    calibration = rng.uniform(-1, 1, (4, 1, *model.input_shape[1:])).astype("float32")
+    content = convert(model, "int8", lambda: iter(calibration), io_type="int8")
+    with open(path, "wb") as f:
+        f.write(content)
+    return [op for op, _ in tensor_types(content)]

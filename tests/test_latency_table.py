@@ -1,0 +1,112 @@
+"""The search's latency table (lite_tf/search/latency.py): units measured once per key, saved as a
+``lite_tf.latency_table/1`` file after each batch, a model predicted as the sum of its units, and a
+table of another device, thread count or schema refused in one line."""
+
+import json
+
+import pytest
+
+from lite_tf.deploy.benchmark.results import device as host_device
+from lite_tf.errors import InputError
+from lite_tf.models import create_model
+from lite_tf.models.searched import Architecture, Stage
+from lite_tf.models.units import units
+from lite_tf.search import latency
+from lite_tf.search.latency import LatencyTable
+from lite_tf.search.space import build
+
+OVERHEAD, UNIT = 0.25, 2.0
+
+
+class FakeDevice:
+    """Times the first file of each batch (the overhead model) at OVERHEAD ms and every unit at
+    UNIT ms; fails at batch ``fail_at`` (a measurement killed midway)."""
+
+    def __init__(self, fail_at=None):
+        self.batches, self.fail_at = [], fail_at
+
+    def __call__(self, paths):
+        if len(self.batches) == self.fail_at:
+            raise KeyboardInterrupt
+        self.batches.append(len(paths))
+        return [OVERHEAD] + [UNIT] * (len(paths) - 1)
+
+
+@pytest.fixture(scope="module")
+def models():
+    """MobileNetV2-0.35 (17 blocks, several equal) and a small searched architecture."""
+    small = Architecture(32, 16, (Stage("sandglass", 5, 4, 2, 24, 2, True, "hard_swish"),), 64)
+    return [create_model("mobilenet_v2_035", input_shape=(32, 32, 3), num_classes=10),
+            build(small, num_classes=10)]
+
+
+def test_each_key_is_measured_once_and_a_model_is_the_sum_of_its_units(models, tmp_path):
+    path = tmp_path / "table.json"
+    table = LatencyTable.open(str(path))
+    device = FakeDevice()
+    keys = {u.key for m in models for u in units(m)}
+    assert table.measure(models, device) == len(keys)
+    assert sum(device.batches) - len(device.batches) == len(keys)  # less the overhead models
+    assert table.measure(models, device) == 0 and table.missing(models[0]) == []
+    mnv2 = units(models[0])
+    assert len({u.key for u in mnv2}) < len(mnv2)  # equal blocks: fewer keys than units
+    assert table.predict(models[0]) == pytest.approx(OVERHEAD + len(mnv2) * (UNIT - OVERHEAD))
+    saved = json.loads(path.read_text())
+    assert saved["schema"] == "lite_tf.latency_table/1" and saved["overhead_ms"] == OVERHEAD
+    entry = saved["entries"][units(models[1])[1].key]
+    assert entry["unit"] == "s1b1" and entry["input"] == [16, 16, 16] and entry["output"] == [8, 8, 24]
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "HARD_SWISH"} <= set(entry["ops"])
+    reopened = LatencyTable.open(str(path))
+    assert reopened.predict(models[1]) == table.predict(models[1])
+
+
+def test_a_killed_measurement_keeps_its_finished_batches(models, tmp_path, monkeypatch):
+    monkeypatch.setattr(latency, "_write", lambda model, path: [])  # the fake device reads no file
+    path = str(tmp_path / "table.json")
+    with pytest.raises(KeyboardInterrupt):
+        LatencyTable.open(path).measure(models, FakeDevice(fail_at=1))
+    table = LatencyTable.open(path)
+    assert len(table.entries) == latency.BATCH
+    device = FakeDevice()
+    table.measure(models, device)
+    assert sum(device.batches) - len(device.batches) == len({u.key for m in models
+                                                             for u in units(m)}) - latency.BATCH
+
+
+def test_a_unit_not_in_the_table_is_one_line(models, tmp_path):
+    with pytest.raises(InputError, match=r"^mobilenet_v2_035: unit stem is not in the latency table"):
+        LatencyTable.open(str(tmp_path / "t.json")).predict(models[0])
+
+
+@pytest.mark.parametrize("change, error", [
+    (lambda d: {**d, "device": {**d["device"], "cpu": "Snapdragon 8 Gen 3"}},
+     "was measured on another device"),
+    (lambda d: {**d, "threads": 4}, "was measured at 4 thread(s), not 1"),
+    (lambda d: {**d, "schema": "lite_tf.latency_table/0"},
+     "is not a lite_tf.latency_table/1 latency table (schema: 'lite_tf.latency_table/0')"),
+    (lambda d: {**d, "entries": {"k": {"ms": -1}}}, "is not a lite_tf.latency_table/1 latency table: ['entries']['k']"),
+    (lambda d: "not a table", "is not a lite_tf.latency_table/1 latency table (schema: 'str')"),
+])
+def test_a_table_of_another_device_threads_or_schema_is_one_line(tmp_path, change, error):
+    path = tmp_path / "table.json"
+    entry = {"ms": 0.5, "unit": "s1b1", "model": "m", "input": [8, 8, 16], "output": [8, 8, 16],
+             "ops": ["CONV_2D"], "measured": "2026-12-02"}
+    table = LatencyTable(str(path), host_device(), 1, [0.01], {"0123456789abcdef": entry})
+    table.save()
+    assert LatencyTable.open(str(path)).entries == table.entries  # as written, it opens
+    path.write_text(json.dumps(change(table.document())))
+    with pytest.raises(InputError) as e:
+        LatencyTable.open(str(path))
+    assert error in str(e.value) and "\n" not in str(e.value)
+
+
+def test_units_measured_on_this_host(tmp_path):
+    """The real measuring code, on a three-unit model: every unit timed, ops recorded."""
+    arch = Architecture(32, 8, (Stage("inverted_residual", 3, 3, 1, 16, 2, False, "relu"),), 32)
+    model = build(arch, num_classes=10)
+    table = LatencyTable.open(str(tmp_path / "table.json"))
+    assert table.measure([model]) == 3
+    assert 0 < table.overhead_ms < min(e["ms"] for e in table.entries.values())
+    assert [e["unit"] for e in table.entries.values()] == ["stem", "s1b1", "head"]
+    assert "SOFTMAX" in table.entries[units(model)[-1].key]["ops"]
+    assert table.predict(model) > 0
