@@ -12,24 +12,31 @@ from lite_tf.models import create_model
 from lite_tf.models.searched import Architecture, Stage
 from lite_tf.models.units import units
 from lite_tf.search import latency
-from lite_tf.search.latency import LatencyTable
+from lite_tf.deploy.phone import Adb
+from lite_tf.search.latency import LatencyTable, phone_measurer
+from test_phone import adb, java_core  # noqa: F401 (the fake adb and the app's Java core)
 from lite_tf.search.space import build
 
 OVERHEAD, UNIT = 0.25, 2.0
+PHONE = {"kind": "android", "name": "Pixel 8", "os": "Android 15", "cpu": "Tensor G3", "cores": 9,
+         "runtime": {"name": "LiteRT", "version": "1.4.0"}}
 
 
 class FakeDevice:
-    """Times the first file of each batch (the overhead model) at OVERHEAD ms and every unit at
-    UNIT ms; fails at batch ``fail_at`` (a measurement killed midway)."""
+    """A phone that times the first file of each batch (the overhead model) at OVERHEAD ms and
+    every unit at UNIT ms; fails at batch ``fail_at`` (a measurement killed midway)."""
 
-    def __init__(self, fail_at=None):
-        self.batches, self.fail_at = [], fail_at
+    def __init__(self, fail_at=None, device=PHONE):
+        self.batches, self.fail_at, self.device = [], fail_at, device
 
     def __call__(self, paths):
         if len(self.batches) == self.fail_at:
             raise KeyboardInterrupt
         self.batches.append(len(paths))
-        return [OVERHEAD] + [UNIT] * (len(paths) - 1)
+        return self.device, [OVERHEAD] + [UNIT] * (len(paths) - 1)
+
+
+TINY = Architecture(32, 8, (Stage("inverted_residual", 3, 3, 1, 16, 2, False, "relu"),), 32)
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +47,16 @@ def models():
             build(small, num_classes=10)]
 
 
-def test_each_key_is_measured_once_and_a_model_is_the_sum_of_its_units(models, tmp_path):
+def test_each_key_is_measured_once_and_a_model_is_the_sum_of_its_units(models, tmp_path,
+                                                                       monkeypatch):
     path = tmp_path / "table.json"
-    table = LatencyTable.open(str(path))
+    table = LatencyTable.open(str(path), device=None)  # whichever device measures it
     device = FakeDevice()
     keys = {u.key for m in models for u in units(m)}
-    assert table.measure(models, device) == len(keys)
+    small = {u.key for u in units(models[1])}
+    assert table.measure(models[1:], device) == len(small) == 4  # converted: ops recorded
+    monkeypatch.setattr(latency, "_write", lambda model, path: [])  # the fake device reads none
+    assert table.measure(models, device) == len(keys - small)
     assert sum(device.batches) - len(device.batches) == len(keys)  # less the overhead models
     assert table.measure(models, device) == 0 and table.missing(models[0]) == []
     mnv2 = units(models[0])
@@ -56,16 +67,21 @@ def test_each_key_is_measured_once_and_a_model_is_the_sum_of_its_units(models, t
     entry = saved["entries"][units(models[1])[1].key]
     assert entry["unit"] == "s1b1" and entry["input"] == [16, 16, 16] and entry["output"] == [8, 8, 24]
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "HARD_SWISH"} <= set(entry["ops"])
-    reopened = LatencyTable.open(str(path))
+    assert saved["device"] == PHONE
+    reopened = LatencyTable.open(str(path), device=PHONE)
     assert reopened.predict(models[1]) == table.predict(models[1])
+    other = {**PHONE, "cpu": "Snapdragon 8 Gen 3"}
+    with pytest.raises(InputError, match=r"measured on another device \(Pixel 8: cpu 'Tensor G3', "
+                                         r"here 'Snapdragon 8 Gen 3'\)"):
+        reopened.measure([build(TINY, num_classes=10)], FakeDevice(device=other))
 
 
 def test_a_killed_measurement_keeps_its_finished_batches(models, tmp_path, monkeypatch):
     monkeypatch.setattr(latency, "_write", lambda model, path: [])  # the fake device reads no file
     path = str(tmp_path / "table.json")
     with pytest.raises(KeyboardInterrupt):
-        LatencyTable.open(path).measure(models, FakeDevice(fail_at=1))
-    table = LatencyTable.open(path)
+        LatencyTable.open(path, device=None).measure(models, FakeDevice(fail_at=1))
+    table = LatencyTable.open(path, device=PHONE)
     assert len(table.entries) == latency.BATCH
     device = FakeDevice()
     table.measure(models, device)
@@ -102,11 +118,27 @@ def test_a_table_of_another_device_threads_or_schema_is_one_line(tmp_path, chang
 
 def test_units_measured_on_this_host(tmp_path):
     """The real measuring code, on a three-unit model: every unit timed, ops recorded."""
-    arch = Architecture(32, 8, (Stage("inverted_residual", 3, 3, 1, 16, 2, False, "relu"),), 32)
-    model = build(arch, num_classes=10)
+    model = build(TINY, num_classes=10)
     table = LatencyTable.open(str(tmp_path / "table.json"))
     assert table.measure([model]) == 3
     assert 0 < table.overhead_ms < min(e["ms"] for e in table.entries.values())
     assert [e["unit"] for e in table.entries.values()] == ["stem", "s1b1", "head"]
     assert "SOFTMAX" in table.entries[units(model)[-1].key]["ops"]
     assert table.predict(model) > 0
+
+
+def test_units_measured_on_a_phone_through_the_benchmark_app(adb, java_core, tmp_path):
+    """The phone tool's flow (push, the app headless, pull) on the fake adb and the app's Java
+    core with its fake backend: one app run per round, the table of the phone's device."""
+    adb.app(["java", "-cp", java_core, "dev.litetf.bench.FakePhone"])
+    (adb.folder / "installed").write_text("apk")
+    path = str(tmp_path / "phone.json")
+    table = LatencyTable.open(path, device=None)
+    assert table.measure([build(TINY, num_classes=10)], phone_measurer(Adb(adb.path), 1, runs=5)) == 3
+    assert table.device["kind"] == "android" and table.device["name"] == "Fake phone"
+    assert all(e["ms"] > 0 for e in table.entries.values())
+    starts = [c for c in adb.calls() if "am start" in " ".join(c)]
+    assert len(starts) == latency.ROUNDS and "--es threads 1 --es delegates xnnpack" in starts[0][-1]
+    assert LatencyTable.open(path, device=None).entries == table.entries
+    with pytest.raises(InputError, match="measured on another device .Fake phone"):
+        LatencyTable.open(path)  # this host

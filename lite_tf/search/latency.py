@@ -19,6 +19,7 @@ lacks, saved after each batch, so a killed measurement resumes.
 from __future__ import annotations
 
 import datetime
+import fcntl
 import json
 import os
 import statistics
@@ -44,6 +45,7 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "latency_tabl
 BATCH = 16  # units measured per measuring process; the table is saved after each batch
 ROUNDS = 3  # fresh processes per batch; each unit's entry is the fastest of its rounds
 SECONDS = {"warmup_seconds": 0.25, "min_seconds": 0.5}  # per unit and round
+HOST = "host"  # LatencyTable.open's default device: this machine
 # What makes two devices the same for latency: the phone's or CPU's name, cores and runtime.
 DEVICE_FIELDS = ("kind", "cpu", "cores", "runtime")
 
@@ -53,12 +55,40 @@ def _overhead_model():
     return keras.Model(inputs, layers.Conv2D(8, 1, name="conv")(inputs), name="overhead")
 
 
-def host_measurer(threads: int) -> Callable[[list[str]], list[float]]:
-    """p50 ms of each .tflite file on this machine: the fastest of ``ROUNDS`` measuring processes."""
+# A measurer times .tflite files on a device: (the device, as lite_tf.benchmark/2 describes it;
+# the p50 ms of each file).
+Measurer = Callable[[list[str]], tuple[dict, list[float]]]
+
+
+def host_measurer(threads: int) -> Measurer:
+    """This machine, with the host benchmark's measuring code: the fastest of ``ROUNDS`` fresh
+    processes."""
     def measured(paths):
         rounds = [[r["p50_ms"] for r in host.benchmark_many(paths, threads, **SECONDS)]
                   for _ in range(ROUNDS)]
-        return [min(times) for times in zip(*rounds)]
+        return host_device(), [min(times) for times in zip(*rounds)]
+    return measured
+
+
+def phone_measurer(adb, threads: int, runs: int = 50, progress=None) -> Measurer:
+    """The phone ``adb`` (lite_tf.deploy.phone.Adb) talks to, through the benchmark app (as
+    ``python -m export.phone``), XNNPACK at ``threads``: the fastest of ``ROUNDS`` app runs."""
+    from lite_tf.deploy import phone
+
+    def measured(paths):
+        names = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+        device, rounds = None, []
+        for _ in range(ROUNDS):
+            document = phone.run(paths, adb, [threads], ["xnnpack"], runs=runs,
+                                 progress=progress or (lambda message: None))
+            device, p50 = document["device"], {r["model"]: r["p50_ms"] for r in document["results"]}
+            missing = [n for n in names if n not in p50]
+            if missing:
+                errors = document.get("errors") or [{}]
+                raise InputError(f"the phone did not time {missing[0]}.tflite: "
+                                 f"{errors[0].get('error', 'no result')}")
+            rounds.append([p50[n] for n in names])
+        return device, [min(times) for times in zip(*rounds)]
     return measured
 
 
@@ -72,10 +102,11 @@ class LatencyTable:
         self.entries = dict(entries or {})
 
     @classmethod
-    def open(cls, path: str | None, threads: int = 1, device: dict | None = None) -> "LatencyTable":
+    def open(cls, path: str | None, threads: int = 1, device: dict | None = HOST) -> "LatencyTable":
         """The table at ``path`` (a new one if there is none yet), which must be of ``device``
-        (default: this host) at ``threads``: one line naming the difference otherwise."""
-        device = device or host_device()
+        (default: this host; None: whichever device measures it, checked then) at ``threads``:
+        one line naming the difference otherwise."""
+        device = host_device() if device is HOST else device
         if path is None or not os.path.exists(path):
             return cls(path, device, threads)
         try:
@@ -90,16 +121,25 @@ class LatencyTable:
         if error is not None:
             where = "".join(f"[{p!r}]" for p in error.absolute_path) or "the document"
             raise InputError(f"{path} is not a {SCHEMA} latency table: {where}: {error.message}")
-        theirs = {k: doc["device"].get(k) for k in DEVICE_FIELDS}
+        if doc["threads"] != threads:
+            raise InputError(f"{path} was measured at {doc['threads']} thread(s), not {threads}")
+        table = cls(path, doc["device"], threads, doc["overhead_samples_ms"], doc["entries"])
+        if device is not None:
+            table.check_device(device)
+        return table
+
+    def check_device(self, device: dict) -> None:
+        """One line if ``device`` is not the table's (its CPU or phone, cores, runtime)."""
+        if self.device is None:
+            self.device = device
+            return
+        theirs = {k: self.device.get(k) for k in DEVICE_FIELDS}
         ours = {k: device.get(k) for k in DEVICE_FIELDS}
         if theirs != ours:
             what = next(k for k in DEVICE_FIELDS if theirs[k] != ours[k])
-            raise InputError(f"{path} was measured on another device ({device_label(doc['device'])}: "
+            raise InputError(f"{self.path} was measured on another device ({device_label(self.device)}: "
                              f"{what} {theirs[what]!r}, here {ours[what]!r}): use a table of this "
                              f"device or a new file")
-        if doc["threads"] != threads:
-            raise InputError(f"{path} was measured at {doc['threads']} thread(s), not {threads}")
-        return cls(path, doc["device"], threads, doc["overhead_samples_ms"], doc["entries"])
 
     @property
     def overhead_ms(self) -> float:
@@ -111,7 +151,21 @@ class LatencyTable:
                 "entries": self.entries}
 
     def save(self) -> None:
-        if self.path:
+        """Write the table, with whatever another process (a second search worker) added to the
+        file meanwhile; one writer at a time."""
+        if not self.path:
+            return
+        folder, name = os.path.split(os.path.abspath(self.path))
+        with open(os.path.join(folder, f".{name}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                with open(self.path) as f:
+                    theirs = json.load(f)
+                self.entries = {**theirs["entries"], **self.entries}
+                self.overhead_samples = list(dict.fromkeys(theirs["overhead_samples_ms"]
+                                                           + self.overhead_samples))
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # no table yet (open() checked any that was there)
             files.write_atomic(self.path, json.dumps(self.document(), indent=1, sort_keys=True) + "\n")
 
     def missing(self, model) -> list[Unit]:
@@ -132,11 +186,11 @@ class LatencyTable:
             found.append((u, max(0.0, self.entries[u.key]["ms"] - self.overhead_ms)))
         return found
 
-    def measure(self, models, measurer: Callable[[list[str]], list[float]] | None = None,
+    def measure(self, models, measurer: Measurer | None = None,
                 progress: Callable[[str], None] | None = None) -> int:
         """Measure every unit of ``models`` the table lacks (each key once), saving after each
         batch; the number measured. ``measurer`` times .tflite files on the device (default:
-        this host at the table's thread count)."""
+        this host at the table's thread count; ``phone_measurer`` for a phone)."""
         measurer = measurer or host_measurer(self.threads)
         todo: dict[str, tuple] = {}
         for model in models:
@@ -153,7 +207,8 @@ class LatencyTable:
                 for i, (model, u) in enumerate(batch):
                     paths.append(os.path.join(tmp, f"{i}.tflite"))
                     ops[u.key] = _write(unit_model(model, u), paths[-1])
-                times = measurer(paths)
+                device, times = measurer(paths)
+            self.check_device(device)
             self.overhead_samples.append(times[0])
             today = datetime.date.today().isoformat()
             for (model, u), ms in zip(batch, times[1:]):

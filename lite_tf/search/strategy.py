@@ -1,0 +1,43 @@
+"""Search strategies: which Optuna sampler explores the space, and what the study optimizes.
+
+- ``pareto``: NSGA-II (Deb et al. 2002) on (accuracy, predicted latency), the trade-off front;
+- ``constrained``: the most accurate candidate under the latency budget: TPE;
+- ``random``: uniform random search, the baseline every strategy must beat at equal cost (Li and
+  Talwalkar 2019).
+
+With a budget, a candidate predicted over it is pruned before it is estimated (lite_tf/search/
+study.py): the samplers learn from pruned trials that the region is bad.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import optuna
+
+from lite_tf.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class Strategy:
+    name: str
+    directions: tuple[str, ...]  # the study's: accuracy, and for the front latency
+    sampler: Callable[[int], optuna.samplers.BaseSampler]  # seed -> sampler
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.directions) > 1
+
+
+STRATEGIES = {s.name: s for s in (
+    Strategy("pareto", ("maximize", "minimize"), lambda seed: optuna.samplers.NSGAIISampler(seed=seed)),
+    Strategy("constrained", ("maximize",), lambda seed: optuna.samplers.TPESampler(seed=seed)),
+    Strategy("random", ("maximize",), lambda seed: optuna.samplers.RandomSampler(seed=seed)),
+)}
+
+
+def get(name: str) -> Strategy:
+    if name not in STRATEGIES:
+        raise InputError(f"unknown search strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
+    return STRATEGIES[name]

@@ -1,0 +1,94 @@
+"""A search as an Optuna study: each trial suggests an architecture of the space, predicts its
+latency, prunes it if it is over the budget, and estimates its accuracy.
+
+The study lives in Optuna's storage: by default an SQLite file in the search's run directory, or
+any database URL Optuna takes, so workers on several machines share one study. Trials send a
+heartbeat: a trial whose worker died (killed, a machine gone) is marked failed once its heartbeat
+is ``GRACE`` seconds old and run again, with the same architecture, by the next worker to start a
+trial; a finished trial is never run again. An architecture already estimated in the study is not
+estimated twice: its trial takes the earlier figures.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Callable
+
+import optuna
+
+from lite_tf.errors import InputError
+from lite_tf.search.space import Space, build
+from lite_tf.search.strategy import Strategy
+
+HEARTBEAT, GRACE = 10, 30  # seconds
+
+
+def storage(url: str, heartbeat: int = HEARTBEAT, grace: int = GRACE) -> optuna.storages.RDBStorage:
+    """Optuna's storage at ``url`` (``sqlite:///path`` or a database URL), with heartbeats and the
+    retry of trials whose worker died; one line if it cannot be opened."""
+    try:
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=heartbeat, grace_period=grace,
+            heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3),
+            engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None)
+    except Exception as e:  # noqa: BLE001 (SQLAlchemy's and the drivers' errors: one line)
+        said = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"cannot open the search's storage {url}: {said}") from None
+
+
+def sqlite_url(folder: str) -> str:
+    return f"sqlite:///{os.path.abspath(os.path.join(folder, 'study.db'))}"
+
+
+def open_study(store, name: str, strategy: Strategy, seed: int = 0) -> optuna.Study:
+    """The study ``name`` in ``store`` (created if new); one line if it was started with another
+    strategy. Each worker passes its own ``seed``."""
+    study = optuna.create_study(storage=store, study_name=name, sampler=strategy.sampler(seed),
+                                directions=list(strategy.directions), load_if_exists=True)
+    started = study.user_attrs.get("strategy")
+    if started is None:
+        study.set_user_attr("strategy", strategy.name)
+    elif started != strategy.name:
+        raise InputError(f"search {name!r} was started with strategy {started!r}, not "
+                         f"{strategy.name!r}: use its strategy or a new name")
+    return study
+
+
+class Objective:
+    """What a trial does: ``latency(model) -> ms`` (the latency table's prediction),
+    ``estimate(model) -> score`` (an estimator on the search's data)."""
+
+    def __init__(self, space: Space, latency: Callable, estimate: Callable, strategy: Strategy,
+                 budget_ms: float | None = None, num_classes: int = 10):
+        self.space, self.latency, self.estimate = space, latency, estimate
+        self.strategy, self.budget_ms, self.num_classes = strategy, budget_ms, num_classes
+
+    def __call__(self, trial: optuna.Trial):
+        arch = self.space.suggest(trial)
+        key = arch.key()
+        trial.set_user_attr("arch", arch.to_dict())
+        trial.set_user_attr("key", key)
+        earlier = next((t for t in trial.study.get_trials(deepcopy=False, states=(
+            optuna.trial.TrialState.COMPLETE,)) if t.user_attrs.get("key") == key), None)
+        if earlier is not None:
+            trial.set_user_attr("latency_ms", earlier.user_attrs["latency_ms"])
+            trial.set_user_attr("same_as", earlier.number)
+            return tuple(earlier.values) if self.strategy.multi_objective else earlier.value
+        model = build(arch, num_classes=self.num_classes)
+        ms = float(self.latency(model))
+        trial.set_user_attr("latency_ms", ms)
+        if self.budget_ms is not None and ms > self.budget_ms:
+            raise optuna.TrialPruned(f"predicted {ms:.3f} ms, over the budget of {self.budget_ms} ms")
+        score = float(self.estimate(model))
+        if not math.isfinite(score):
+            raise optuna.TrialPruned(f"the estimator gave {score}")
+        return (score, ms) if self.strategy.multi_objective else score
+
+
+def run(study: optuna.Study, objective: Objective, trials: int, callbacks=()) -> None:
+    """Trials until the study holds ``trials`` finished ones, whichever worker finished them."""
+    done = optuna.study.MaxTrialsCallback(trials, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))) >= trials:
+        return
+    study.optimize(objective, callbacks=[done, *callbacks], gc_after_trial=True)
