@@ -7,9 +7,9 @@ whole models, and timed with the benchmark's own measuring code (``export.benchm
 the table's thread count), in ``ROUNDS`` fresh processes: its entry is the fastest. (On a shared
 2-core VM one interpreter instance of a model can run 10-40% slower than the next, for as long as
 it lives; interference only ever slows a run down, so the fastest of three is the steadiest
-figure.) A unit timed alone pays the interpreter's
-per-invoke cost, which a whole model pays once: the table also times a model of one tiny
-convolution (``overhead_ms``), and a model's prediction is ``overhead + sum(unit - overhead)``.
+figure.) A unit timed alone pays the interpreter's per-invoke cost, which a whole model pays once:
+the table also times a model of one tiny convolution (``overhead_ms``), and a model's prediction
+is ``overhead + sum(unit - overhead)``.
 
 The table is a JSON file (schema ``lite_tf.latency_table/1``): the device and thread count it was
 measured at, and one entry per key. Searches share it; it grows with every model whose units it
