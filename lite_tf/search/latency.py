@@ -31,6 +31,7 @@ import numpy as np
 
 from lite_tf import files
 from lite_tf.backend import keras, layers
+from lite_tf.deploy import phone
 from lite_tf.deploy.benchmark import host
 from lite_tf.deploy.benchmark.results import device as host_device
 from lite_tf.deploy.benchmark.results import device_label
@@ -73,8 +74,6 @@ def host_measurer(threads: int) -> Measurer:
 def phone_measurer(adb, threads: int, runs: int = 50, progress=None) -> Measurer:
     """The phone ``adb`` (lite_tf.deploy.phone.Adb) talks to, through the benchmark app (as
     ``python -m export.phone``), XNNPACK at ``threads``: the fastest of ``ROUNDS`` app runs."""
-    from lite_tf.deploy import phone
-
     def measured(paths):
         names = [os.path.splitext(os.path.basename(p))[0] for p in paths]
         device, rounds = None, []
