@@ -29,7 +29,7 @@ def blocks_through_qat_and_int8(model, rng):
     wrapped = {layer.layer.name: type(layer.quantize_config).__name__
                for layer in qat.layers if hasattr(layer, "quantize_config")}
     x = rng.rand(8, 16, 16, 3).astype("float32")
-    qat.compile(keras.optimizers.SGD(1e-3), "mse")
+    qat.compile(keras.optimizers.SGD(1e-3), "mse", run_eagerly=True)
     qat.fit(x, rng.randn(8, 10), verbose=0)
     tflite = convert(model, "int8", lambda: (x[i:i + 1] for i in range(len(x))))
     ops = tensor_types(tflite)
@@ -46,11 +46,13 @@ def check_qat_and_int8(name, rng, **overrides):
     x = rng.rand(16, SIZE, SIZE, 3).astype("float32")
     y = rng.randn(16, 128).astype("float32") if embedding else rng.randint(0, 10, 16)
     loss = "mse" if embedding else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(keras.optimizers.SGD(0.01), loss)
+    # Eagerly: a few steps do not pay for tracing the training graph (30 s -> 3 s for GhostNet's
+    # QAT step); the stages' tests train QAT models in graph mode.
+    model.compile(keras.optimizers.SGD(0.01), loss, run_eagerly=True)
     model.fit(x, y, batch_size=8, epochs=2, verbose=0)
 
     qat = quantize_model(model)
-    qat.compile(keras.optimizers.SGD(1e-3), loss)
+    qat.compile(keras.optimizers.SGD(1e-3), loss, run_eagerly=True)
     history = qat.fit(x[:8], y[:8], batch_size=8, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
 
@@ -78,7 +80,8 @@ def test_family_qat_and_int8(name, rng):
     check_qat_and_int8(name, rng)
 
 
-@pytest.mark.slow
+# The sweep, as the widths between: CI samples one width per family (above).
+@pytest.mark.sweep
 @pytest.mark.parametrize("name", sorted(set(widest_per_family()) - set(one_per_family())))
 def test_widest_model_of_each_family_qat_and_int8(name, rng):
     check_qat_and_int8(name, rng)
