@@ -18,6 +18,15 @@ A run's workdir (default ``runs/<config>-<timestamp>``; ``runs/latest`` links to
     worker<i>/                   worker i's copies in a multi-worker run
     .lock                        held while a training writes the run (the pid holding it)
 
+A search's folder (``python -m search``; default ``runs/searches/<config>``, rerunning resumes it)::
+
+    search.json                  the record (SEARCH_SCHEMA): the command and its settings
+    study.db                     the Optuna study (unless search.storage names a database)
+    results.json                 every trial, the front and the best (lite_tf/search/results.py)
+    front.csv, front.png         the accuracy / latency front, as a table and a plot
+    best.gin                     the best architecture as a training config (python -m train)
+    .lock                        held while a search writes its results
+
 Runs written before ``run.json`` existed (``config.gin`` + ``command.json``) are still read: their
 settings come from ``config.gin`` (``legacy_settings``), nothing is rewritten.
 """
@@ -49,6 +58,8 @@ LEGACY_SETTINGS = ("model", "model_overrides", "dataset", "data_dir", "manual_di
                    "eval_split", "image_size", "eval_crop_fraction", "preprocessing", "precision",
                    "compress", "init_from")
 RUNNING, FINISHED = "running", "finished"
+SEARCHES = os.path.join(RUNS, "searches")
+SEARCH_SCHEMA = "lite_tf.search_run/1"
 
 
 class ExportFiles:
@@ -367,3 +378,52 @@ def _read_json(path: str) -> dict | None:
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+class SearchDir:
+    """The paths of one search's folder (``path`` absolute)."""
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+
+    def join(self, *parts: str) -> str:
+        return os.path.join(self.path, *parts)
+
+    record = property(lambda self: self.join("search.json"))
+    study_url = property(lambda self: f"sqlite:///{self.join('study.db')}")
+    results = property(lambda self: self.join("results.json"))
+    front_csv = property(lambda self: self.join("front.csv"))
+    front_png = property(lambda self: self.join("front.png"))
+    best_config = property(lambda self: self.join("best.gin"))
+    lock = property(lambda self: self.join(LOCK))
+
+    def read_record(self) -> dict | None:
+        record = _read_json(self.record)
+        if record is not None and (not isinstance(record, dict)
+                                   or record.get("schema") != SEARCH_SCHEMA):
+            raise InputError(f"{self.record} is not a lite_tf search record")
+        return record
+
+    def start(self, command: dict, settings: dict) -> None:
+        """Record the search: its command and its settings (``{'search.trials': 20, ...}``)."""
+        files.write_json(self.record, {"schema": SEARCH_SCHEMA, "command": command,
+                                       "settings": settings})
+
+
+def choose_search(configs: list[str], settings: dict, workdir: str | None = None,
+                  free: tuple[str, ...] = ()) -> SearchDir:
+    """The folder of a search: ``workdir`` or runs/searches/<last config's name>. A folder whose
+    search has other ``settings`` (but those in ``free``, which a resumed search may change) is
+    one line naming the first difference, and is not touched. Call it once the inputs are checked:
+    it creates the folder."""
+    stem = os.path.splitext(os.path.basename(configs[-1]))[0]
+    folder = SearchDir(workdir or os.path.join(SEARCHES, stem))
+    record = folder.read_record() if os.path.isdir(folder.path) else None
+    if record is not None:
+        theirs, ours = record.get("settings", {}), json.loads(json.dumps(settings))
+        for name in sorted(set(theirs) | set(ours)):
+            if name not in free and theirs.get(name) != ours.get(name):
+                raise InputError(f"{folder.path} holds a search with {name} = {theirs.get(name)!r}"
+                                 f" (here {ours.get(name)!r}): pass --workdir for a new one")
+    files.writable_dir(folder.path, "workdir")
+    return folder

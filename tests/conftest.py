@@ -45,18 +45,21 @@ def sampled(names, slow: set[str] | None = None, ends: bool = False) -> list:
             pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in names]
 
 
-def configs_by_kind() -> tuple[list[str], list[str]]:
-    """(recipes, stages): the configs in configs/ (but the include-only imagenet.gin) by whether
-    they bind ``train.compress``."""
+def configs_by_kind() -> tuple[list[str], list[str], list[str]]:
+    """(recipes, stages, searches): the configs in configs/ (but the include-only imagenet.gin)
+    by whether they bind ``train.compress`` or ``search.*``."""
+    from lite_tf.search import settings  # noqa: F401 (registers search.* with gin)
     from lite_tf.training import config
 
-    recipes, stages = [], []
+    recipes, stages, searches = [], [], []
     for name in sorted(f[:-4] for f in os.listdir(config.CONFIG_DIRS[1]) if f.endswith(".gin")):
         if name != "imagenet":
             config.parse([config.resolve_config(name)], [])
-            (stages if config.query("train.compress") else recipes).append(name)
+            kind = (searches if any(s.endswith("search") for _, s, _ in config.bound()) else
+                    stages if config.query("train.compress") else recipes)
+            kind.append(name)
     gin.clear_config()
-    return recipes, stages
+    return recipes, stages, searches
 
 
 @pytest.fixture(autouse=True)

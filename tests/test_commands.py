@@ -11,7 +11,7 @@ import pytest
 from conftest import run_script, snapshot
 from lite_tf import cli, commands
 
-NAMES = ["train", "export", "bench", "phone", "report", "profile", "weights"]
+NAMES = ["train", "export", "search", "bench", "phone", "report", "profile", "weights"]
 
 
 def test_every_command_module_is_a_subcommand():
@@ -33,6 +33,8 @@ def bad(name, tmp_path):
     return {
         "train": (["--config", "no_such_config"], "config 'no_such_config' not found"),
         "export": (["--float16", "--io", "uint8"], "--io uint8 applies to --int8 only"),
+        "search": (["--config", "search_digits", "--gin_bindings", "search.device = 'gpu'"],
+                   "search.device must be one of host, phone, table"),
         "bench": ([str(tmp_path / "missing.tflite")], "no such model file"),
         "phone": (["--timeout", "0", "m.tflite"], "argument --timeout: must be > 0, got '0'"),
         "report": ([str(tmp_path / "nope")], "no training run at"),

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ROOT
 from lite_tf import cli, commands
+from lite_tf.search import settings as search_settings
 from lite_tf.training import settings
 
 PAGES = [pathlib.Path(ROOT) / "README.md", *sorted((pathlib.Path(ROOT) / "docs").glob("*.md"))]
@@ -72,6 +73,12 @@ def test_documented_command_parses(page, command):
 def test_training_docs_list_every_setting():
     text = (pathlib.Path(ROOT) / "docs" / "training.md").read_text()
     for section, name, default, accepts, help in settings.describe():
+        assert f"| `{name}` | `{default}` | {accepts} | {help} |" in text, name
+
+
+def test_search_docs_list_every_setting():
+    text = (pathlib.Path(ROOT) / "docs" / "search.md").read_text()
+    for name, default, accepts, help in search_settings.describe():
         assert f"| `{name}` | `{default}` | {accepts} | {help} |" in text, name
 
 

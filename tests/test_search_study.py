@@ -13,6 +13,7 @@ import optuna
 import pytest
 
 from conftest import ROOT
+from lite_tf import rundir
 from lite_tf.backend import keras, layers
 from lite_tf.errors import InputError
 from lite_tf.search import estimate, strategy, study
@@ -52,7 +53,7 @@ def test_a_budgeted_search_trains_only_candidates_under_the_budget(name, tmp_pat
         return estimate.naswot(model, images)
 
     chosen = strategy.get(name)
-    url = study.sqlite_url(str(tmp_path))
+    url = rundir.SearchDir(str(tmp_path)).study_url
     s = study.open_study(study.storage(url), "s", chosen, seed=0)
     budget = 2.2  # about 60% of TINY's candidates (22,000 parameters)
     study.run(s, study.Objective(TINY, params_ms, score, chosen, budget), trials=4)
@@ -71,7 +72,7 @@ def test_an_architecture_is_estimated_once(tmp_path, rng):
                 resolutions=(32,), skeleton=((16, 2),), head=32)  # 2^1 architectures
     calls = []
     chosen = strategy.get("random")
-    url = study.sqlite_url(str(tmp_path))
+    url = rundir.SearchDir(str(tmp_path)).study_url
     s = study.open_study(study.storage(url), "s", chosen)
     study.run(s, study.Objective(two, params_ms, lambda m: calls.append(1) or 1.0, chosen), 6)
     done = trials(url)
@@ -108,7 +109,7 @@ WORKER = textwrap.dedent('''
 def worker(tmp_path, seed, trials_, die_at=0):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    url = study.sqlite_url(str(tmp_path))
+    url = rundir.SearchDir(str(tmp_path)).study_url
     return subprocess.Popen([sys.executable, str(script), url, str(seed), str(trials_), str(die_at),
                              str(tmp_path / "estimated.log")], cwd=ROOT, stderr=subprocess.PIPE,
                             text=True)
@@ -116,7 +117,7 @@ def worker(tmp_path, seed, trials_, die_at=0):
 
 @pytest.mark.slow
 def test_a_killed_search_resumes_with_no_trial_lost_or_repeated(tmp_path):
-    url = study.sqlite_url(str(tmp_path))
+    url = rundir.SearchDir(str(tmp_path)).study_url
     killed = worker(tmp_path, 0, 5, die_at=3)
     assert killed.wait(timeout=300) == 9
     assert len(trials(url)) == 2
@@ -135,7 +136,7 @@ def test_a_killed_search_resumes_with_no_trial_lost_or_repeated(tmp_path):
 
 @pytest.mark.slow
 def test_two_workers_share_one_study_with_no_duplicate_trial(tmp_path):
-    url = study.sqlite_url(str(tmp_path))
+    url = rundir.SearchDir(str(tmp_path)).study_url
     study.open_study(study.storage(url), "s", strategy.get("constrained"))
     workers = [worker(tmp_path, seed, 6) for seed in (1, 2)]
     for w in workers:
@@ -149,7 +150,7 @@ def test_two_workers_share_one_study_with_no_duplicate_trial(tmp_path):
 
 
 def test_a_search_of_another_strategy_or_an_unreachable_storage_is_one_line(tmp_path):
-    url = study.sqlite_url(str(tmp_path))
+    url = rundir.SearchDir(str(tmp_path)).study_url
     study.open_study(study.storage(url), "s", strategy.get("pareto"))
     with pytest.raises(InputError, match="^search 's' was started with strategy 'pareto', not 'random'"):
         study.open_study(study.storage(url), "s", strategy.get("random"))

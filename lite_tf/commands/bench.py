@@ -18,7 +18,7 @@ from lite_tf import cli, files, rundir
 from lite_tf.deploy.benchmark import host, render, results
 
 HELP = "measure .tflite latency on this machine (LiteRT + XNNPACK), with tables and a plot"
-ORDER = 2
+ORDER = 3
 USES_TENSORFLOW = False
 
 

@@ -20,7 +20,7 @@ from lite_tf.deploy import phone
 from lite_tf.deploy.benchmark import host, render
 
 HELP = "benchmark .tflite models on an Android phone over adb with the lite_tf app"
-ORDER = 3
+ORDER = 4
 USES_TENSORFLOW = False
 
 

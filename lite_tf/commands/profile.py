@@ -12,7 +12,7 @@ import json
 from lite_tf import checks, cli
 
 HELP = "per-layer parameters, MACs and activation memory of a zoo model, against its paper"
-ORDER = 5
+ORDER = 6
 
 
 def add_arguments(parser) -> None:

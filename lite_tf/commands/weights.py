@@ -16,7 +16,7 @@ import os
 from lite_tf import cli
 
 HELP = "convert a reference checkpoint into a zoo model's weights, or list ImageNet weights"
-ORDER = 6
+ORDER = 7
 
 
 def _import(args) -> list[tuple[str, object]]:

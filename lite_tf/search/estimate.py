@@ -1,12 +1,16 @@
 """Performance estimation: how good a candidate is, short of training it fully.
 
-An estimator is ``estimate(model, images, labels) -> float`` (higher is better), registered in
-``ESTIMATORS``:
+An estimator is made once per search from the search's ``train.*`` settings (the data, the
+optimizer) and then scores models: ``ESTIMATORS[name](settings, epochs)(model) -> float``, higher
+is better. Registered:
 
-- ``proxy``: a zero-cost proxy, used only to pre-filter: NASWOT (Mellor et al. 2021, "Neural
+- ``train``: short training: the candidate trained from scratch for ``epochs`` as ``train.*``
+  says (its learning-rate schedule fitted to those epochs, the same seed for every candidate),
+  scored by its top-1 on ``train.eval_split``.
+- ``proxy``: a zero-cost proxy, for pre-filtering: NASWOT (Mellor et al. 2021, "Neural
   Architecture Search without Training"): at initialization, the log-determinant of the kernel of
-  the binary activation codes of a batch (how differently the network's ReLU-like units split the
-  images); one forward pass.
+  the binary activation codes of a batch of training images (how differently the network's
+  ReLU-like units split them); one forward pass.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import numpy as np
 
 from lite_tf.backend import keras, layers
 from lite_tf.errors import InputError
+from lite_tf.training import trainer
+from lite_tf.training.settings import Settings
 
-Estimator = Callable[..., float]
+Estimator = Callable[[keras.Model], float]
 RECTIFIERS = ("ReLU", "HardSwish")  # layers whose sign pattern NASWOT reads
+PROXY_BATCH = 64
 
 
 def _rectified(model) -> list:
@@ -46,10 +53,49 @@ def naswot(model, images, labels=None) -> float:
     return float(logdet) if sign > 0 else float("-inf")
 
 
-ESTIMATORS: dict[str, Estimator] = {"proxy": naswot}
+class _Data:
+    """The search's data at each candidate's input resolution, made once per resolution."""
+
+    def __init__(self, settings: Settings):
+        self.settings, self.made = settings, {}
+
+    def __call__(self, resolution: int) -> trainer.Data:
+        if resolution not in self.made:
+            self.made[resolution] = trainer.make_data(
+                self.settings.replace(image_size=resolution), workers=1)
+        return self.made[resolution]
 
 
-def get(name: str) -> Estimator:
+def short_training(settings: Settings, epochs: int) -> Estimator:
+    """Each candidate trained ``epochs`` epochs from scratch; its eval top-1."""
+    settings = settings.replace(epochs=epochs)
+    data = _Data(settings)
+
+    def estimate(model) -> float:
+        d = data(model.input_shape[1])
+        keras.utils.set_random_seed(settings.distribution.seed)
+        trainer.compile_model(model, settings, d.steps_per_epoch, d.classes)
+        model.fit(d.train, epochs=epochs, steps_per_epoch=d.steps_per_epoch, verbose=0)
+        return float(model.evaluate(d.eval, verbose=0, return_dict=True)["top1"])
+    return estimate
+
+
+def proxy(settings: Settings, epochs: int) -> Estimator:
+    """NASWOT on one batch of training images (``epochs`` unused: nothing trains)."""
+    data = _Data(settings.replace(batch_size=PROXY_BATCH))
+
+    def estimate(model) -> float:
+        images, _ = next(iter(data(model.input_shape[1]).train))
+        keras.utils.set_random_seed(settings.distribution.seed)
+        return naswot(model, images.numpy())
+    return estimate
+
+
+ESTIMATORS: dict[str, Callable[[Settings, int], Estimator]] = {"train": short_training,
+                                                               "proxy": proxy}
+
+
+def get(name: str) -> Callable[[Settings, int], Estimator]:
     if name not in ESTIMATORS:
         raise InputError(f"unknown estimator {name!r}: choose one of {', '.join(ESTIMATORS)}")
     return ESTIMATORS[name]

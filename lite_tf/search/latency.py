@@ -155,6 +155,7 @@ class LatencyTable:
         if not self.path:
             return
         folder, name = os.path.split(os.path.abspath(self.path))
+        files.writable_dir(folder, "the latency table's folder")
         with open(os.path.join(folder, f".{name}.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:

@@ -12,7 +12,6 @@ estimated twice: its trial takes the earlier figures.
 from __future__ import annotations
 
 import math
-import os
 from typing import Callable
 
 import optuna
@@ -37,10 +36,6 @@ def storage(url: str, heartbeat: int = HEARTBEAT, grace: int = GRACE) -> optuna.
         raise InputError(f"cannot open the search's storage {url}: {said}") from None
 
 
-def sqlite_url(folder: str) -> str:
-    return f"sqlite:///{os.path.abspath(os.path.join(folder, 'study.db'))}"
-
-
 def open_study(store, name: str, strategy: Strategy, seed: int = 0) -> optuna.Study:
     """The study ``name`` in ``store`` (created if new); one line if it was started with another
     strategy. Each worker passes its own ``seed``."""
@@ -57,12 +52,15 @@ def open_study(store, name: str, strategy: Strategy, seed: int = 0) -> optuna.St
 
 class Objective:
     """What a trial does: ``latency(model) -> ms`` (the latency table's prediction),
-    ``estimate(model) -> score`` (an estimator on the search's data)."""
+    ``estimate(model) -> score`` (an estimator on the search's data); candidates are built with
+    ``overrides`` (``create_model``'s, e.g. ``bn_momentum``)."""
 
     def __init__(self, space: Space, latency: Callable, estimate: Callable, strategy: Strategy,
-                 budget_ms: float | None = None, num_classes: int = 10):
+                 budget_ms: float | None = None, num_classes: int = 10,
+                 overrides: dict | None = None):
         self.space, self.latency, self.estimate = space, latency, estimate
         self.strategy, self.budget_ms, self.num_classes = strategy, budget_ms, num_classes
+        self.overrides = dict(overrides or {})  # create_model's, for every candidate
 
     def __call__(self, trial: optuna.Trial):
         arch = self.space.suggest(trial)
@@ -75,7 +73,7 @@ class Objective:
             trial.set_user_attr("latency_ms", earlier.user_attrs["latency_ms"])
             trial.set_user_attr("same_as", earlier.number)
             return tuple(earlier.values) if self.strategy.multi_objective else earlier.value
-        model = build(arch, num_classes=self.num_classes)
+        model = build(arch, num_classes=self.num_classes, **self.overrides)
         ms = float(self.latency(model))
         trial.set_user_attr("latency_ms", ms)
         if self.budget_ms is not None and ms > self.budget_ms:

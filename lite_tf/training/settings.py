@@ -156,6 +156,22 @@ class Settings:
     def replace(self, **values) -> Settings:
         return Settings.from_flat({**self.flat(), **values})
 
+    def to_gin(self, keep: tuple[str, ...] = ("dataset",)) -> str:
+        """The settings that differ from the defaults (and those in ``keep``) as ``train.*`` gin
+        bindings, one per line (an augmentation as ``@data.Augment()`` and its own bindings)."""
+        lines, defaults = [], Settings().flat()
+        for name, value in self.flat().items():
+            if value == defaults[name] and name not in keep:
+                continue
+            if isinstance(value, Augment):
+                lines.append(f"train.{name} = @data.Augment()")
+                lines += [f"data.Augment.{f.name} = {getattr(value, f.name)!r}"
+                          for f in dataclasses.fields(Augment)
+                          if getattr(value, f.name) != getattr(Augment(), f.name)]
+            else:
+                lines.append(f"train.{name} = {value!r}")
+        return "".join(line + "\n" for line in lines)
+
     def record(self) -> dict:
         """The settings as JSON for the run's record (the augmentation as a dict)."""
         return {name: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value

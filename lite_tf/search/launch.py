@@ -1,0 +1,149 @@
+"""Launching a search from gin configs: what ``python -m search`` does. Parse the configs
+(``search.*`` and the ``train.*`` the candidates train on), check every input before anything is
+written, open the search's folder, the latency table and the study, run trials until the study
+has the number asked for, and write the results after each trial.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import Callable
+
+import optuna
+
+from lite_tf import rundir
+from lite_tf.data import sources
+from lite_tf.deploy import phone
+from lite_tf.errors import InputError
+from lite_tf.search import estimate, latency, results, strategy, study
+from lite_tf.search import settings as search_settings
+from lite_tf.search.space import Space, build
+from lite_tf.training import config
+from lite_tf.training import settings as train_settings
+from lite_tf.weights.pretrained import cache_dir
+
+
+# What a rerun may change and still resume the search in its folder.
+RESUMABLE = ("search.trials", "search.seed", "search.storage")
+
+
+@dataclasses.dataclass(frozen=True)
+class Searched:
+    """A search that has its trials: its folder and its results document."""
+
+    folder: rundir.SearchDir
+    results: dict
+
+
+def fastest(space: Space):
+    """The candidates of ``space`` that should be its fastest, one per block type: every other
+    dimension at its cheapest choice."""
+    cheapest = {"resolution": min(space.resolutions),
+                "identity_multiplier": max(space.identity_multipliers)}
+    for i in range(1, len(space.skeleton) + 1):
+        cheapest.update({f"s{i}_kernel": min(space.kernels), f"s{i}_expansion": min(space.expansions),
+                         f"s{i}_depth": min(space.depths), f"s{i}_width": min(space.widths),
+                         f"s{i}_se": min(space.se), f"s{i}_activation": (
+                             "relu" if "relu" in space.activations else space.activations[0])})
+    return [space.choose({**cheapest, **{f"s{i}_block": b for i in range(1, len(space.skeleton) + 1)}})
+            for b in space.blocks]
+
+
+class Predictor:
+    """A model's predicted int8 latency on the search's device (``device``: its label); units the
+    latency table lacks are measured first (none with device 'table')."""
+
+    def __init__(self, s: search_settings.SearchSettings, progress):
+        path = s.latency_table or os.path.join(cache_dir(), "latency", f"{s.device}_{s.threads}t.json")
+        if s.device == "table" and not os.path.exists(path):
+            raise InputError(f"search.latency_table {path} does not exist")
+        self.table = latency.LatencyTable.open(path, s.threads,
+                                               latency.HOST if s.device == "host" else None)
+        self.measurer = {"host": lambda: latency.host_measurer(s.threads),
+                         "phone": lambda: latency.phone_measurer(phone.Adb(s.adb), s.threads),
+                         "table": lambda: None}[s.device]()
+        self.progress, self.kind = progress, s.device
+
+    def __call__(self, model) -> float:
+        if self.measurer is not None:
+            self.table.measure([model], self.measurer, self.progress)
+        return self.table.predict(model)
+
+    @property
+    def device(self) -> str:
+        """The device's name (the CPU's for this host) and the thread count."""
+        d = self.table.device
+        name = (d["cpu"] if d["kind"] == "host" else latency.device_label(d)) if d else self.kind
+        return f"{name}, {self.table.threads} thread{'s' if self.table.threads > 1 else ''}"
+
+
+def search(configs: list[str], bindings: list[str], workdir: str | None = None,
+           progress: Callable[[str], None] = print) -> Searched:
+    """Run (or resume) the search the configs and bindings describe."""
+    paths = [config.resolve_config(c) for c in configs]
+    config.parse(paths, bindings)
+    own = config.bound()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial is ours
+    s = search_settings.from_gin()
+    training = train_settings.from_gin()
+    config.check_used(own, {})
+    for name, why in (("model", "a search trains its own candidates"),
+                      ("model_overrides", "a search trains its own candidates"),
+                      ("image_size", "each candidate trains at its resolution "
+                                     "(search.Space.resolutions)")):
+        if any(selector.endswith("train") and param == name for _, selector, param in own):
+            raise InputError(f"train.{name} is bound: {why}; remove the binding")
+    s.space.check()
+    d = training.data
+    classes = sources.num_classes(sources.get_builder(d.dataset, d.data_dir, d.manual_dir))
+    chosen = strategy.get(s.strategy)
+    store = study.storage(s.storage) if s.storage else None  # a bad URL: before any file
+    command = {"config": paths, "gin_bindings": bindings}
+    predict = Predictor(s, progress)
+    if s.budget_ms is not None:
+        ms, quickest = min(((predict(build(a, num_classes=classes, **(s.model_overrides or {}))), a)
+                            for a in fastest(s.space)),
+                           key=lambda found: found[0])
+        if ms > s.budget_ms:
+            raise InputError(f"search.budget_ms = {s.budget_ms} is below the space's fastest "
+                             f"candidate ({ms:.3f} ms predicted on {predict.device}, "
+                             f"{results.summary(quickest.to_dict())}): raise the budget or "
+                             f"shrink the space")
+
+    recorded = {**{f"search.{k}": v for k, v in s.record().items()},
+                **{f"train.{k}": v for k, v in training.record().items()}}
+    folder = rundir.choose_search(paths, recorded, workdir, free=RESUMABLE)
+    folder.start(command, recorded)
+    progress(f"search folder: {folder.path}")
+    store = store or study.storage(folder.study_url)
+    trials = study.open_study(store, s.study, chosen, s.seed)
+    objective = study.Objective(s.space, predict, estimate.get(s.estimator)(training, s.epochs),
+                                chosen, s.budget_ms, classes, s.model_overrides)
+    started = time.time()
+
+    def report(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        done = results.write(folder, st, training, s.record(), predict.device)
+        progress(_trial_line(trial, done, s, time.time() - started))
+
+    study.run(trials, objective, s.trials, callbacks=[report])
+    return Searched(folder, results.write(folder, trials, training, s.record(), predict.device))
+
+
+def _trial_line(trial, done: dict, s: search_settings.SearchSettings, seconds: float) -> str:
+    ms = trial.user_attrs.get("latency_ms")
+    head = f"trial {trial.number}: {ms:.3f} ms" if ms is not None else f"trial {trial.number}:"
+    if trial.state == optuna.trial.TrialState.COMPLETE:
+        again = trial.user_attrs.get("same_as")
+        what = f"{s.estimator} {trial.values[0]:.4f}" + (f" (as trial {again})" if again is not None
+                                                          else "")
+    elif trial.state == optuna.trial.TrialState.PRUNED:
+        what = "over the budget, pruned" if s.budget_ms is not None and ms is not None \
+            and ms > s.budget_ms else "pruned"
+    else:
+        what = trial.state.name.lower()
+    top = next((t for t in done["trials"] if t["trial"] == done["best"]), None)
+    best = f"best {top['score']:.4f} at {top['latency_ms']:.3f} ms" if top else "no best yet"
+    return (f"{head} {what} | {done['counts']['complete']}/{s.trials} finished, {best} "
+            f"[{seconds:.0f} s]")

@@ -1,0 +1,99 @@
+"""Typed search settings: every ``search.*`` gin binding, declared once (as ``train.*`` is in
+lite_tf/training/settings.py), checked when made: a bad value is one line naming the binding.
+
+The space is ``search.space = @search.Space()`` with its choices bound as ``search.Space.*``
+(``search.Space.resolutions = (32,)``); what the candidates train and are evaluated on is the
+``train.*`` settings (dataset, splits, image pipeline, optimizer), and the command writes them into
+``best.gin`` with the best architecture, ready for ``python -m train``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import gin
+
+from lite_tf import checks
+from lite_tf.checks import above, at_least, one_of
+from lite_tf.errors import InputError
+from lite_tf.search.estimate import ESTIMATORS
+from lite_tf.search.space import Space
+from lite_tf.search.strategy import STRATEGIES
+
+gin.external_configurable(Space, module="search")  # search.space = @search.Space()
+DEVICES = ("host", "phone", "table")
+
+
+def setting(default, help: str, check=None):  # noqa: A002  (argparse's name for it)
+    return checks.field(default, check, help)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSettings:
+    """What ``python -m search`` searches, how, and against which latency."""
+
+    space: Space = setting(Space(), "the search space: @search.Space() with search.Space.* "
+                                    "choices (lite_tf/search/space.py)")
+    strategy: str = setting("constrained", "pareto (NSGA-II front), constrained (most accurate "
+                                           "under the budget, TPE) or random",
+                            one_of(*STRATEGIES))
+    estimator: str = setting("train", "how a candidate is scored: train (short training, "
+                                      "val top-1) or proxy (NASWOT, zero-cost)",
+                             one_of(*ESTIMATORS))
+    epochs: int = setting(1, "estimator 'train': epochs per candidate", at_least(1))
+    model_overrides: dict | None = setting(None, "create_model overrides for every candidate, "
+                                                 "e.g. {'bn_momentum': 0.9}")
+    trials: int = setting(20, "finished trials the study runs to (all workers together)",
+                          at_least(1))
+    budget_ms: float | None = setting(None, "int8 latency budget in ms on the device (candidates "
+                                            "predicted over it are pruned unestimated)", above(0))
+    device: str = setting("host", "where latency is measured: host (this CPU), phone (the "
+                                  "benchmark app over adb) or table (only the latency table's "
+                                  "entries, measured before)", one_of(*DEVICES))
+    threads: int = setting(1, "threads the latency is measured at", at_least(1))
+    latency_table: str | None = setting(None, "the latency table file (default: "
+                                              "<cache>/latency/<device>_<threads>t.json)")
+    adb: str = setting("adb", "device 'phone': the adb executable")
+    storage: str | None = setting(None, "Optuna storage URL shared by workers (default: "
+                                        "study.db in the search's folder)")
+    study: str = setting("search", "the study's name in the storage")
+    seed: int = setting(0, "the sampler's seed (give each worker its own)", at_least(0))
+
+    def __post_init__(self):
+        checks.validate(self, "search")
+        if not isinstance(self.space, Space):
+            raise InputError(f"search.space must be @search.Space(), got {self.space!r}")
+        if self.device == "table" and self.latency_table is None:
+            raise InputError("search.device = 'table' predicts from a table measured "
+                                    "before: set search.latency_table")
+
+    def record(self) -> dict:
+        """The settings as JSON (the space as its dict)."""
+        return {f.name: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+                for f in dataclasses.fields(self) for v in [getattr(self, f.name)]}
+
+
+def _search(**values) -> SearchSettings:
+    return SearchSettings(**values)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(SearchSettings)}
+_search.__name__ = _search.__qualname__ = "search"
+_search.__signature__ = inspect.Signature([
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=f.type, default=f.default)
+    for name, f in FIELDS.items()])
+_search.__doc__ = "The search's settings: every search.* binding (lite_tf.search.settings)."
+search = gin.configurable("search")(_search)
+
+
+def from_gin() -> SearchSettings:
+    """The settings the parsed gin config binds (``search.*``), defaults for the rest."""
+    return search()
+
+
+def describe() -> list[tuple[str, str, str, str]]:
+    """(``search.<name>``, default, accepted values, help) for every setting."""
+    return [(f"search.{f.name}", "search.Space()" if f.name == "space" else repr(f.default),
+             checks.accepts(f.type, f.metadata["check"]), f.metadata["help"])
+            for f in FIELDS.values()]

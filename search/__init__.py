@@ -1,0 +1,1 @@
+"""``python -m search``: the architecture search command (``lite_tf/commands/search.py``)."""
