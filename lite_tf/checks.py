@@ -15,6 +15,8 @@ import difflib
 import math
 from typing import Any, Callable
 
+import jsonschema
+
 from lite_tf.errors import InputError
 
 
@@ -124,3 +126,12 @@ def validate(instance, prefix: str) -> None:
         wrong = problem(f.type, f.metadata.get("check"), value)
         if wrong:
             raise InputError(f"{prefix}.{f.name} must be {wrong}, got {value!r}")
+
+
+def schema_problem(document, validator: jsonschema.protocols.Validator) -> str | None:
+    """The most relevant way ``document`` breaks a JSON Schema (``where: what``), or None."""
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is None:
+        return None
+    where = "".join(f"[{p!r}]" for p in error.absolute_path) or "the document"
+    return f"{where}: {error.message}"

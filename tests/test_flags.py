@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from lite_tf import cli, commands
 
 # Arguments each command needs besides the flag under test (never run: only parsed).
-NEEDS = {"train": ["--config", "quickstart"], "export": [], "bench": ["m.tflite"],
+NEEDS = {"train": ["--config", "quickstart"], "export": [], "search": ["--config", "search_digits"],
+         "bench": ["m.tflite"],
          "phone": ["m.tflite"], "report": ["run"], "profile": ["mobilenet_v2_100"],
          "weights": ["import", "mobilenet_v2_100", "c.pth"]}
 

@@ -29,7 +29,7 @@ from typing import Callable
 import jsonschema
 import numpy as np
 
-from lite_tf import files
+from lite_tf import checks, files
 from lite_tf.backend import keras, layers
 from lite_tf.deploy import phone
 from lite_tf.deploy.benchmark import host
@@ -116,10 +116,9 @@ class LatencyTable:
         if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
             found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
             raise InputError(f"{path} is not a {SCHEMA} latency table (schema: {found!r})")
-        error = jsonschema.exceptions.best_match(VALIDATOR.iter_errors(doc))
-        if error is not None:
-            where = "".join(f"[{p!r}]" for p in error.absolute_path) or "the document"
-            raise InputError(f"{path} is not a {SCHEMA} latency table: {where}: {error.message}")
+        wrong = checks.schema_problem(doc, VALIDATOR)
+        if wrong:
+            raise InputError(f"{path} is not a {SCHEMA} latency table: {wrong}")
         if doc["threads"] != threads:
             raise InputError(f"{path} was measured at {doc['threads']} thread(s), not {threads}")
         table = cls(path, doc["device"], threads, doc["overhead_samples_ms"], doc["entries"])

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import jsonschema
 
-from lite_tf import rundir
+from lite_tf import checks, rundir
 from lite_tf.errors import InputError
 
 SCHEMA = "lite_tf.benchmark/2"
@@ -39,11 +39,9 @@ def validate(document, source: str) -> dict:
         raise InputError(f"{source} is a lite_tf.benchmark/1 document, from an older lite_tf whose "
                          f"memory column meant the whole process: measure again")
     with open(SCHEMA_FILE) as f:
-        schema = json.load(f)
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
-    if error is not None:
-        where = "".join(f"[{p!r}]" for p in error.absolute_path) or "the document"
-        raise InputError(f"{source} is not a {SCHEMA} document: {where}: {error.message}")
+        wrong = checks.schema_problem(document, jsonschema.Draft202012Validator(json.load(f)))
+    if wrong:
+        raise InputError(f"{source} is not a {SCHEMA} document: {wrong}")
     return document
 
 
