@@ -44,10 +44,15 @@ def rows(study: optuna.Study) -> list[dict]:
     return found
 
 
+def estimated(trials: list[dict]) -> list[dict]:
+    """The finished trials, one per architecture (not those that took an earlier trial's)."""
+    return [t for t in trials if t["state"] == "complete" and t["same_as"] is None]
+
+
 def front(trials: list[dict]) -> list[dict]:
     """The finished trials no other finished trial beats on both score (higher) and latency
     (lower), fastest first; one trial per architecture."""
-    done = [t for t in trials if t["state"] == "complete" and t["same_as"] is None]
+    done = estimated(trials)
     kept = [t for t in done if not any(
         o["score"] >= t["score"] and o["latency_ms"] <= t["latency_ms"]
         and (o["score"] > t["score"] or o["latency_ms"] < t["latency_ms"]) for o in done)]
@@ -56,8 +61,7 @@ def front(trials: list[dict]) -> list[dict]:
 
 def best(trials: list[dict]) -> dict | None:
     """The finished trial of the highest score (the faster of equal ones), None before one."""
-    done = [t for t in trials if t["state"] == "complete" and t["same_as"] is None]
-    return max(done, key=lambda t: (t["score"], -t["latency_ms"]), default=None)
+    return max(estimated(trials), key=lambda t: (t["score"], -t["latency_ms"]), default=None)
 
 
 def summary(arch: dict) -> str:
@@ -85,8 +89,7 @@ def best_config(row: dict, settings: Settings, search: dict, device: str, folder
 
 
 def plot(trials: list[dict], path: str, budget_ms: float | None, estimator: str, device: str):
-    done = [t for t in trials if t["state"] == "complete" and t["same_as"] is None]
-    edge = front(trials)
+    done, edge = estimated(trials), front(trials)
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     ax.scatter([t["latency_ms"] for t in done], [t["score"] for t in done], s=14, c="0.6",
                label=f"candidates ({len(done)})")
