@@ -61,7 +61,10 @@ def test_a_budgeted_search_trains_only_candidates_under_the_budget(name, tmp_pat
     assert len(done) == 4 and len(estimated) == len({t.user_attrs["key"] for t in done})
     assert all(t.user_attrs["latency_ms"] <= budget for t in done)
     pruned = trials(url, states=(optuna.trial.TrialState.PRUNED,))
-    assert all(t.user_attrs["latency_ms"] > budget for t in pruned)
+    assert all((t.user_attrs["latency_ms"] > budget) ==
+               (t.user_attrs["pruned"] == f"over the budget of {budget} ms") for t in pruned)
+    assert all(t.user_attrs["pruned"] == "the estimator gave -inf" for t in pruned
+               if t.user_attrs["latency_ms"] <= budget)
     if chosen.multi_objective:
         assert all(t.values[1] == t.user_attrs["latency_ms"] for t in done)
 

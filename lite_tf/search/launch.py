@@ -139,8 +139,7 @@ def _trial_line(trial, done: dict, s: search_settings.SearchSettings, seconds: f
         what = f"{s.estimator} {trial.values[0]:.4f}" + (f" (as trial {again})" if again is not None
                                                           else "")
     elif trial.state == optuna.trial.TrialState.PRUNED:
-        what = "over the budget, pruned" if s.budget_ms is not None and ms is not None \
-            and ms > s.budget_ms else "pruned"
+        what = f"pruned: {trial.user_attrs.get('pruned', 'no reason given')}"
     else:
         what = trial.state.name.lower()
     top = next((t for t in done["trials"] if t["trial"] == done["best"]), None)

@@ -29,8 +29,8 @@ STATES = {optuna.trial.TrialState.COMPLETE: "complete", optuna.trial.TrialState.
 
 
 def rows(study: optuna.Study) -> list[dict]:
-    """One row per trial: its number, state, score (finished ones), predicted latency, seconds
-    and architecture."""
+    """One row per trial: its number, state, score (finished ones), predicted latency, seconds,
+    why it was pruned (pruned ones) and architecture."""
     found = []
     for t in study.get_trials(deepcopy=False):
         score = None
@@ -40,7 +40,8 @@ def rows(study: optuna.Study) -> list[dict]:
             if t.datetime_complete and t.datetime_start else None
         found.append({"trial": t.number, "state": STATES[t.state], "score": score,
                       "latency_ms": t.user_attrs.get("latency_ms"), "seconds": seconds,
-                      "same_as": t.user_attrs.get("same_as"), "arch": t.user_attrs.get("arch")})
+                      "same_as": t.user_attrs.get("same_as"), "pruned": t.user_attrs.get("pruned"),
+                      "arch": t.user_attrs.get("arch")})
     return found
 
 

@@ -77,11 +77,17 @@ class Objective:
         ms = float(self.latency(model))
         trial.set_user_attr("latency_ms", ms)
         if self.budget_ms is not None and ms > self.budget_ms:
-            raise optuna.TrialPruned(f"predicted {ms:.3f} ms, over the budget of {self.budget_ms} ms")
+            raise _pruned(trial, f"over the budget of {self.budget_ms} ms")
         score = float(self.estimate(model))
         if not math.isfinite(score):
-            raise optuna.TrialPruned(f"the estimator gave {score}")
+            raise _pruned(trial, f"the estimator gave {score}")
         return (score, ms) if self.strategy.multi_objective else score
+
+
+def _pruned(trial: optuna.Trial, why: str) -> optuna.TrialPruned:
+    """The trial pruned, with why in its attributes (``pruned``)."""
+    trial.set_user_attr("pruned", why)
+    return optuna.TrialPruned(why)
 
 
 def run(study: optuna.Study, objective: Objective, trials: int, callbacks=()) -> None:
