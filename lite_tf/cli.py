@@ -86,6 +86,17 @@ def add_timing(parser: argparse.ArgumentParser, threads: list[int], what: str = 
                         help="untimed invocations before timing, at least 0.5 s of them (default: 5)")
 
 
+def add_config(parser: argparse.ArgumentParser, example: str, workdir: str) -> None:
+    """--config (repeatable), --gin_bindings (repeatable, e.g. ``example``) and --workdir
+    (``workdir`` says what it is), as the gin-driven commands take them."""
+    parser.add_argument("--config", action="append", required=True, metavar="NAME_OR_PATH",
+                        help="gin config: a path or a name in configs/ (repeatable)")
+    parser.add_argument("--gin_bindings", "--gin-bindings", action="append", default=[],
+                        metavar="BINDING", help=f"extra gin binding, e.g. '{example}' "
+                                                "(repeatable; applied last)")
+    parser.add_argument("--workdir", metavar="DIR", help=workdir)
+
+
 def add_verbose(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's start-up and log messages and its warnings")

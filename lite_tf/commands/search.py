@@ -23,14 +23,8 @@ ORDER = 2
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--config", action="append", required=True, metavar="NAME_OR_PATH",
-                        help="gin config: a path or a name in configs/ (repeatable)")
-    parser.add_argument("--gin_bindings", "--gin-bindings", action="append", default=[],
-                        metavar="BINDING", help="extra gin binding, e.g. 'search.trials = 50' "
-                                                "(repeatable; applied last)")
-    parser.add_argument("--workdir", metavar="DIR",
-                        help="the search's folder (default: runs/searches/<config>; rerunning "
-                             "resumes it)")
+    cli.add_config(parser, "search.trials = 50",
+                   "the search's folder (default: runs/searches/<config>; rerunning resumes it)")
 
 
 def run(args, parser) -> int:

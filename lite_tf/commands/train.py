@@ -21,14 +21,9 @@ ORDER = 0
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--config", action="append", required=True, metavar="NAME_OR_PATH",
-                        help="gin config: a path or a name in configs/ (repeatable)")
-    parser.add_argument("--gin_bindings", "--gin-bindings", action="append", default=[],
-                        metavar="BINDING", help="extra gin binding, e.g. 'train.epochs = 5' "
-                                                "(repeatable; applied last)")
-    parser.add_argument("--workdir", metavar="DIR",
-                        help="run directory (default: runs/<config>-<timestamp>, or the "
-                             "unfinished runs/latest of the same command)")
+    cli.add_config(parser, "train.epochs = 5",
+                   "run directory (default: runs/<config>-<timestamp>, or the unfinished "
+                   "runs/latest of the same command)")
     parser.add_argument("--init_from", "--init-from", metavar="RUN",
                         help="a finished run to start from (a compression stage): its config is "
                              "the base, its weights the start; same as binding train.init_from")

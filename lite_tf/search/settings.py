@@ -10,7 +10,6 @@ The space is ``search.space = @search.Space()`` with its choices bound as ``sear
 from __future__ import annotations
 
 import dataclasses
-import inspect
 
 import gin
 
@@ -20,6 +19,7 @@ from lite_tf.errors import InputError
 from lite_tf.search.estimate import ESTIMATORS
 from lite_tf.search.space import Space
 from lite_tf.search.strategy import STRATEGIES
+from lite_tf.training.settings import gin_settings
 
 gin.external_configurable(Space, module="search")  # search.space = @search.Space()
 DEVICES = ("host", "phone", "table")
@@ -74,17 +74,9 @@ class SearchSettings:
                 for f in dataclasses.fields(self) for v in [getattr(self, f.name)]}
 
 
-def _search(**values) -> SearchSettings:
-    return SearchSettings(**values)
-
-
 FIELDS = {f.name: f for f in dataclasses.fields(SearchSettings)}
-_search.__name__ = _search.__qualname__ = "search"
-_search.__signature__ = inspect.Signature([
-    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=f.type, default=f.default)
-    for name, f in FIELDS.items()])
-_search.__doc__ = "The search's settings: every search.* binding (lite_tf.search.settings)."
-search = gin.configurable("search")(_search)
+search = gin_settings("search", FIELDS, SearchSettings,
+                      "The search's settings: every search.* binding (lite_tf.search.settings).")
 
 
 def from_gin() -> SearchSettings:

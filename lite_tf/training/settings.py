@@ -181,16 +181,24 @@ class Settings:
 FIELDS = {f.name: f for kind in SECTIONS.values() for f in dataclasses.fields(kind)}
 
 
-def _train(**values) -> Settings:
-    return Settings.from_flat(values)
+def gin_settings(name: str, fields: dict, make, doc: str):
+    """The gin configurable ``name`` taking each of ``fields`` (dataclass fields by name) as a
+    keyword with its type and default, and returning ``make(**values)``: ``name.<field> = ...``
+    binds them, a misspelled binding fails."""
+    def configurable(**values):
+        return make(**values)
+
+    configurable.__name__ = configurable.__qualname__ = name
+    configurable.__signature__ = inspect.Signature([
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=f.type, default=f.default)
+        for n, f in fields.items()])
+    configurable.__doc__ = doc
+    configurable.__module__ = make.__module__  # gin names it after the settings' module
+    return gin.configurable(name)(configurable)
 
 
-_train.__name__ = _train.__qualname__ = "train"
-_train.__signature__ = inspect.Signature([
-    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=f.type, default=f.default)
-    for name, f in FIELDS.items()])
-_train.__doc__ = "The run's settings: every train.* binding (lite_tf.training.settings)."
-train = gin.configurable("train")(_train)
+train = gin_settings("train", FIELDS, lambda **values: Settings.from_flat(values),
+                     "The run's settings: every train.* binding (lite_tf.training.settings).")
 
 
 def from_gin() -> Settings:
