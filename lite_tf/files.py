@@ -1,9 +1,10 @@
-"""Files the tools write: checked output folders and atomic writes (a reader, or a run resumed
+"""Files the tools write: checked output folders, atomic writes and locks (a reader, or a run resumed
 after a crash, sees the old file or the whole new one, never a truncated one)."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
@@ -53,6 +54,15 @@ def remove_partial(directory: str) -> None:
         for name in os.listdir(directory):
             if name.startswith(".") and name.endswith(PARTIAL):
                 os.remove(os.path.join(directory, name))
+
+
+@contextlib.contextmanager
+def locked(path: str):
+    """Hold an exclusive lock on the file ``path`` (created if missing) for the ``with`` block:
+    one process at a time, on this machine or on a shared disk that supports locks."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def write_json(path: str, obj) -> None:

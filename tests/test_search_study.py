@@ -48,7 +48,7 @@ def test_a_budgeted_search_trains_only_candidates_under_the_budget(name, tmp_pat
     images = rng.uniform(-1, 1, (16, 32, 32, 3)).astype("float32")
     estimated = []
 
-    def score(model):
+    def score(model, arch):
         estimated.append(model)
         return estimate.naswot(model, images)
 
@@ -77,7 +77,7 @@ def test_an_architecture_is_estimated_once(tmp_path, rng):
     chosen = strategy.get("random")
     url = rundir.SearchDir(str(tmp_path)).study_url
     s = study.open_study(study.storage(url), "s", chosen)
-    study.run(s, study.Objective(two, params_ms, lambda m: calls.append(1) or 1.0, chosen), 6)
+    study.run(s, study.Objective(two, params_ms, lambda m, a: calls.append(1) or 1.0, chosen), 6)
     done = trials(url)
     assert len(done) == 6 and len(calls) == 2
     assert sum("same_as" in t.user_attrs for t in done) == 4
@@ -95,7 +95,7 @@ WORKER = textwrap.dedent('''
     images = np.random.default_rng(0).uniform(-1, 1, (16, 32, 32, 3)).astype("float32")
     calls = []
 
-    def score(model):
+    def score(model, arch):
         calls.append(1)
         if len(calls) == die_at:
             os._exit(9)  # killed mid-trial: no cleanup, the trial left RUNNING

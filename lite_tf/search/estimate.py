@@ -1,12 +1,16 @@
 """Performance estimation: how good a candidate is, short of training it fully.
 
-An estimator is made once per search from the search's ``train.*`` settings (the data, the
-optimizer) and then scores models: ``ESTIMATORS[name](settings, epochs)(model) -> float``, higher
-is better. Registered:
+An estimator is made once per search from a ``Context`` (the search's ``train.*`` settings: the
+data, the optimizer; its epochs, space, model overrides and folder) and then scores candidates:
+``ESTIMATORS[name](context)(model, arch) -> float``, higher is better. Registered:
 
 - ``train``: short training: the candidate trained from scratch for ``epochs`` as ``train.*``
   says (its learning-rate schedule fitted to those epochs, the same seed for every candidate),
   scored by its top-1 on ``train.eval_split``.
+- ``supernet``: a weight-sharing supernet of the space (lite_tf/search/supernet.py) trained once,
+  for ``epochs``, in the search's folder (a rerun or a second worker reuses it); a candidate's
+  weights are sliced out of it, its BatchNorm statistics recomputed, and it is scored by its top-1
+  on ``train.eval_split``: seconds per candidate instead of an epoch of training.
 - ``proxy``: a zero-cost proxy, for pre-filtering: NASWOT (Mellor et al. 2021, "Neural
   Architecture Search without Training"): at initialization, the log-determinant of the kernel of
   the binary activation codes of a batch of training images (how differently the network's
@@ -15,16 +19,22 @@ is better. Registered:
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import os
 from typing import Callable
 
 import numpy as np
 
 from lite_tf.backend import keras, layers
 from lite_tf.errors import InputError
+from lite_tf.models.searched import Architecture
+from lite_tf.search import supernet as shared
+from lite_tf.search.space import Space
 from lite_tf.training import trainer
 from lite_tf.training.settings import Settings
 
-Estimator = Callable[[keras.Model], float]
+Estimator = Callable[[keras.Model, Architecture], float]  # (candidate as built, its architecture)
 RECTIFIERS = ("ReLU", "HardSwish")  # layers whose sign pattern NASWOT reads
 PROXY_BATCH = 64
 
@@ -53,6 +63,19 @@ def naswot(model, images, labels=None) -> float:
     return float(logdet) if sign > 0 else float("-inf")
 
 
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What an estimator is made from: the search's ``train.*`` settings, its ``search.epochs``,
+    space and candidates' ``create_model`` overrides, a folder of its own and where progress goes."""
+
+    settings: Settings
+    epochs: int
+    space: Space = Space()
+    overrides: dict | None = None
+    folder: str | None = None
+    progress: Callable[[str], None] = print
+
+
 class _Data:
     """The search's data at each candidate's input resolution, made once per resolution."""
 
@@ -66,36 +89,62 @@ class _Data:
         return self.made[resolution]
 
 
-def short_training(settings: Settings, epochs: int) -> Estimator:
+def short_training(context: Context) -> Estimator:
     """Each candidate trained ``epochs`` epochs from scratch; its eval top-1."""
-    settings = settings.replace(epochs=epochs)
+    settings = context.settings.replace(epochs=context.epochs)
     data = _Data(settings)
 
-    def estimate(model) -> float:
+    def estimate(model, arch) -> float:
         d = data(model.input_shape[1])
         keras.utils.set_random_seed(settings.distribution.seed)
         trainer.compile_model(model, settings, d.steps_per_epoch, d.classes)
-        model.fit(d.train, epochs=epochs, steps_per_epoch=d.steps_per_epoch, verbose=0)
+        model.fit(d.train, epochs=context.epochs, steps_per_epoch=d.steps_per_epoch, verbose=0)
         return float(model.evaluate(d.eval, verbose=0, return_dict=True)["top1"])
     return estimate
 
 
-def proxy(settings: Settings, epochs: int) -> Estimator:
-    """NASWOT on one batch of training images (``epochs`` unused: nothing trains)."""
-    data = _Data(settings.replace(batch_size=PROXY_BATCH))
+def supernet(context: Context) -> Estimator:
+    """The supernet of the space, trained for ``epochs`` on first use (in ``folder``/supernet);
+    each candidate's slice of it, recalibrated, scored by its eval top-1."""
+    settings, data = context.settings, _Data(context.settings)
+    made: dict = {}
 
-    def estimate(model) -> float:
+    def trained(classes: int, resolution: int) -> shared.Supernet:
+        if not made:
+            net = shared.Supernet(context.space, classes, context.overrides,
+                                  seed=settings.distribution.seed)
+            folder = os.path.join(context.folder or ".", "supernet")
+            shared.train(net, data(resolution), settings, context.epochs, folder,
+                         context.progress, settings.distribution.seed)
+            made["net"] = net
+        return made["net"]
+
+    def estimate(model, arch) -> float:
+        d = data(arch.resolution)
+        trained(d.classes, arch.resolution).extract(arch, model)
+        shared.recalibrate(model, (images for images, _ in itertools.islice(
+            d.train, shared.CALIBRATION)))
+        trainer.compile_model(model, settings, d.steps_per_epoch, d.classes)
+        return float(model.evaluate(d.eval, verbose=0, return_dict=True)["top1"])
+    return estimate
+
+
+def proxy(context: Context) -> Estimator:
+    """NASWOT on one batch of training images (``epochs`` unused: nothing trains)."""
+    data = _Data(context.settings.replace(batch_size=PROXY_BATCH))
+
+    def estimate(model, arch) -> float:
         images, _ = next(iter(data(model.input_shape[1]).train))
-        keras.utils.set_random_seed(settings.distribution.seed)
+        keras.utils.set_random_seed(context.settings.distribution.seed)
         return naswot(model, images.numpy())
     return estimate
 
 
-ESTIMATORS: dict[str, Callable[[Settings, int], Estimator]] = {"train": short_training,
-                                                               "proxy": proxy}
+ESTIMATORS: dict[str, Callable[[Context], Estimator]] = {"train": short_training,
+                                                         "supernet": supernet, "proxy": proxy}
 
 
-def get(name: str) -> Callable[[Settings, int], Estimator]:
+def get(name: str) -> Callable[[Context], Estimator]:
     if name not in ESTIMATORS:
         raise InputError(f"unknown estimator {name!r}: choose one of {', '.join(ESTIMATORS)}")
     return ESTIMATORS[name]

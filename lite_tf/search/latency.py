@@ -19,7 +19,6 @@ lacks, saved after each batch, so a killed measurement resumes.
 from __future__ import annotations
 
 import datetime
-import fcntl
 import json
 import os
 import statistics
@@ -155,8 +154,7 @@ class LatencyTable:
             return
         folder, name = os.path.split(os.path.abspath(self.path))
         files.writable_dir(folder, "the latency table's folder")
-        with open(os.path.join(folder, f".{name}.lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with files.locked(os.path.join(folder, f".{name}.lock")):
             try:
                 with open(self.path) as f:
                     theirs = json.load(f)

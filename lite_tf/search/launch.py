@@ -119,8 +119,10 @@ def search(configs: list[str], bindings: list[str], workdir: str | None = None,
     progress(f"search folder: {folder.path}")
     store = store or study.storage(folder.study_url)
     trials = study.open_study(store, s.study, chosen, s.seed)
-    objective = study.Objective(s.space, predict, estimate.get(s.estimator)(training, s.epochs),
-                                chosen, s.budget_ms, classes, s.model_overrides)
+    estimator = estimate.get(s.estimator)(estimate.Context(
+        training, s.epochs, s.space, s.model_overrides, folder.path, progress))
+    objective = study.Objective(s.space, predict, estimator, chosen, s.budget_ms, classes,
+                                s.model_overrides)
     started = time.time()
 
     def report(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

@@ -39,9 +39,11 @@ class SearchSettings:
                                            "under the budget, TPE) or random",
                             one_of(*STRATEGIES))
     estimator: str = setting("train", "how a candidate is scored: train (short training, "
-                                      "val top-1) or proxy (NASWOT, zero-cost)",
+                                      "val top-1), supernet (its slice of a weight-sharing "
+                                      "supernet, val top-1) or proxy (NASWOT, zero-cost)",
                              one_of(*ESTIMATORS))
-    epochs: int = setting(1, "estimator 'train': epochs per candidate", at_least(1))
+    epochs: int = setting(1, "epochs of the estimator's training: per candidate ('train') or of "
+                             "the supernet, once ('supernet')", at_least(1))
     model_overrides: dict | None = setting(None, "create_model overrides for every candidate, "
                                                  "e.g. {'bn_momentum': 0.9}")
     trials: int = setting(20, "finished trials the study runs to (all workers together)",

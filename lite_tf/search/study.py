@@ -52,8 +52,8 @@ def open_study(store, name: str, strategy: Strategy, seed: int = 0) -> optuna.St
 
 class Objective:
     """What a trial does: ``latency(model) -> ms`` (the latency table's prediction),
-    ``estimate(model) -> score`` (an estimator on the search's data); candidates are built with
-    ``overrides`` (``create_model``'s, e.g. ``bn_momentum``)."""
+    ``estimate(model, arch) -> score`` (an estimator on the search's data); candidates are built
+    with ``overrides`` (``create_model``'s, e.g. ``bn_momentum``)."""
 
     def __init__(self, space: Space, latency: Callable, estimate: Callable, strategy: Strategy,
                  budget_ms: float | None = None, num_classes: int = 10,
@@ -78,7 +78,7 @@ class Objective:
         trial.set_user_attr("latency_ms", ms)
         if self.budget_ms is not None and ms > self.budget_ms:
             raise _pruned(trial, f"over the budget of {self.budget_ms} ms")
-        score = float(self.estimate(model))
+        score = float(self.estimate(model, arch))
         if not math.isfinite(score):
             raise _pruned(trial, f"the estimator gave {score}")
         return (score, ms) if self.strategy.multi_objective else score
