@@ -34,7 +34,7 @@ from lite_tf import files
 from lite_tf.backend import keras, tf
 from lite_tf.blocks import make_divisible, sandglass_hidden
 from lite_tf.errors import InputError
-from lite_tf.models.searched import SE_REDUCTION, Architecture
+from lite_tf.models.searched import ACTIVATIONS, SE_REDUCTION, Architecture
 from lite_tf.search.space import Space
 from lite_tf.training import optim
 
@@ -42,7 +42,6 @@ RANDOM = 2  # random candidates per step, besides the largest and the smallest
 PROGRESS_STEPS = 50  # a progress line every so many training steps
 CALIBRATION = 20  # training batches a candidate's BatchNorm statistics are recomputed on
 START_KERNEL = 3  # the UIB's first depthwise kernel (lite_tf/models/searched.py)
-ACTIVATIONS = ("relu", "hard_swish")
 PLAN_FIELDS = ("on", "cin", "cout", "hidden", "se_width", "dw1", "dw2", "residual", "kept")
 
 
@@ -98,7 +97,8 @@ class Supernet(tf.Module):
         self.dropout = overrides.get("dropout", 0.2)
         # Each stage's stride (0: the stem's), the first `drop_strides` downsamplings at stride 1.
         nominal = [2] + [stride for _, stride in space.skeleton]
-        dropped = [i for i, stride in enumerate(nominal) if stride == 2][:overrides.get("drop_strides", 0)]
+        strided = [i for i, stride in enumerate(nominal) if stride == 2]
+        dropped = strided[:overrides.get("drop_strides", 0)]
         self.strides = [1 if i in dropped else stride for i, stride in enumerate(nominal)]
         self.kernel = max(space.kernels)
         self.depth = max(space.depths)
