@@ -410,14 +410,18 @@ class SearchDir:
                                        "settings": settings})
 
 
+def search_path(configs: list[str], workdir: str | None = None) -> str:
+    """Where a search of ``configs`` lives: ``workdir`` or runs/searches/<last config's name>."""
+    return workdir or os.path.join(SEARCHES, os.path.splitext(os.path.basename(configs[-1]))[0])
+
+
 def choose_search(configs: list[str], settings: dict, workdir: str | None = None,
                   free: tuple[str, ...] = ()) -> SearchDir:
     """The folder of a search: ``workdir`` or runs/searches/<last config's name>. A folder whose
     search has other ``settings`` (but those in ``free``, which a resumed search may change) is
     one line naming the first difference, and is not touched. Call it once the inputs are checked:
     it creates the folder."""
-    stem = os.path.splitext(os.path.basename(configs[-1]))[0]
-    folder = SearchDir(workdir or os.path.join(SEARCHES, stem))
+    folder = SearchDir(search_path(configs, workdir))
     record = folder.read_record() if os.path.isdir(folder.path) else None
     if record is not None:
         theirs, ours = record.get("settings", {}), json.loads(json.dumps(settings))

@@ -161,6 +161,17 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(binding, says, tmp_pat
     assert snapshot(tmp_path) == before and not (tmp_path / "out").exists()
 
 
+def test_a_space_the_supernet_cannot_hold_is_one_line_before_anything_is_written(tmp_path,
+                                                                                 digits_dir,
+                                                                                 phone_table):
+    cfg = config_file(tmp_path, digits_dir, phone_table[0])
+    before = snapshot(tmp_path)
+    proc = search(tmp_path, cfg, "search.estimator = 'supernet'", "search.Space.resolutions = (32, 40)")
+    assert one_error_line(proc, PROG).endswith(
+        "the supernet estimator takes one resolution; search.Space.resolutions has 2")
+    assert snapshot(tmp_path) == before and not (tmp_path / "out").exists()
+
+
 def test_a_table_of_another_device_is_one_line(tmp_path, digits_dir, phone_table):
     cfg = config_file(tmp_path, digits_dir, phone_table[0])
     proc = search(tmp_path, cfg, "search.device = 'host'")

@@ -105,25 +105,27 @@ def short_training(context: Context) -> Estimator:
 
 def supernet(context: Context) -> Estimator:
     """The supernet of the space, trained for ``epochs`` on first use (in ``folder``/supernet);
-    each candidate's slice of it, recalibrated, scored by its eval top-1."""
+    each candidate's slice of it, recalibrated on the same training batches, scored by its eval
+    top-1. A space or overrides it cannot hold: one line now, before the search writes a file."""
+    shared.check(context.space, context.overrides)
     settings, data = context.settings, _Data(context.settings)
     made: dict = {}
 
-    def trained(classes: int, resolution: int) -> shared.Supernet:
+    def trained(d: trainer.Data) -> shared.Supernet:
         if not made:
-            net = shared.Supernet(context.space, classes, context.overrides,
+            net = shared.Supernet(context.space, d.classes, context.overrides,
                                   seed=settings.distribution.seed)
-            folder = os.path.join(context.folder or ".", "supernet")
-            shared.train(net, data(resolution), settings, context.epochs, folder,
-                         context.progress, settings.distribution.seed)
+            shared.train(net, d, settings, context.epochs,
+                         os.path.join(context.folder or ".", "supernet"), context.progress,
+                         settings.distribution.seed)
             made["net"] = net
+            made["batches"] = [images for images, _ in itertools.islice(d.train, shared.CALIBRATION)]
         return made["net"]
 
     def estimate(model, arch) -> float:
         d = data(arch.resolution)
-        trained(d.classes, arch.resolution).extract(arch, model)
-        shared.recalibrate(model, (images for images, _ in itertools.islice(
-            d.train, shared.CALIBRATION)))
+        trained(d).extract(arch, model)
+        shared.recalibrate(model, made["batches"])
         trainer.compile_model(model, settings, d.steps_per_epoch, d.classes)
         return float(model.evaluate(d.eval, verbose=0, return_dict=True)["top1"])
     return estimate

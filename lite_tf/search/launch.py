@@ -96,6 +96,8 @@ def search(configs: list[str], bindings: list[str], workdir: str | None = None,
         if any(selector.endswith("train") and param == name for _, selector, param in own):
             raise InputError(f"train.{name} is bound: {why}; remove the binding")
     s.space.check()
+    estimator = estimate.get(s.estimator)(estimate.Context(  # checks what it needs, writes nothing
+        training, s.epochs, s.space, s.model_overrides, rundir.search_path(paths, workdir), progress))
     d = training.data
     classes = sources.num_classes(sources.get_builder(d.dataset, d.data_dir, d.manual_dir))
     chosen = strategy.get(s.strategy)
@@ -119,8 +121,6 @@ def search(configs: list[str], bindings: list[str], workdir: str | None = None,
     progress(f"search folder: {folder.path}")
     store = store or study.storage(folder.study_url)
     trials = study.open_study(store, s.study, chosen, s.seed)
-    estimator = estimate.get(s.estimator)(estimate.Context(
-        training, s.epochs, s.space, s.model_overrides, folder.path, progress))
     objective = study.Objective(s.space, predict, estimator, chosen, s.budget_ms, classes,
                                 s.model_overrides)
     started = time.time()

@@ -64,6 +64,21 @@ def _se(channels: int) -> int:
     return make_divisible(channels / SE_REDUCTION, 8)
 
 
+def check(space: Space, overrides: dict | None) -> None:
+    """One line if the supernet cannot hold ``space`` with these ``create_model`` overrides."""
+    unsupported = sorted(set(overrides or {}) - {"drop_strides", "bn_epsilon", "bn_momentum",
+                                                 "dropout"})
+    if unsupported:
+        raise InputError(f"the supernet estimator does not take the model override "
+                         f"{unsupported[0]!r}: remove it or use estimator 'train'")
+    if len(space.resolutions) != 1:
+        raise InputError(f"the supernet estimator takes one resolution; search.Space."
+                         f"resolutions has {len(space.resolutions)}")
+    if min(space.expansions) < 2:
+        raise InputError("the supernet estimator needs expansions >= 2 (an expansion of 1 "
+                         "drops the inverted residual's 1x1 expand)")
+
+
 @dataclasses.dataclass(frozen=True)
 class Slot:
     """One block position's largest shapes for one block type."""
@@ -81,17 +96,7 @@ class Supernet(tf.Module):
     def __init__(self, space: Space, classes: int, overrides: dict | None = None, seed: int = 0):
         super().__init__(name="supernet")
         overrides = dict(overrides or {})
-        unsupported = sorted(set(overrides) - {"drop_strides", "bn_epsilon", "bn_momentum",
-                                               "dropout"})
-        if unsupported:
-            raise InputError(f"the supernet estimator does not take the model override "
-                             f"{unsupported[0]!r}: remove it or use estimator 'train'")
-        if len(space.resolutions) != 1:
-            raise InputError(f"the supernet estimator takes one resolution; search.Space."
-                             f"resolutions has {len(space.resolutions)}")
-        if min(space.expansions) < 2:
-            raise InputError("the supernet estimator needs expansions >= 2 (an expansion of 1 "
-                             "drops the inverted residual's 1x1 expand)")
+        check(space, overrides)
         self.space, self.classes = space, classes
         self.eps = overrides.get("bn_epsilon", 1e-3)
         self.dropout = overrides.get("dropout", 0.2)
