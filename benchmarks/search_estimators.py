@@ -25,6 +25,7 @@ import random
 import sys
 import time
 
+import numpy as np
 from scipy import stats
 
 from lite_tf import files
@@ -52,8 +53,10 @@ def ranking(document: dict) -> dict[str, dict]:
         if len(both) < 3:
             continue
         ours, truth = [s[name]["score"] for s in both], [s[REFERENCE]["score"] for s in both]
-        found[name] = {"archs": len(both), "kendall_tau": float(stats.kendalltau(ours, truth)[0]),
-                       "spearman": float(stats.spearmanr(ours, truth)[0]),
+        tau, rho = stats.kendalltau(ours, truth)[0], stats.spearmanr(ours, truth)[0]
+        # Undefined (None) when either side gives every architecture the same score.
+        found[name] = {"archs": len(both), "kendall_tau": None if np.isnan(tau) else float(tau),
+                       "spearman": None if np.isnan(rho) else float(rho),
                        "seconds": sum(s[name]["seconds"] for s in both)}
     return found
 
@@ -112,8 +115,9 @@ def main(argv=None) -> int:
                   f"[{time.time() - started:.0f} s]", flush=True)
     print(f"{'estimator':>10} {'archs':>5} {'Kendall tau':>11} {'Spearman':>8} {'seconds':>8}")
     for name, r in ranking(document).items():
-        print(f"{name:>10} {r['archs']:>5} {r['kendall_tau']:>11.3f} {r['spearman']:>8.3f} "
-              f"{r['seconds']:>8.0f}")
+        tau, rho = (f"{v:.3f}" if v is not None else "undefined" for v in (r["kendall_tau"],
+                                                                          r["spearman"]))
+        print(f"{name:>10} {r['archs']:>5} {tau:>11} {rho:>8} {r['seconds']:>8.0f}")
     return 0
 
 
