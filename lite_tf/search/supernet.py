@@ -97,7 +97,7 @@ class Supernet(tf.Module):
         super().__init__(name="supernet")
         overrides = dict(overrides or {})
         check(space, overrides)
-        self.space, self.classes = space, classes
+        self.space = space
         self.eps = overrides.get("bn_epsilon", 1e-3)
         self.dropout = overrides.get("dropout", 0.2)
         # Each stage's stride (0: the stem's), the first `drop_strides` downsamplings at stride 1.
@@ -208,8 +208,7 @@ class Supernet(tf.Module):
         for s in range(1, len(self.space.skeleton) + 1):
             for b in range(1, self.depth + 1):
                 x = self._position(x, s, b, p)
-        x = self._conv(_fit(x, self.weights_by_name["head_conv/kernel"].shape[2]),
-                       w["head_conv/kernel"], 1)
+        x = self._conv(x, w["head_conv/kernel"], 1)
         x = _act(self._bn(x, "head_conv", space_mask=None), p["head_act"])
         x = tf.reduce_mean(x, [1, 2])
         if training_dropout:
