@@ -90,11 +90,15 @@ def table(rows: list[dict], threads: list[int], runs: int) -> str:
             f"`{r['model']}`", str(r["input"]), f"{r['params'] / 1e6:.2f}M", f"{r['macs'] / 1e6:.1f}M",
             f"{r['size_bytes'] / 2**20:.2f} MiB"] + [_ms(r, t) for t in threads]) + " |")
     if any(r["model"] == "mobilefacenet" for r in rows):
-        lines += ["", "MobileFaceNet is slow in int8 because of its PReLU activations: XNNPACK in "
-                  f"ai_edge_litert {device['runtime']['version']} takes no int8 PRELU, so each of its "
-                  "33 PReLUs splits the graph and runs on TFLite's reference kernel, single-threaded "
-                  "(its float32 model runs in about 2 ms here). The paper's accuracy needs PReLU; for "
-                  "speed on such runtimes, a ReLU variant is the trade-off to measure."]
+        lines += ["", "MobileFaceNet's int8 time is its PReLU activations': XNNPACK in "
+                  f"ai_edge_litert {device['runtime']['version']} takes no int8 PRELU, so each of "
+                  "its 33 PReLUs splits the graph and runs on TFLite's reference kernel (19-21 ms at "
+                  "112x112, 1 thread, on an AMD EPYC; float32 2.5 ms). The export's "
+                  "`prelu_as_depthwise` pass (docs/export.md) re-expresses a PReLU with per-channel "
+                  "slopes as two 1x1 depthwise convolutions and an ADD, all in XNNPACK: 2.1-2.2 ms "
+                  "with random per-channel slopes, 0.85x its float32 time. Its random-weight row "
+                  "here has every slope 0 (PReLU's initial value), which the pass turns into a ReLU "
+                  "fused into the convolution (about 1 ms); a trained model's slopes cost the 2.1 ms."]
     if any(r["family"] == "mobilenet_v3" for r in rows):
         lines += ["", "MobileNetV3 is slow in int8 here because of hard-swish: its int8 HARD_SWISH "
                   "ops do not run in XNNPACK in this runtime (a HARD_SWISH between two 1x1 convs on "

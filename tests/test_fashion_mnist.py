@@ -176,7 +176,8 @@ def test_debian_files_prepare_the_real_dataset(fashion_dir):
 @requires_debian_files
 def test_the_recipe_trains_and_exports_int8_on_real_data(fashion_dir, tmp_path):
     """The recipe's pipeline on the real data, shortened (4,000 images, a small model): it learns
-    (from 10% to well above) and its int8 export keeps the float accuracy."""
+    (from 10% to well above) and its int8 export keeps the float accuracy. 8 epochs: after 4 the
+    float top-1 varied from 0.59 to 0.72 between CPUs and seeds; after 8, 0.74-0.80 (seeds 1-3, AMD EPYC)."""
     from lite_tf import rundir
     from lite_tf.deploy import export as exporter
 
@@ -188,7 +189,7 @@ def test_the_recipe_trains_and_exports_int8_on_real_data(fashion_dir, tmp_path):
         "--gin_bindings", "train.batch_size = 64",
         "--gin_bindings", "train.train_split = 'train[:4000]'",
         "--gin_bindings", "train.eval_split = 'test[:1000]'",
-        "--gin_bindings", "train.epochs = 4", "--gin_bindings", "train.verbose = 0"], "train")
+        "--gin_bindings", "train.epochs = 8", "--gin_bindings", "train.verbose = 0"], "train")
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = rundir.find_run(str(tmp_path / "run"))
     assert run["dataset"] == "fashion_mnist" and run["model_overrides"]["drop_strides"] == 1

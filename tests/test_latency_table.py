@@ -55,7 +55,7 @@ def test_each_key_is_measured_once_and_a_model_is_the_sum_of_its_units(models, t
     keys = {u.key for m in models for u in units(m)}
     small = {u.key for u in units(models[1])}
     assert table.measure(models[1:], device) == len(small) == 4  # converted: ops recorded
-    monkeypatch.setattr(latency, "_write", lambda model, path: [])  # the fake device reads none
+    monkeypatch.setattr(latency, "_write", lambda model, path: ([], []))  # the fake device reads none
     assert table.measure(models, device) == len(keys - small)
     assert sum(device.batches) - len(device.batches) == len(keys)  # less the overhead models
     assert table.measure(models, device) == 0 and table.missing(models[0]) == []
@@ -77,7 +77,7 @@ def test_each_key_is_measured_once_and_a_model_is_the_sum_of_its_units(models, t
 
 
 def test_a_killed_measurement_keeps_its_finished_batches(models, tmp_path, monkeypatch):
-    monkeypatch.setattr(latency, "_write", lambda model, path: [])  # the fake device reads no file
+    monkeypatch.setattr(latency, "_write", lambda model, path: ([], []))  # the fake device reads no file
     path = str(tmp_path / "table.json")
     with pytest.raises(KeyboardInterrupt):
         LatencyTable.open(path, device=None).measure(models, FakeDevice(fail_at=1))

@@ -1,4 +1,4 @@
-"""lite-tf export [--int8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--out DIR]
+"""lite-tf export [--int8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--no-pass NAME] [--out DIR]
 
 Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
 dataset it was trained on, to TFLite (python -m export is the same command); verifies it with
@@ -60,6 +60,10 @@ def add_arguments(parser) -> None:
                              f"{rundir.samples_for('<name>_<mode>.tflite')} with the host's "
                              f"predictions, for python -m export.phone's accuracy check "
                              f"(default: 32; 0: none)")
+    parser.add_argument("--no-pass", action="append", default=[], metavar="NAME",
+                        help="leave out one of the export's rewrite passes, which re-express layers "
+                             "as ops XNNPACK runs fast with the same outputs (repeatable; "
+                             "docs/export.md lists them, e.g. prelu_as_depthwise)")
 
 
 def run(args, parser) -> int:
@@ -72,14 +76,16 @@ def run(args, parser) -> int:
     if given and not args.model:
         parser.error(f"{given[0]} applies to --model only: a run exports with its own data")
 
-    from lite_tf.deploy import export  # TensorFlow: after --help and the log level
+    from lite_tf.deploy import export, passes  # TensorFlow: after --help and the log level
 
+    passes.check(args.no_pass)
     run = (rundir.model_file_run(args.model, args.dataset, args.data_dir, args.train_split,
                                  args.eval_split, args.preprocessing)
            if args.model else rundir.find_run(args.workdir))
     try:
         report = export.export(run, mode, args.io, args.calibration_samples, args.eval_samples,
-                               args.out, device_samples=args.device_samples)
+                               args.out, device_samples=args.device_samples,
+                               skip_passes=args.no_pass)
     except export.ExportError as e:
         cli.print_error(parser.prog, e)
         return 1
@@ -90,6 +96,7 @@ def run(args, parser) -> int:
             ("tflite top-1", f"{report['tflite_top1']:.4f}"),
             ("agreement", f"{report['agreement']:.4f} on {report['eval_examples']} images"),
             ("ops", ", ".join(sorted({o['op'] for o in report['ops']}))),
+            ("passes", ", ".join(report["passes"]) or "none applied"),
             ("report", out.report)]
     if report["device_samples"]:
         rows.append(("samples", f"{out.samples} ({report['device_samples']} images, for "

@@ -9,13 +9,15 @@ import numpy as np
 
 from lite_tf import console
 from lite_tf.backend import tf
+from lite_tf.deploy import passes
 
 MODES = ("int8", "float16", "dynamic", "float32")
 
 
 def convert(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
-            io_type: str = "int8", sparse: bool = False) -> bytes:
-    """Convert a tf_keras model at batch 1 (static shapes fold away).
+            io_type: str = "int8", sparse: bool = False, skip_passes=()) -> bytes:
+    """Convert a tf_keras model at batch 1 (static shapes fold away), after the export's rewrite
+    passes for ``mode`` (``lite_tf.deploy.passes``) but those in ``skip_passes``.
 
     ``int8``: full-integer, TFLITE_BUILTINS_INT8 only, inputs/outputs of ``io_type`` ('int8',
     'uint8' or 'float32'); needs ``representative_data`` (a callable yielding input batches of
@@ -24,6 +26,7 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    model, _ = passes.apply(model, mode, skip_passes)
     spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32)
     # The converter saves what it is given as a SavedModel first. Given the Keras model, it would
     # serialize every layer (tracing each one's call: about 3/4 of the time, 47 s -> 13 s for

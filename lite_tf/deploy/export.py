@@ -19,7 +19,7 @@ from lite_tf import files, trust
 from lite_tf.backend import tf
 from lite_tf.compression import stage as stages
 from lite_tf.data import pipeline, sources
-from lite_tf.deploy import litert, samples
+from lite_tf.deploy import litert, passes, samples
 from lite_tf.deploy.convert import convert
 from lite_tf.errors import InputError
 from lite_tf.rundir import ExportFiles, Run
@@ -87,12 +87,14 @@ def float_kernels(ops: list[tuple[str, str]]) -> list[str]:
 
 def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samples: int = 200,
            eval_samples: int | None = None, out_dir: str | None = None, progress=print,
-           device_samples: int = 32) -> dict:
+           device_samples: int = 32, skip_passes=()) -> dict:
     """Convert, verify and write ``<model>_<mode>.tflite``, the labels, the report (and a copy as
     the folder's latest report) and the first ``device_samples`` evaluation images with the host's
     predictions (``lite_tf.deploy.samples``, for the phone app's accuracy check) to ``out_dir``
-    (default: the run's export folder; names: ``rundir.ExportFiles``); returns the report."""
+    (default: the run's export folder; names: ``rundir.ExportFiles``); returns the report. The
+    export's rewrite passes (``lite_tf.deploy.passes``) apply but those in ``skip_passes``."""
     start = time.time()
+    passes.check(skip_passes)
     out_dir = out_dir or run.dir.export_dir
     files.writable_dir(out_dir, "the export folder")
     files.remove_partial(out_dir)  # what an export killed while writing left
@@ -118,8 +120,9 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
              + (f" ({len(calibration)} calibration images)" if calibration else "")
              + (f", {stage.note}" if stage.note else "")
              + (", sparse weights" if sparse else ""))
-    content = convert(model, mode, io_type=io_type, sparse=sparse, representative_data=(
-        (lambda: (x for x, _ in calibration)) if calibration else None))
+    rewritten, applied = passes.apply(model, mode, skip_passes)
+    content = convert(rewritten, mode, io_type=io_type, sparse=sparse, skip_passes=skip_passes,
+                      representative_data=(lambda: (x for x, _ in calibration)) if calibration else None)
     ops = litert.tensor_types(content)
     if mode == "int8" and float_kernels(ops):
         raise ExportError(f"the int8 export kept float kernels: {', '.join(float_kernels(ops))}")
@@ -150,6 +153,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         "device_samples": len(inputs),
         "input_shape": [1, *model.input_shape[1:]],
         "ops": [{"op": op, "type": dtype} for op, dtype in ops],
+        "passes": applied,
         "weights": weights,
         "seconds": round(time.time() - start, 1),
     }

@@ -62,6 +62,29 @@ def tensor_types(model_content: bytes) -> list[tuple[str, str]]:
     return ops
 
 
+def delegated(model_content: bytes) -> list[bool]:
+    """Per op (in ``tensor_types``' order): whether LiteRT's default delegate (XNNPACK) runs it,
+    as the interpreter partitions the graph; the others run on TFLite's own kernels."""
+    with console.silenced():
+        interp = Interpreter(model_content=model_content, num_threads=1)
+        interp.allocate_tensors()
+    nodes = interp._get_ops_details()  # noqa: SLF001: the model's ops, then one per delegated partition
+    ops = [n for n in nodes if n["op_name"] != "DELEGATE"]
+    producer = {t: i for i, op in enumerate(ops) for t in op["outputs"]}
+    runs = [False] * len(ops)
+    for partition in (n for n in nodes if n["op_name"] == "DELEGATE"):
+        # A partition is the ops between its inputs and outputs: walk back from its outputs.
+        stop, todo = set(partition["inputs"]), list(partition["outputs"])
+        while todo:
+            tensor = todo.pop()
+            i = producer.get(tensor)
+            if tensor in stop or i is None or runs[i]:
+                continue
+            runs[i] = True
+            todo += [t for t in ops[i]["inputs"] if t >= 0]
+    return runs
+
+
 WEIGHTED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}  # weights: their 2nd input
 _LAYER = re.compile(r"([^/;]+)/(?:Conv2D|depthwise|MatMul|BiasAdd)")
 

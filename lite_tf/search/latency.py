@@ -35,7 +35,7 @@ from lite_tf.deploy.benchmark import host
 from lite_tf.deploy.benchmark.results import device as host_device
 from lite_tf.deploy.benchmark.results import device_label
 from lite_tf.deploy.convert import convert
-from lite_tf.deploy.litert import tensor_types
+from lite_tf.deploy.litert import delegated, tensor_types
 from lite_tf.errors import InputError
 from lite_tf.models.units import Unit, unit_model, units
 
@@ -199,29 +199,31 @@ class LatencyTable:
             if progress:
                 progress(f"latency table: units {start + 1}-{start + len(batch)} of {len(pending)}")
             with tempfile.TemporaryDirectory() as tmp:
-                paths, ops = [os.path.join(tmp, "overhead.tflite")], {}
+                paths, found = [os.path.join(tmp, "overhead.tflite")], {}
                 _write(_overhead_model(), paths[0])
                 for i, (model, u) in enumerate(batch):
                     paths.append(os.path.join(tmp, f"{i}.tflite"))
-                    ops[u.key] = _write(unit_model(model, u), paths[-1])
+                    found[u.key] = _write(unit_model(model, u), paths[-1])
                 device, times = measurer(paths)
             self.check_device(device)
             self.overhead_samples.append(times[0])
             today = datetime.date.today().isoformat()
             for (model, u), ms in zip(batch, times[1:]):
+                ops, outside = found[u.key]
                 self.entries[u.key] = {"ms": ms, "unit": u.name, "model": model.name,
                                        "input": list(u.input_shape), "output": list(u.output_shape),
-                                       "ops": ops[u.key], "measured": today}
+                                       "ops": ops, "outside_xnnpack": outside, "measured": today}
             self.save()
         return len(pending)
 
 
-def _write(model, path: str) -> list[str]:
+def _write(model, path: str) -> tuple[list[str], list[str]]:
     """``model`` converted to full-integer int8 (int8 I/O, calibrated on random inputs) into
-    ``path``; its op types."""
+    ``path``; its op types, and those of its ops XNNPACK does not run."""
     rng = np.random.default_rng(0)
     calibration = rng.uniform(-1, 1, (4, 1, *model.input_shape[1:])).astype("float32")
     content = convert(model, "int8", lambda: iter(calibration), io_type="int8")
     with open(path, "wb") as f:
         f.write(content)
-    return [op for op, _ in tensor_types(content)]
+    ops = [op for op, _ in tensor_types(content)]
+    return ops, [op for op, runs in zip(ops, delegated(content)) if not runs]

@@ -1,0 +1,160 @@
+"""The export's rewrite passes (lite_tf.deploy.passes): each keeps the model's outputs, removes
+what it is for from the int8 graph, leaves XNNPACK running every op, and can be turned off."""
+
+import os
+
+import numpy as np
+import pytest
+
+from conftest import one_error_line, run_command
+from lite_tf.backend import keras, layers
+from lite_tf.deploy import litert, passes
+from lite_tf.deploy.convert import convert
+
+
+def prelu_model(rng, slopes):
+    """conv -> BN -> PReLU (one per slope range) -> depthwise -> PReLU -> pooled head."""
+    inputs = keras.Input((12, 12, 3), batch_size=1, name="input")
+    x = layers.Conv2D(16, 3, padding="same", name="conv")(inputs)
+    x = layers.BatchNormalization(name="bn")(x)
+    for i, (low, high) in enumerate(slopes):
+        x = layers.PReLU(shared_axes=[1, 2], name=f"prelu{i}")(x)
+        x = layers.DepthwiseConv2D(3, padding="same", name=f"dw{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    model = keras.Model(inputs, layers.Dense(10, name="logits")(x))
+    for i, (low, high) in enumerate(slopes):
+        layer = model.get_layer(f"prelu{i}")
+        layer.set_weights([rng.uniform(low, high, layer.get_weights()[0].shape).astype("float32")])
+    bn = model.get_layer("bn")
+    bn.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in bn.get_weights()])
+    return model
+
+
+def ops_and_delegation(content):
+    return [(op, runs) for (op, _), runs in zip(litert.tensor_types(content), litert.delegated(content))]
+
+
+def calibrated_int8(model, rng, **kwargs):
+    calibration = rng.uniform(-1, 1, (8, 1, *model.input_shape[1:])).astype("float32")
+    return convert(model, "int8", lambda: iter(calibration), **kwargs)
+
+
+def test_prelu_becomes_depthwise_and_add_with_the_same_float_outputs(rng):
+    model = prelu_model(rng, [(-0.3, 1.0), (0.0, 0.25)])
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied == ["prelu_as_depthwise"]
+    assert not any(isinstance(layer, layers.PReLU) for layer in rewritten.layers)
+    x = rng.uniform(-1, 1, (4, 12, 12, 3)).astype("float32")
+    want, got = model(x).numpy(), rewritten(x).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    # Inner activations too (the logits average much away).
+    inner = [keras.Model(m.input, m.get_layer("dw0").output)(x).numpy() for m in (model, rewritten)]
+    np.testing.assert_allclose(inner[1], inner[0], rtol=1e-5, atol=1e-5 * np.abs(inner[0]).max())
+    # Float exports keep PReLU (XNNPACK's float kernel takes it): the pass is int8's.
+    assert passes.apply(model, "float32") == (model, [])
+
+
+def test_int8_prelu_leaves_the_graph_to_xnnpack_and_the_pass_can_be_turned_off(rng):
+    model = prelu_model(rng, [(0.0, 0.5), (0.0, 0.5)])
+    before = ops_and_delegation(calibrated_int8(model, rng, skip_passes=["prelu_as_depthwise"]))
+    after = ops_and_delegation(calibrated_int8(model, rng))
+    assert [op for op, _ in before].count("PRELU") == 2
+    assert ("PRELU", False) in before  # TFLite's reference kernel: the reason for the pass
+    assert "PRELU" not in [op for op, _ in after]
+    assert all(runs for _, runs in after), after
+
+
+def test_one_slope_for_every_channel_becomes_leaky_relu(rng):
+    model = prelu_model(rng, [(0.0, 0.5), (0.0, 0.5)])
+    model.get_layer("prelu0").set_weights([np.zeros((1, 1, 16), np.float32)])  # PReLU's init
+    model.get_layer("prelu1").set_weights([np.full((1, 1, 16), 0.3, np.float32)])
+    rewritten, _ = passes.apply(model, "int8")
+    assert [type(rewritten.get_layer(n)).__name__ for n in ("prelu0", "prelu1")] == ["LeakyReLU"] * 2
+    x = rng.uniform(-1, 1, (2, 12, 12, 3)).astype("float32")
+    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    ops = ops_and_delegation(calibrated_int8(model, rng))
+    assert [op for op, _ in ops].count("LEAKY_RELU") == 1  # the ReLU fused into the convolution
+    assert all(runs for _, runs in ops), ops
+
+
+def test_a_slope_above_one_keeps_its_prelu(rng):
+    model = prelu_model(rng, [(0.0, 0.5), (0.5, 1.5)])
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied == ["prelu_as_depthwise"]
+    assert [layer.name for layer in rewritten.layers if isinstance(layer, layers.PReLU)] == ["prelu1"]
+    x = rng.uniform(-1, 1, (2, 12, 12, 3)).astype("float32")
+    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_unknown_pass_is_one_line(digits_dir, tmp_path):
+    proc = run_command("export", ["--model", str(tmp_path / "missing.keras"), "--dataset",
+                                  "sklearn_digits", "--data-dir", digits_dir,
+                                  "--no-pass", "no_such_pass"], "export")
+    one_error_line(proc, "export")
+    assert "no_such_pass" in proc.stderr and "prelu_as_depthwise" in proc.stderr
+    assert not os.path.exists(tmp_path / "export")
+
+
+@pytest.mark.slow
+def test_mobilefacenet_int8_agrees_with_its_export_without_the_passes(digits_dir, tmp_path):
+    """MobileFaceNet trained on the digits: its int8 export with the passes predicts as the one
+    without on >= 99% of the test split."""
+    from lite_tf import rundir
+    from lite_tf.data import pipeline, sources
+    from lite_tf.deploy import export as exporter
+
+    proc = run_command("train", [
+        "--config", "quickstart", "--workdir", str(tmp_path / "run"),
+        "--gin_bindings", f"train.data_dir = '{digits_dir}'",
+        "--gin_bindings", "train.model = 'mobilefacenet'", "--gin_bindings", "train.image_size = 64",
+        "--gin_bindings", "train.epochs = 6", "--gin_bindings", "train.verbose = 0"], "train")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = rundir.find_run(str(tmp_path / "run"))
+    reports = {name: exporter.export(run, "int8", out_dir=str(tmp_path / name), progress=lambda _: None,
+                                     skip_passes=skip)
+               for name, skip in (("with", []), ("without", ["prelu_as_depthwise"]))}
+    assert reports["with"]["passes"] == ["prelu_as_depthwise"] and reports["without"]["passes"] == []
+    assert "PRELU" in {o["op"] for o in reports["without"]["ops"]}
+    assert "PRELU" not in {o["op"] for o in reports["with"]["ops"]}
+    assert reports["with"]["float_top1"] >= 0.8, reports["with"]
+    builder = sources.get_builder("sklearn_digits", digits_dir)
+    images = np.concatenate([x.numpy() for x, _ in pipeline.make_dataset(
+        builder, run["eval_split"], training=False, batch_size=64, image_size=64,
+        crop_fraction=run["eval_crop_fraction"], preprocessing=run["preprocessing"])])
+    predictions = {}
+    for name, report in reports.items():
+        with open(tmp_path / name / report["file"], "rb") as f:
+            predictions[name] = litert.TFLiteModel(f.read())(images).argmax(-1)
+    agreement = float((predictions["with"] == predictions["without"]).mean())
+    print(f"agreement {agreement:.4f} on {len(images)} images; int8 top-1 with the passes "
+          f"{reports['with']['tflite_top1']:.4f}, without {reports['without']['tflite_top1']:.4f}")
+    assert agreement >= 0.99
+
+
+@pytest.mark.slow
+def test_latency_breakdown_times_every_block_and_names_the_ops_outside_xnnpack(tmp_path):
+    """lite-tf profile --latency: a row per unit with its time, MACs and ops (as the export's
+    passes left them), the whole model timed beside the sum; a --table file is reused."""
+    import json
+
+    from lite_tf.models import create_model
+    from lite_tf.models.units import units
+
+    table = tmp_path / "table.json"
+    args = ["mobilefacenet", "--input-size", "32", "--latency", "--table", str(table), "--json"]
+    proc = run_command("profile", args, "profile")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    model = create_model("mobilefacenet", input_shape=(32, 32, 3))
+    assert [r["unit"] for r in result["units"]] == [u.name for u in units(model)]
+    assert all(r["ms"] >= 0 and r["ops"] for r in result["units"])
+    assert sum(r["macs"] for r in result["units"]) == result["macs"] > 0
+    assert result["measured_ms"] > 0 and result["predicted_ms"] > 0
+    # An untrained PReLU's slopes are all 0: the export makes it a ReLU, so nothing is left out.
+    assert not any(r["outside_xnnpack"] for r in result["units"]), result["units"]
+    assert "PRELU" not in {op for r in result["units"] for op in r["ops"]}
+    entries = json.loads(table.read_text())["entries"]
+    assert len(entries) == len({u.key for u in units(model)})
+    again = run_command("profile", args[:-1], "profile")  # the table's units: nothing to measure
+    assert again.returncode == 0 and "latency table: units" not in again.stderr, again.stderr
+    assert "outside XNNPACK" in again.stdout and "GMAC/s" in again.stdout
