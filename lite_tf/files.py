@@ -67,3 +67,36 @@ def locked(path: str):
 
 def write_json(path: str, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=2) + "\n")
+
+
+def write_section(path: str, name: str, text: str) -> None:
+    """Replace the part of the text file ``path`` between the lines ``<!-- name -->`` and
+    ``<!-- /name -->`` with ``text`` (appended, with the markers, when there is none yet)."""
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    block = f"{start}\n{text.rstrip()}\n{end}"
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    if start in old and end in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip() + ("\n\n" if old.strip() else "") + block + "\n"
+    write_atomic(path, new)
+
+
+def sections(text: str) -> list[str]:
+    """The ``<!-- name -->`` ... ``<!-- /name -->`` blocks of ``text`` (``write_section``'s), in order."""
+    found, rest = [], text
+    while True:
+        i = rest.find("<!-- ")
+        if i < 0:
+            return found
+        name = rest[i + 5:rest.find(" -->", i)]
+        end = rest.find(f"<!-- /{name} -->", i)
+        if name.startswith("/") or end < 0:
+            rest = rest[i + 5:]
+            continue
+        found.append(rest[i:end + len(name) + 10])
+        rest = rest[end + len(name) + 10:]

@@ -137,6 +137,8 @@ def test_zoo_table_measures_the_models_named_and_keeps_the_other_rows(tmp_path):
     stale = {**kept, "model": "mobilenet_v1_025", "p50_ms": {"1": 99.0}}
     gone = {**kept, "model": "no_longer_registered"}
     figures.write_text(json.dumps({"rows": [gone, stale, kept]}))
+    other = "<!-- int8_efficiency -->\n## another benchmark's section\n<!-- /int8_efficiency -->"
+    out.write_text(f"# an older table\n\n{other}\n")
     proc = run_script(os.path.join(ROOT, "benchmarks", "zoo_table.py"), [
         "--models", "mobilenet_v1_025", "--threads", "1", "--runs", "5", "--out", str(out),
         "--results", str(figures)])
@@ -150,6 +152,28 @@ def test_zoo_table_measures_the_models_named_and_keeps_the_other_rows(tmp_path):
     assert "between 2026-11-24 and" in out.read_text()
     saved = json.loads(figures.read_text())["rows"]
     assert saved[1] == kept and saved[0]["measured"] != "2026-11-24"
+    assert other in out.read_text() and "an older table" not in out.read_text()
+
+
+@pytest.mark.slow  # converts three int8 models and times them in subprocesses
+def test_int8_efficiency_times_before_and_after_the_passes_into_its_section(tmp_path):
+    out, figures = tmp_path / "benchmarks.md", tmp_path / "int8_efficiency.json"
+    out.write_text("# the zoo table\n\n| a | b |\n")
+    proc = run_script(os.path.join(ROOT, "benchmarks", "int8_efficiency.py"), [
+        "--models", "mobilefacenet", "--runs", "5", "--rounds", "1", "--out", str(out),
+        "--results", str(figures)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {r["model"]: r for r in json.loads(figures.read_text())["rows"]}
+    assert list(rows) == ["mobilenet_v2_100", "mobilefacenet"]
+    face, base = rows["mobilefacenet"], rows["mobilenet_v2_100"]
+    assert face["passes"] == ["prelu_as_depthwise"] and base["passes"] == []
+    assert face["outside_xnnpack_before"] == ["PRELU"] and face["outside_xnnpack_after"] == []
+    assert face["macs"] == 220_965_376 and base["ratio_after"] == base["ratio_before"] == 1.0
+    assert face["ms_before"] > face["ms_after"] > 0  # the reference PRELU kernels cost 10x here
+    assert abs(face["gmac_s_after"] / base["gmac_s_after"] - face["ratio_after"]) < 1e-9
+    text = out.read_text()
+    assert text.startswith("# the zoo table\n\n| a | b |\n\n<!-- int8_efficiency -->")
+    assert "| `mobilefacenet` | 112 | 221.0M |" in text and text.count("<!-- /int8_efficiency -->") == 1
 
 
 @pytest.mark.slow  # trains two small models for an epoch each, on the digits

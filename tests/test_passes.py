@@ -158,3 +158,33 @@ def test_latency_breakdown_times_every_block_and_names_the_ops_outside_xnnpack(t
     again = run_command("profile", args[:-1], "profile")  # the table's units: nothing to measure
     assert again.returncode == 0 and "latency table: units" not in again.stderr, again.stderr
     assert "outside XNNPACK" in again.stdout and "GMAC/s" in again.stdout
+
+
+@pytest.mark.parametrize("multiplier", [1 / 2, 1 / 6])
+def test_partial_identity_keeps_its_two_channel_ranges_apart_with_the_same_outputs(rng, multiplier):
+    """MobileNeXt with a reduced identity multiplier: no slicing of the wide tensors but where a
+    stage's first shortcut takes its input; the outputs are the same numbers."""
+    import collections
+
+    from lite_tf.models import create_model
+
+    model = create_model("mobilenext_035", input_shape=(32, 32, 3), num_classes=10,
+                         identity_multiplier=multiplier)
+    for layer in model.layers:  # statistics away from the init's, so every channel differs
+        if isinstance(layer, layers.BatchNormalization):
+            layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32")
+                               for w in layer.get_weights()])
+    rewritten, applied = passes.apply(model, "float32")
+    assert applied == ["partial_identity_in_two"]
+    x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_array_equal(rewritten(x).numpy(), model(x).numpy())
+    inner = [keras.Model(m.input, m.get_layer("s7b3_reduce_bn").output)(x).numpy() for m in (model, rewritten)]
+    np.testing.assert_allclose(inner[1], inner[0], rtol=1e-6, atol=1e-6 * np.abs(inner[0]).max())
+    ops = {name: collections.Counter(op for op, _ in litert.tensor_types(calibrated_int8(m, rng, skip_passes=skip)))
+           for name, m, skip in (("before", model, list(passes.PASSES)), ("after", model, []))}
+    assert ops["before"]["STRIDED_SLICE"] == 36
+    assert ops["after"]["STRIDED_SLICE"] == 5  # the first shortcut of each of the 5 stages with several blocks
+    assert ops["after"]["CONCATENATION"] <= ops["before"]["CONCATENATION"]
+    full = create_model("mobilenext_035", input_shape=(32, 32, 3), num_classes=10)
+    assert passes.apply(full, "int8") == (full, [])  # nothing to do at multiplier 1
+    assert passes.apply(model, "int8")[1] == ["partial_identity_in_two"]  # the model is left as it was

@@ -37,17 +37,15 @@ def add_arguments(parser) -> None:
 def run(args, parser) -> int:
     if (args.table or args.threads != 1) and not args.latency:
         parser.error("--threads and --table apply to --latency only")
-    from lite_tf.models import profile  # TensorFlow: after --help and the log level
+    from lite_tf.deploy import breakdown  # TensorFlow: after --help and the log level
+    from lite_tf.models import create_model, get_entry, profile  # (as above)
 
     if args.latency:
-        from lite_tf.deploy import breakdown
-        from lite_tf.models import create_model, get_entry
-
         size = args.input_size or get_entry(args.model).default_input_shape[0]
         model = create_model(args.model, input_shape=(size, size, 3),
                              **({} if args.width is None else {"width": args.width}))
-        result = breakdown.breakdown(model, args.threads, args.table, 
-                                       progress=None if args.json else cli.progress)
+        result = breakdown.breakdown(model, args.threads, args.table,
+                                     progress=None if args.json else cli.progress)
         print(json.dumps(result) if args.json else breakdown.format_table(result))
         return 0
     result = profile.profile(args.model, args.input_size, args.width)

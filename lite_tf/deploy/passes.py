@@ -15,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from lite_tf.backend import keras, layers
+from lite_tf.backend import keras, layers, tf
+from lite_tf.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,9 +31,12 @@ class Replacement:
 @dataclasses.dataclass(frozen=True)
 class Pass:
     name: str
-    doc: str
     modes: tuple[str, ...]  # the conversion modes it is applied in
-    rewrite: Callable[[keras.Model, dict, dict], Replacement | None]
+    run: Callable[[keras.Model], keras.Model | None]  # the rewritten model, None if unchanged
+
+    @property
+    def doc(self) -> str:
+        return (self.run.__doc__ or "").split("\n\n")[0]
 
 
 def _entry(layer: layers.Layer, inbound: list[list]) -> dict:
@@ -81,16 +85,197 @@ def prelu_as_depthwise(model: keras.Model, entry: dict, by_name: dict) -> Replac
         {scaled.name: scaled_w, gated.name: gated_w})
 
 
-PASSES = {p.name: p for p in [
-    Pass("prelu_as_depthwise", prelu_as_depthwise.__doc__.split("\n\n")[0], ("int8",),
-         prelu_as_depthwise),
-]}
+def spread_prelu_slopes(model: keras.Model, seed: int = 0) -> keras.Model:
+    """``model`` with every PReLU's slopes drawn per channel from U(0, 0.5) (a fresh PReLU's are
+    all 0, which ``prelu_as_depthwise`` makes a ReLU): random-weight benchmarks call it so their
+    PReLUs cost what trained ones do."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, layers.PReLU):
+            (alpha,) = layer.get_weights()
+            layer.set_weights([rng.uniform(0, 0.5, alpha.shape).astype(alpha.dtype)])
+    return model
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """A tensor kept as channel ranges: ``parts`` [(tensor, start, stop)], in order."""
+
+    parts: tuple
+
+    @property
+    def channels(self) -> int:
+        return self.parts[-1][2]
+
+
+PER_CHANNEL = (layers.BatchNormalization, layers.DepthwiseConv2D, layers.ReLU, layers.Activation,
+               layers.LeakyReLU, layers.PReLU)
+
+
+def _crop_range(layer) -> tuple[int, int] | None:
+    """The channel range [start, stop) a ``channel_slice`` layer (lite_tf.blocks.channels) keeps."""
+    if not isinstance(layer, layers.Cropping2D) or layer.data_format != "channels_first":
+        return None
+    (top, bottom), (left, right) = layer.cropping
+    channels = layer.input_shape[-1]
+    return (left, channels - right) if top == bottom == 0 else None
+
+
+def _inbound(layer):
+    """The layer(s) ``layer`` was called on where the model was built (its first call)."""
+    return layer.inbound_nodes[0].inbound_layers
+
+
+def _partial_adds(model) -> dict[str, tuple]:
+    """The identity multiplier's shortcuts (``partial_identity_add``): by their Concatenate's
+    name, (x layer, y layer, kept channels k, channels C), where y comes from a chain of
+    per-channel layers, each used once, after a plain convolution (the chain to split)."""
+    uses: dict[str, int] = {}
+    for layer in model.layers:
+        if layer.inbound_nodes:
+            for source in tf.nest.flatten(_inbound(layer)):
+                uses[source.name] = uses.get(source.name, 0) + 1
+    found = {}
+    for concat in model.layers:
+        if not isinstance(concat, layers.Concatenate) or not concat.inbound_nodes:
+            continue
+        inbound = _inbound(concat)
+        if not isinstance(inbound, list) or len(inbound) != 2 or not isinstance(inbound[0], layers.Add):
+            continue
+        add, rest = inbound
+        crops = _inbound(add)
+        if not isinstance(crops, list) or len(crops) != 2:
+            continue
+        ranges = [_crop_range(c) for c in (*crops, rest)]
+        if None in ranges:
+            continue
+        x, y, y_rest = (_inbound(c) for c in (*crops, rest))
+        channels = concat.output_shape[-1]
+        k = ranges[0][1]
+        if y is not y_rest or ranges != [(0, k), (0, k), (k, channels)] or \
+                x.output_shape[-1] != channels or _chain_source(y, uses) is None:
+            continue
+        found[concat.name] = (x, y, k, channels)
+    return found
+
+
+def _chain_source(layer, uses: dict[str, int]):
+    """The plain convolution a chain of single-use per-channel layers ending at ``layer`` starts
+    from, or None."""
+    while isinstance(layer, PER_CHANNEL):
+        if isinstance(layer, layers.DepthwiseConv2D) and layer.depth_multiplier != 1:
+            return None
+        layer = _inbound(layer)
+        if not isinstance(layer, layers.Layer) or uses.get(layer.name) != 1:
+            return None
+    return layer if type(layer) is layers.Conv2D and layer.groups == 1 else None
+
+
+def _sliced(layer, start: int, stop: int, name: str, out_channels_only: bool):
+    """A copy of ``layer`` computing channels [start, stop) of its output (per-channel layers:
+    from the same channels of its input)."""
+    config = dict(layer.get_config(), name=name)
+    if out_channels_only:
+        config["filters"] = stop - start
+    copy = type(layer).from_config(config)
+    weights = [w[..., start:stop] if w.ndim == 1 or out_channels_only or isinstance(layer, layers.PReLU)
+               else w[:, :, start:stop, :] for w in layer.get_weights()]
+    return copy, weights
+
+
+def partial_identity_in_two(model: keras.Model) -> keras.Model | None:
+    """The identity multiplier's partial shortcut (MobileNeXt: the first C/m channels of the
+    block's input added to its output) without slicing and concatenating wide tensors: the
+    convolution that starts each block's last chain of per-channel layers (MobileNeXt's expand
+    1x1, its BN, ReLU6, depthwise 3x3 and BN) computes the two channel ranges as two tensors, the
+    shortcut adds to the first, and the two stay apart through the next block's per-channel
+    layers until a layer that mixes channels (its reduce 1x1) takes them concatenated. Each
+    channel is computed as before: outputs are unchanged. MobileNeXt-1.0 at 224x224, int8, 1
+    thread, AMD EPYC: see docs/export.md."""
+    shortcuts = _partial_adds(model)
+    if not shortcuts:
+        return None
+    sources = {_source_name(y): (k, channels) for _, y, k, channels in shortcuts.values()}
+    skipped = {l.name for name in shortcuts for l in _shortcut_layers(model.get_layer(name))}
+    values, joined, copies = {}, {}, []
+
+    def join(value):
+        if not isinstance(value, Split):
+            return value
+        if id(value) not in joined:
+            name = f"{value.parts[0][0]._keras_history.layer.name}_joined"
+            joined[id(value)] = layers.Concatenate(name=name)([t for t, _, _ in value.parts])
+        return joined[id(value)]
+
+    def part(value, start, stop, name):
+        if isinstance(value, Split):
+            for tensor, a, b in value.parts:
+                if (a, b) == (start, stop):
+                    return tensor
+        channels = value.channels if isinstance(value, Split) else value.shape[-1]
+        return layers.Cropping2D(((0, 0), (start, channels - stop)), data_format="channels_first",
+                                 name=name)(join(value))
+
+    def mapped(tensor):
+        history = getattr(tensor, "_keras_history", None)
+        return values[history.layer.name] if history is not None else tensor
+
+    for layer in model.layers:
+        if isinstance(layer, layers.InputLayer):
+            values[layer.name] = layer.output
+            continue
+        if layer.name in skipped:
+            continue
+        node = layer.inbound_nodes[0]  # the call that built the model
+        if layer.name in shortcuts:
+            x, y, k, channels = shortcuts[layer.name]
+            head = layers.Add(name=f"{layer.name}_head")(
+                [part(values[x.name], 0, k, f"{layer.name}_x"), part(values[y.name], 0, k, f"{layer.name}_y")])
+            values[layer.name] = Split(((head, 0, k), (part(values[y.name], k, channels, f"{layer.name}_rest"),
+                                                       k, channels)))
+            continue
+        inbound = node.inbound_layers
+        source = values[inbound.name] if isinstance(inbound, layers.Layer) else None
+        if layer.name in sources or (isinstance(source, Split) and isinstance(layer, PER_CHANNEL)):
+            if layer.name in sources:
+                k, channels = sources[layer.name]
+                ranges, inputs = [(0, k), (k, channels)], [join(source)] * 2
+            else:
+                ranges, inputs = [(a, b) for _, a, b in source.parts], [t for t, _, _ in source.parts]
+            parts = []
+            for i, ((a, b), x) in enumerate(zip(ranges, inputs)):
+                copy, weights = _sliced(layer, a, b, f"{layer.name}_part{i}", layer.name in sources)
+                parts.append((copy(x), a, b))
+                copies.append((copy, weights))
+            values[layer.name] = Split(tuple(parts))
+            continue
+        args = tf.nest.map_structure(lambda t: join(mapped(t)), node.call_args)
+        kwargs = tf.nest.map_structure(lambda t: join(mapped(t)), node.call_kwargs)
+        values[layer.name] = layer(*args, **kwargs)
+    outputs = [join(values[t._keras_history.layer.name]) for t in model.outputs]
+    rebuilt = keras.Model(model.inputs, outputs if len(outputs) > 1 else outputs[0], name=model.name)
+    for copy, weights in copies:
+        copy.set_weights(weights)
+    return rebuilt
+
+
+def _shortcut_layers(concat) -> list:
+    """The Add and channel slices of a ``partial_identity_add`` (its Concatenate given)."""
+    add, rest = _inbound(concat)
+    return [add, rest, *_inbound(add)]
+
+
+def _source_name(layer) -> str:
+    """The name of the convolution a (checked) per-channel chain ending at ``layer`` starts from."""
+    while isinstance(layer, PER_CHANNEL):
+        layer = _inbound(layer)
+    return layer.name
+
+
 
 
 def check(names) -> list[str]:
     """``names`` as known pass names (one line naming an unknown one)."""
-    from lite_tf.errors import InputError
-
     unknown = [n for n in names if n not in PASSES]
     if unknown:
         raise InputError(f"unknown export pass {unknown[0]!r}; the passes: {', '.join(PASSES)}")
@@ -104,20 +289,29 @@ def apply(model: keras.Model, mode: str, skip=()) -> tuple[keras.Model, list[str
     for p in PASSES.values():
         if mode in p.modes and p.name not in skip and isinstance(model, keras.Model) \
                 and getattr(model, "_is_graph_network", False):
-            rewritten = _rewrite(model, p)
+            rewritten = p.run(model)
             if rewritten is not None:
                 model = rewritten
                 applied.append(p.name)
     return model, applied
 
 
-def _rewrite(model: keras.Model, p: Pass) -> keras.Model | None:
+def by_layer(rewrite: Callable[[keras.Model, dict, dict], Replacement | None]):
+    """A pass that offers ``rewrite`` every layer called once (its config entry, the entries by
+    name) and rebuilds the model from the config with the replacements."""
+    def run(model: keras.Model) -> keras.Model | None:
+        return _rewrite(model, rewrite)
+    run.__doc__ = rewrite.__doc__
+    return run
+
+
+def _rewrite(model: keras.Model, rewrite) -> keras.Model | None:
     config = model.get_config()
     by_name = {e["name"]: e for e in config["layers"]}
     entries, weights, changed = [], {}, False
     for entry in config["layers"]:
         if len(entry["inbound_nodes"]) == 1:  # a layer called once (shared layers stay)
-            replacement = p.rewrite(model, entry, by_name)
+            replacement = rewrite(model, entry, by_name)
             if replacement is not None:
                 entries += replacement.entries
                 weights.update(replacement.weights)
@@ -135,3 +329,9 @@ def _rewrite(model: keras.Model, p: Pass) -> keras.Model | None:
         if source is not None:
             layer.set_weights(source)
     return rebuilt
+
+
+PASSES = {p.name: p for p in [
+    Pass("prelu_as_depthwise", ("int8",), by_layer(prelu_as_depthwise)),
+    Pass("partial_identity_in_two", ("int8", "float16", "dynamic", "float32"), partial_identity_in_two),
+]}
