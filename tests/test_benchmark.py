@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -227,3 +228,17 @@ def test_fashion_mnist_compression_steps_from_a_base_run(tmp_path, trained, digi
     assert check["measured"] == f"{measured:+.2f} points" and check["met"] == (measured >= -0.3)
     text = out.read_text()
     assert "| `qat` | mobilenext_035 | QAT |" in text and "Not yet run" not in text
+
+
+@pytest.mark.slow  # converts nine int8 models and times them in subprocesses
+def test_int8_latency_compares_the_zoo_keras_applications_and_mobilenext_identity_multipliers():
+    proc = run_script(os.path.join(ROOT, "benchmarks", "int8_latency.py"), [
+        "--image-size", "64", "--runs", "5", "--rounds", "1"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    for m in (2, 3, 6):
+        line = next(l for l in lines if l.startswith(f"mobilenext_100 identity 1/{m} / mobilenext_100: "))
+        with_passes, without = (float(v) for v in re.findall(r"\d+\.\d+", line.split(": ", 1)[1]))
+        assert 0.5 < with_passes < 2 and 0.5 < without < 2, line
+    assert re.search(r"^zoo mobilenet_v2_100 / keras.applications MobileNetV2 int8 latency: \d\.\d{3}$",
+                     lines[-1]), lines[-1]

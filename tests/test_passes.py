@@ -77,6 +77,28 @@ def test_one_slope_for_every_channel_becomes_leaky_relu(rng):
     assert all(runs for _, runs in ops), ops
 
 
+def test_hard_swish_becomes_depthwise_and_multiply_in_xnnpack(rng):
+    from lite_tf.blocks.activations import HardSwish
+
+    inputs = keras.Input((12, 12, 3), batch_size=1, name="input")
+    x = layers.Conv2D(16, 3, padding="same", name="conv")(inputs)
+    x = HardSwish(name="hswish0")(layers.BatchNormalization(name="bn")(x))
+    x = HardSwish(name="hswish1")(layers.DepthwiseConv2D(3, padding="same", name="dw")(x))
+    model = keras.Model(inputs, layers.Dense(10, name="logits")(layers.GlobalAveragePooling2D(name="pool")(x)))
+    bn = model.get_layer("bn")
+    bn.set_weights([w + rng.uniform(0.5, 3, w.shape).astype("float32") for w in bn.get_weights()])
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied == ["hard_swish_as_multiply"]
+    x = rng.uniform(-3, 3, (4, 12, 12, 3)).astype("float32")
+    inner = [keras.Model(m.input, m.get_layer("hswish1").output)(x).numpy() for m in (model, rewritten)]
+    assert np.abs(inner[0]).max() > 1 and (inner[0] < 0).any()  # both pieces of the curve in use
+    np.testing.assert_allclose(inner[1], inner[0], rtol=1e-5, atol=1e-6 * np.abs(inner[0]).max())
+    before = ops_and_delegation(calibrated_int8(model, rng, skip_passes=["hard_swish_as_multiply"]))
+    after = ops_and_delegation(calibrated_int8(model, rng))
+    assert ("HARD_SWISH", False) in before
+    assert "HARD_SWISH" not in [op for op, _ in after] and all(runs for _, runs in after), after
+
+
 def test_a_slope_above_one_keeps_its_prelu(rng):
     model = prelu_model(rng, [(0.0, 0.5), (0.5, 1.5)])
     rewritten, applied = passes.apply(model, "int8")

@@ -54,14 +54,15 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
         return converter.convert()
 
 
-def write_random_int8(models: dict, folder: str) -> dict[str, str]:
-    """Each model converted to full-integer int8, calibrated on the same 16 random images, written
-    to ``folder``; paths by name. For latency comparisons, where the values do not matter."""
+def write_random_int8(models: dict, folder: str, skip_passes=()) -> dict[str, str]:
+    """Each model converted to full-integer int8 (the rewrite passes but ``skip_passes``
+    applied), calibrated on the same 16 random images, written to ``folder``; paths by name. For
+    latency comparisons, where the values do not matter."""
     paths = {}
     for i, (name, model) in enumerate(models.items()):
         shape = model.input_shape[1:]
         calibration = np.random.default_rng(0).uniform(-1, 1, (16, 1, *shape)).astype("float32")
         paths[name] = os.path.join(folder, f"{i}.tflite")
         with open(paths[name], "wb") as f:
-            f.write(convert(model, "int8", lambda: iter(calibration)))
+            f.write(convert(model, "int8", lambda: iter(calibration), skip_passes=skip_passes))
     return paths
