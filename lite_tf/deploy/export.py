@@ -120,8 +120,8 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
              + (f" ({len(calibration)} calibration images)" if calibration else "")
              + (f", {stage.note}" if stage.note else "")
              + (", sparse weights" if sparse else ""))
-    rewritten, applied = passes.apply(model, mode, skip_passes)
-    content = convert(rewritten, mode, io_type=io_type, sparse=sparse, skip_passes=skip_passes,
+    rewritten, applied = passes.apply(model, mode, skip_passes)  # here, to report what applied
+    content = convert(rewritten, mode, io_type=io_type, sparse=sparse, skip_passes=list(passes.PASSES),
                       representative_data=(lambda: (x for x, _ in calibration)) if calibration else None)
     ops = litert.tensor_types(content)
     if mode == "int8" and float_kernels(ops):

@@ -1,11 +1,12 @@
 """Export-side rewrite passes: a model's layers re-expressed, before conversion, as ops the
 runtime's fast kernels (XNNPACK) take, with the same outputs. ``PASSES`` is the registry (each pass
 names the conversion modes it serves); ``convert`` applies them all unless told otherwise
-(``python -m export --no-pass NAME``).
+(``python -m export --no-pass NAME``); QAT models' wrapped layers are left alone.
 
-A pass rewrites the functional model's config: ``rewrite(layer, inputs)`` gets a layer (its config
-entry) and its inbound tensors and returns the layers that replace it, the last one under the
-layer's own name (so its consumers are untouched), with their weights; or None to keep it.
+A pass is a function from a functional model to the rewritten model (None: nothing to do). Most
+replace single layers: ``by_layer(rewrite)`` offers ``rewrite(model, entry)`` each layer's config
+entry and takes back the layers that replace it, the last under the layer's own name (so its
+consumers are untouched), with their weights; or None to keep it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,6 @@ class Pass:
     modes: tuple[str, ...]  # the conversion modes it is applied in
     run: Callable[[keras.Model], keras.Model | None]  # the rewritten model, None if unchanged
 
-    @property
-    def doc(self) -> str:
-        return (self.run.__doc__ or "").split("\n\n")[0]
-
 
 def _entry(layer: layers.Layer, inbound: list[list]) -> dict:
     """A functional-config entry for ``layer`` called on ``inbound`` ([name, node, tensor, {}])."""
@@ -57,7 +54,7 @@ def _depthwise_1x1(name: str, scale: np.ndarray, relu: bool) -> tuple[layers.Lay
     return layer, [scale.reshape(1, 1, -1, 1).astype(np.float32)]
 
 
-def prelu_as_depthwise(model: keras.Model, entry: dict, by_name: dict) -> Replacement | None:
+def prelu_as_depthwise(model: keras.Model, entry: dict) -> Replacement | None:
     """PReLU with per-channel slopes a <= 1 as ``a * x + relu((1 - a) * x)``: two 1x1 depthwise
     convolutions (the second with a fused ReLU) and an ADD, all in XNNPACK's int8 kernels, where
     the int8 PRELU runs on TFLite's reference kernel and splits XNNPACK's graph (exact: relu(s x)
@@ -86,7 +83,7 @@ def prelu_as_depthwise(model: keras.Model, entry: dict, by_name: dict) -> Replac
         {scaled.name: scaled_w, gated.name: gated_w})
 
 
-def hard_swish_as_multiply(model: keras.Model, entry: dict, by_name: dict) -> Replacement | None:
+def hard_swish_as_multiply(model: keras.Model, entry: dict) -> Replacement | None:
     """Hard-swish ``x * relu6(x + 3) / 6`` (MobileNetV3) as ``(x / 6) * relu6(x + 3)``: two 1x1
     depthwise convolutions (scale 1/6; scale 1, bias 3 and a fused ReLU6) and a MUL, all in
     XNNPACK's int8 kernels, where the int8 HARD_SWISH runs on TFLite's reference kernel and splits
@@ -295,8 +292,6 @@ def _source_name(layer) -> str:
     return layer.name
 
 
-
-
 def check(names) -> list[str]:
     """``names`` as known pass names (one line naming an unknown one)."""
     unknown = [n for n in names if n not in PASSES]
@@ -319,9 +314,9 @@ def apply(model: keras.Model, mode: str, skip=()) -> tuple[keras.Model, list[str
     return model, applied
 
 
-def by_layer(rewrite: Callable[[keras.Model, dict, dict], Replacement | None]):
-    """A pass that offers ``rewrite`` every layer called once (its config entry, the entries by
-    name) and rebuilds the model from the config with the replacements."""
+def by_layer(rewrite: Callable[[keras.Model, dict], Replacement | None]):
+    """A pass that offers ``rewrite`` every layer called once (its config entry) and rebuilds the
+    model from the config with the replacements."""
     def run(model: keras.Model) -> keras.Model | None:
         return _rewrite(model, rewrite)
     run.__doc__ = rewrite.__doc__
@@ -330,11 +325,10 @@ def by_layer(rewrite: Callable[[keras.Model, dict, dict], Replacement | None]):
 
 def _rewrite(model: keras.Model, rewrite) -> keras.Model | None:
     config = model.get_config()
-    by_name = {e["name"]: e for e in config["layers"]}
     entries, weights, changed = [], {}, False
     for entry in config["layers"]:
         if len(entry["inbound_nodes"]) == 1:  # a layer called once (shared layers stay)
-            replacement = rewrite(model, entry, by_name)
+            replacement = rewrite(model, entry)
             if replacement is not None:
                 entries += replacement.entries
                 weights.update(replacement.weights)
