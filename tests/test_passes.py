@@ -99,6 +99,25 @@ def test_hard_swish_becomes_depthwise_and_multiply_in_xnnpack(rng):
     assert "HARD_SWISH" not in [op for op, _ in after] and all(runs for _, runs in after), after
 
 
+def test_shufflenet_v1_average_pool_becomes_a_depthwise_conv_in_xnnpack(rng):
+    from lite_tf.models import create_model
+
+    model = create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3), num_classes=10)
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied == ["average_pool_as_depthwise"]
+    x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    pools = [l.name for l in model.layers if isinstance(l, layers.AveragePooling2D)]
+    assert len(pools) == 3 and not any(isinstance(l, layers.AveragePooling2D) for l in rewritten.layers)
+    for name in pools:  # the shortcuts themselves, not only the logits
+        inner = [keras.Model(m.input, m.get_layer(name).output)(x).numpy() for m in (model, rewritten)]
+        np.testing.assert_allclose(inner[1], inner[0], rtol=1e-5, atol=1e-6 * np.abs(inner[0]).max())
+    before = ops_and_delegation(calibrated_int8(model, rng, skip_passes=["average_pool_as_depthwise"]))
+    after = ops_and_delegation(calibrated_int8(model, rng))
+    assert ("AVERAGE_POOL_2D", False) in before
+    assert "AVERAGE_POOL_2D" not in [op for op, _ in after]
+    assert [op for op, runs in after if not runs] == ["SOFTMAX"], after  # int8 softmax: TFLite's
+
+
 def test_a_slope_above_one_keeps_its_prelu(rng):
     model = prelu_model(rng, [(0.0, 0.5), (0.5, 1.5)])
     rewritten, applied = passes.apply(model, "int8")

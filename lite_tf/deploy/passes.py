@@ -103,6 +103,23 @@ def hard_swish_as_multiply(model: keras.Model, entry: dict) -> Replacement | Non
         {scaled.name: scaled_w, gate.name: gate_w})
 
 
+def average_pool_as_depthwise(model: keras.Model, entry: dict) -> Replacement | None:
+    """A VALID average pooling (ShuffleNetV1's shortcut: zero padding, then 3x3 stride 2, so every
+    window counts its padding as PyTorch's does) as the depthwise convolution with weights 1/(k*k)
+    that computes it: XNNPACK's int8 kernels take that, where the int8 AVERAGE_POOL_2D runs on
+    TFLite's reference kernel and splits XNNPACK's graph. ShuffleNetV1 g3 1.0 at 224x224, int8,
+    1 thread, AMD EPYC (benchmarks/int8_efficiency.py): see docs/benchmarks.md."""
+    layer = model.get_layer(entry["name"])
+    if type(layer) is not layers.AveragePooling2D or layer.padding != "valid" or \
+            layer.data_format != "channels_last" or len(layer.input_shape) != 4:
+        return None
+    (kh, kw), channels = layer.pool_size, layer.input_shape[-1]
+    depthwise = layers.DepthwiseConv2D((kh, kw), layer.strides, padding="valid", use_bias=False,
+                                       name=entry["name"])
+    return Replacement([_entry(depthwise, _inputs(entry))],
+                       {depthwise.name: [np.full((kh, kw, channels, 1), 1 / (kh * kw), np.float32)]})
+
+
 def spread_prelu_slopes(model: keras.Model, seed: int = 0) -> keras.Model:
     """``model`` with every PReLU's slopes drawn per channel from U(0, 0.5) (a fresh PReLU's are
     all 0, which ``prelu_as_depthwise`` makes a ReLU): random-weight benchmarks call it so their
@@ -351,5 +368,6 @@ def _rewrite(model: keras.Model, rewrite) -> keras.Model | None:
 PASSES = {p.name: p for p in [
     Pass("prelu_as_depthwise", ("int8",), by_layer(prelu_as_depthwise)),
     Pass("hard_swish_as_multiply", ("int8",), by_layer(hard_swish_as_multiply)),
+    Pass("average_pool_as_depthwise", ("int8",), by_layer(average_pool_as_depthwise)),
     Pass("partial_identity_in_two", ("int8", "float16", "dynamic", "float32"), partial_identity_in_two),
 ]}
