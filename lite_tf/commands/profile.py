@@ -14,7 +14,7 @@ import json
 
 from lite_tf import checks, cli
 
-HELP = "per-layer parameters, MACs and activation memory of a zoo model, against its paper"
+HELP = "per-layer parameters, MACs and memory against the paper, or int8 time per block"
 ORDER = 6
 
 
