@@ -70,7 +70,7 @@ BAD = [
     ("epochs in float notation", bind("train.epochs = 1e9"),
      "train.epochs must be an integer, got 1000000000.0"),
     ("misspelled stage", bind("train.compress = 'qta'"),
-     "train.compress must be one of channel_prune, distill, none, pqat, prune, qat (did you mean "
+     "train.compress must be one of channel_prune, distill, low_rank, none, pqat, prune, qat (did you mean "
      "'qat'?), got 'qta'"),
     ("sparsity above 1", bind("train.compress = 'prune'", "prune.Pruning.target = 1.5"),
      "prune.Pruning.target must be in [0, 1), got 1.5"),
@@ -83,6 +83,9 @@ BAD = [
     ("MACs target above 1", bind("train.compress = 'channel_prune'",
                                  "channel_prune.ChannelPruning.target_macs = 1.2"),
      "channel_prune.ChannelPruning.target_macs must be in (0, 1], got 1.2"),
+    ("low-rank MACs target of 1 or more", bind("train.compress = 'low_rank'",
+                                               "low_rank.LowRank.target_macs = 1.2"),
+     "low_rank.LowRank.target_macs must be in (0, 1), got 1.2"),
     ("unknown channel criterion", bind("train.compress = 'channel_prune'",
                                        "channel_prune.ChannelPruning.criterion = 'l3'"),
      "channel_prune.ChannelPruning.criterion must be one of l1, bn, got 'l3'"),

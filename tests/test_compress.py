@@ -81,6 +81,9 @@ def bad(case, trained, request):
     if case == "pruning past 100%":
         return ["--init_from", str(trained), "--gin_bindings", "train.compress = 'prune'",
                 "--gin_bindings", "prune.Pruning.target = 1.5"]
+    if case == "a rank larger than the layer":
+        return ["--config", "low_rank", "--init_from", str(trained), "--gin_bindings",
+                "low_rank.LowRank.ranks = {'s3b1_expand': 4096}"]
     if case == "a teacher that is not there":
         return ["--config", "distill", "--gin_bindings",
                 f"distill.Distillation.teacher = '{trained.parent / 'nope'}'", "--gin_bindings",
@@ -91,14 +94,16 @@ def bad(case, trained, request):
 BAD = {
     "init_from a QAT run": "is quantization-aware trained: start a compression stage from a float run",
     "init_from nothing": "no training run at",
-    "unknown compression": "train.compress must be one of channel_prune, distill, none, pqat, "
-                           "prune, qat (did you mean 'prune'?), got 'prune_all'",
+    "unknown compression": "train.compress must be one of channel_prune, distill, low_rank, none, "
+                           "pqat, prune, qat (did you mean 'prune'?), got 'prune_all'",
     "QAT in mixed precision": "quantization-aware training needs precision 'float32'",
     "pruning past 100%": "prune.Pruning.target must be in [0, 1), got 1.5",
     "a teacher that is not there": "is neither a run directory nor a model file",
+    "a rank larger than the layer": "rank 4096 of s3b1_expand is larger than the layer allows (svd: 1 to ",
 }
 # The default suite is full; "init_from a QAT run" needs the QAT stage run.
-SLOW_BAD = {"pruning past 100%", "a teacher that is not there", "init_from a QAT run"}
+SLOW_BAD = {"pruning past 100%", "a teacher that is not there", "init_from a QAT run",
+            "a rank larger than the layer"}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_BAD else c

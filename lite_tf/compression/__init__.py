@@ -1,2 +1,2 @@
 """Compression: the stages a run can be (``stage``: the registry; ``qat``, ``prune``,
-``channel_prune``, ``distill``) and the TF-MOT quantization they build on (``quantize``)."""
+``channel_prune``, ``low_rank``, ``distill``) and the TF-MOT quantization they build on (``quantize``)."""

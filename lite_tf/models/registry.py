@@ -8,11 +8,12 @@ from typing import Any, Callable
 
 from lite_tf.errors import InputError
 from lite_tf.models.builder import build_model, total_stride, with_channels, without_early_strides
+from lite_tf.models.factors import with_factors
 from lite_tf.weights import pretrained
 
 # Overrides every model accepts (besides num_classes and input_shape).
 COMMON_OVERRIDES = ("width", "dropout", "include_top", "pooling", "bn_momentum", "bn_epsilon",
-                    "padding", "classifier_activation", "channels", "drop_strides")
+                    "padding", "classifier_activation", "channels", "low_rank", "drop_strides")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +87,8 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, weights=
     width (any float; replaces the width in the name), dropout, include_top, pooling,
     bn_momentum, bn_epsilon, padding ('tf' or 'symmetric'), classifier_activation, channels
     ({conv layer: filters}, a channel-pruned architecture, see lite_tf.compression.channel_prune),
+    low_rank ({layer: {'method': ..., 'rank': ...}}, a factorized architecture, see
+    lite_tf.models.factors),
     drop_strides (N: the first N downsamplings at stride 1, for small inputs such as 28x28 or
     32x32, as CIFAR variants do; total stride 32 / 2**N); families add their own (MobileNeXt:
     identity_multiplier, se).
@@ -108,6 +111,7 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, weights=
         raise InputError(f"{name} does not accept {', '.join(unknown)}; "
                          f"overrides: {', '.join(sorted(allowed))}")
     channels = overrides.pop("channels", None)
+    low_rank = overrides.pop("low_rank", None)
     drop_strides = overrides.pop("drop_strides", 0)
     if not (isinstance(drop_strides, int) and 0 <= drop_strides <= 5):
         raise InputError(f"drop_strides is a number of downsamplings 0-5, got {drop_strides!r}")
@@ -117,6 +121,8 @@ def create_model(name: str, num_classes=_DEFAULT, input_shape=_DEFAULT, weights=
     if input_shape is not _DEFAULT:
         settings["input_shape"] = tuple(input_shape)
     model = _build_checked(entry, settings, drop_strides)
+    if low_rank:  # before channels: channel pruning may thin the factors' layers too
+        model = with_factors(model, low_rank)
     if channels:
         model = with_channels(model, channels)
     if checkpoint:

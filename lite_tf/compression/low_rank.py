@@ -1,0 +1,211 @@
+"""Low-rank factorization: convolution and Dense kernels replaced by truncated decompositions.
+
+1x1 convolutions and Dense layers by truncated SVD, k x k convolutions by Tucker-2 (HOSVD refined
+by a few HOOI sweeps; Kim et al. 2016) or by spatial separation into k x 1 and 1 x k (Jaderberg et
+al. 2014); depthwise and grouped convolutions stay. The rank of each layer keeps ``energy`` of its
+squared singular values (per mode for Tucker-2), rounded up to ``divisor``; with ``target_macs``
+one energy level for all layers is searched so the model lands at that fraction of its MACs. A
+layer is factorized only where the product costs fewer MACs than the layer. The result is a zoo
+model with a ``low_rank`` override (``lite_tf.models.factors``): it trains, quantizes and exports
+like any other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gin
+import numpy as np
+
+from lite_tf.checks import at_least, field, one_of, validate, within
+from lite_tf.compression import stage
+from lite_tf.errors import InputError
+from lite_tf.models import factors as arch
+from lite_tf.models.profile import layer_macs, profile_model
+
+KXK = ("tucker2", "spatial", "none")
+
+
+@gin.configurable(module="low_rank")
+@dataclasses.dataclass(frozen=True)
+class LowRank:
+    """Factorize every layer that pays (see the module): by retained ``energy``, to
+    ``target_macs`` of the model's MACs, or at explicit ``ranks`` ({layer: rank})."""
+
+    energy: float = field(0.9, within(0, 1, low_open=True),
+                          help="fraction of each kernel's squared singular values kept")
+    target_macs: float | None = field(None, within(0, 1, low_open=True, high_open=True),
+                                      help="the model's MACs after, as a fraction of before")
+    kxk: str = field("tucker2", one_of(*KXK), help="how k x k convolutions factorize")
+    ranks: dict | None = field(None, help="{layer: rank} (tucker2: [r_in, r_out]); others stay")
+    divisor: int = field(8, at_least(1), help="ranks are multiples of it")
+
+    def check(self) -> None:
+        validate(self, "low_rank.LowRank")
+
+
+def _matrix(kernel: np.ndarray, method: str) -> np.ndarray:
+    """The matrix whose truncated SVD is the factorization (svd, spatial) or the input-mode
+    unfolding (tucker2)."""
+    if kernel.ndim == 2:  # Dense
+        return kernel
+    kh, kw, c_in, c_out = kernel.shape
+    if method == "spatial":  # rows (h, c_in), columns (w, c_out)
+        return kernel.transpose(0, 2, 1, 3).reshape(kh * c_in, kw * c_out)
+    if method == "tucker2":
+        return kernel.transpose(2, 0, 1, 3).reshape(c_in, -1)
+    return kernel.reshape(c_in, c_out)
+
+
+def spectra(kernel: np.ndarray, method: str) -> list[np.ndarray]:
+    """Singular values that set the rank(s): one spectrum (svd, spatial) or the input and output
+    modes' (tucker2)."""
+    found = [np.linalg.svd(_matrix(kernel, method), compute_uv=False)]
+    if method == "tucker2":
+        found.append(np.linalg.svd(kernel.transpose(3, 0, 1, 2).reshape(kernel.shape[3], -1),
+                                   compute_uv=False))
+    return found
+
+
+def rank_for(values: np.ndarray, energy: float, divisor: int) -> int:
+    """The fewest leading singular values keeping ``energy`` of their squares, rounded up to a
+    multiple of ``divisor`` (at most all of them)."""
+    kept = np.cumsum(values ** 2) / max(float((values ** 2).sum()), 1e-30)
+    r = int(np.searchsorted(kept, energy - 1e-9) + 1)
+    return min(len(values), -(-r // divisor) * divisor)
+
+
+def _top(matrix: np.ndarray, r: int) -> np.ndarray:
+    """The ``r`` leading left singular vectors (completed to an orthonormal basis when the matrix
+    has fewer columns)."""
+    return np.linalg.svd(matrix, full_matrices=matrix.shape[1] < r)[0][:, :r]
+
+
+def decompose(kernel: np.ndarray, method: str, rank: tuple[int, ...], sweeps: int = 5) -> list[np.ndarray]:
+    """The factors' kernels, in layer order, whose product approximates ``kernel``."""
+    if method == "tucker2":
+        kh, kw, c_in, c_out = kernel.shape
+        r_in, r_out = rank
+        u_in = _top(_matrix(kernel, "tucker2"), r_in)
+        u_out = _top(kernel.transpose(3, 0, 1, 2).reshape(c_out, -1), r_out)
+        for _ in range(sweeps):  # HOOI: each mode's basis against the other's projection
+            u_in = _top(np.einsum("hwio,ob->ihwb", kernel, u_out).reshape(c_in, -1), r_in)
+            u_out = _top(np.einsum("hwio,ia->ohwa", kernel, u_in).reshape(c_out, -1), r_out)
+        core = np.einsum("hwio,ia,ob->hwab", kernel, u_in, u_out)
+        return [u_in.reshape(1, 1, c_in, r_in), core, u_out.T.reshape(1, 1, r_out, c_out)]
+    u, s, vt = np.linalg.svd(_matrix(kernel, method), full_matrices=False)
+    r = rank[0]
+    left, right = u[:, :r] * np.sqrt(s[:r]), np.sqrt(s[:r])[:, None] * vt[:r]
+    if kernel.ndim == 2:
+        return [left, right]
+    kh, kw, c_in, c_out = kernel.shape
+    if method == "spatial":
+        return [left.reshape(kh, c_in, r)[:, None], right.reshape(r, kw, c_out).transpose(1, 0, 2)[None]]
+    return [left.reshape(1, 1, c_in, r), right.reshape(1, 1, r, c_out)]
+
+
+def candidates(model, kxk: str) -> dict[str, str]:
+    """{layer name: method} for every layer that can be factorized."""
+    found = {}
+    for layer in model.layers:
+        kind = arch.method_for(layer)
+        if kind is not None and len(layer.inbound_nodes) == 1 and (kind == "svd" or kxk != "none"):
+            found[layer.name] = "svd" if kind == "svd" else kxk
+    return found
+
+
+def _at_energy(model, methods, spectra_of, energy, divisor) -> dict[str, dict]:
+    """Each candidate at the ranks keeping ``energy``, where that costs fewer MACs."""
+    chosen = {}
+    for name, method in methods.items():
+        layer = model.get_layer(name)
+        rank = tuple(rank_for(s, energy, divisor) for s in spectra_of[name])
+        if arch.macs(layer, method, rank) < layer_macs(layer):
+            chosen[name] = {"method": method, "rank": list(rank) if method == "tucker2" else rank[0]}
+    return chosen
+
+
+def saved_macs(model, chosen: dict[str, dict]) -> int:
+    return sum(layer_macs(model.get_layer(n)) - arch.macs(model.get_layer(n), s["method"], arch.ranks(s))
+               for n, s in chosen.items())
+
+
+def plan(model, config: LowRank) -> dict[str, dict]:
+    """The factors (``create_model``'s ``low_rank`` override) that ``config`` asks of ``model``."""
+    config.check()
+    if config.ranks is not None:
+        methods = candidates(model, config.kxk if config.kxk != "none" else "tucker2")
+        chosen = {}
+        for name, rank in config.ranks.items():
+            if name not in methods:
+                arch.check(model, {name: {"method": "svd", "rank": rank}})  # names what is wrong
+            chosen[name] = {"method": methods[name], "rank": list(rank) if isinstance(rank, (list, tuple)) else rank}
+        arch.check(model, chosen)
+        return chosen
+    methods = candidates(model, config.kxk)
+    spectra_of = {n: spectra(np.asarray(model.get_layer(n).kernel), m) for n, m in methods.items()}
+    if config.target_macs is None:
+        chosen = _at_energy(model, methods, spectra_of, config.energy, config.divisor)
+        if not chosen:
+            raise InputError(f"no layer of {model.name} gets cheaper at energy {config.energy}: "
+                             f"lower low_rank.LowRank.energy")
+        return chosen
+    full = profile_model(model)["macs"]
+    need = full * (1 - config.target_macs)
+    if saved_macs(model, _at_energy(model, methods, spectra_of, 0.0, config.divisor)) < need:
+        raise InputError(f"low-rank factorization cannot bring {model.name} to "
+                         f"{config.target_macs:.0%} of its MACs: its layers that factorize carry too few")
+    low, high = 0.0, 1.0  # the highest energy that still saves enough
+    for _ in range(20):
+        mid = (low + high) / 2
+        low, high = (mid, high) if saved_macs(model, _at_energy(
+            model, methods, spectra_of, mid, config.divisor)) >= need else (low, mid)
+    return _at_energy(model, methods, spectra_of, low, config.divisor)
+
+
+def factorize(model, factors: dict[str, dict]):
+    """``model`` with the layers of ``factors`` replaced by their truncated decompositions; every
+    other weight is kept."""
+    thin = arch.with_factors(model, factors)
+    weights = {}
+    for name, spec in factors.items():
+        layer = model.get_layer(name)
+        kernels = decompose(np.asarray(layer.kernel), spec["method"], arch.ranks(spec))
+        chain = arch.names(name, spec["method"])
+        for part, kernel in zip(chain, kernels):
+            weights[part] = [kernel.astype(np.float32)]
+        if layer.use_bias:
+            weights[name].append(np.asarray(layer.bias))
+    for layer in thin.layers:
+        if layer.name in weights:
+            layer.set_weights(weights[layer.name])
+        elif layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    return thin
+
+
+@stage.register
+class LowRankStage(stage.Stage):
+    """``low_rank``: the factorized model is fine-tuned; its factors join
+    ``train.model_overrides`` in the run's record, so later stages and exports rebuild it."""
+
+    name, label = "low_rank", "low-rank"
+    settings = LowRank
+
+    def prepare(self, net, options: LowRank, context):
+        if (context.model_overrides or {}).get("low_rank"):
+            raise InputError("the run is already factorized: start the low_rank stage from one that is not")
+        chosen = plan(net, options)
+        model = factorize(net, chosen)
+        before, after = profile_model(net), profile_model(model)
+        figures = {"layers": len(chosen), "params_before": before["trainable_params"],
+                   "params_after": after["trainable_params"], "macs_before": before["macs"],
+                   "macs_after": after["macs"]}
+        return stage.Prepared(model, report=lambda _: {"low_rank": figures},
+                              model_overrides={**(context.model_overrides or {}), "low_rank": chosen})
+
+    def summary(self, final):
+        f = final["low_rank"]
+        return [("MACs", f"{f['macs_before']:,} -> {f['macs_after']:,} "
+                         f"({f['macs_after'] / f['macs_before']:.1%}), {f['layers']} layers factorized"),
+                ("params", f"{f['params_before']:,} -> {f['params_after']:,}")]
