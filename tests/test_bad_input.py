@@ -88,7 +88,7 @@ BAD = [
      "low_rank.LowRank.target_macs must be in (0, 1), got 1.2"),
     ("unknown channel criterion", bind("train.compress = 'channel_prune'",
                                        "channel_prune.ChannelPruning.criterion = 'l3'"),
-     "channel_prune.ChannelPruning.criterion must be one of l1, bn, got 'l3'"),
+     "channel_prune.ChannelPruning.criterion must be one of l1, bn, apoz, lasso, got 'l3'"),
     ("erasing probability above 1", bind("data.Augment.erasing = 2.0"),
      "data.Augment.erasing must be in [0, 1], got 2.0"),
     ("crop scale range reversed", bind("data.Augment.scale = (0.5, 0.1)"),

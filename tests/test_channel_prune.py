@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import one_per_family
+from lite_tf.compression import channel_criteria as criteria
 from lite_tf.compression import channel_prune as cp
 from lite_tf.errors import InputError
 from lite_tf.models import create_model, get_entry
@@ -90,7 +91,7 @@ def test_target_macs_is_reached_and_scores_pick_the_weakest_filters(rng):
     assert 0.55 * full <= cp.macs_of(model, kept) <= 0.6 * full
     group = next(g for g in cp.groups(model) if g.producer == "s3b2_expand")
     for criterion in ("l1", "bn"):
-        scores = cp.scores(model, group, criterion)
+        scores = criteria.scores(model, group, criterion)
         keep = cp.plan(model, cp.ChannelPruning(criterion=criterion, ratio=0.5))["s3b2_expand"]
         dropped = np.setdiff1d(np.arange(group.channels), keep)
         assert scores[keep].min() >= scores[dropped].max()

@@ -292,9 +292,13 @@ def test_distillation_stage_trains_and_exports_the_student(trained, tmp_path):
 def test_channel_pruned_run_is_rebuilt_by_later_stages_and_exports(trained, tmp_path):
     thin = stage("channel_prune", trained, tmp_path / "thin",
                  "channel_prune.ChannelPruning.target_macs = None",
-                 "channel_prune.ChannelPruning.ratio = 0.5")
-    final = json.loads((tmp_path / "thin" / "metrics.json").read_text())["final"]["channel_pruning"]
-    assert final["macs_after"] < 0.8 * final["macs_before"]
+                 "channel_prune.ChannelPruning.ratio = 0.5",
+                 "channel_prune.ChannelPruning.criterion = 'lasso'",  # measures training batches
+                 "channel_prune.ChannelPruning.samples = 64")
+    metrics = json.loads((tmp_path / "thin" / "metrics.json").read_text())["final"]
+    final = metrics["channel_pruning"]
+    assert final["macs_after"] < 0.8 * final["macs_before"] and final["criterion"] == "lasso"
+    assert 0.0 <= metrics["before_training"]["val_top1"] <= 1.0  # the thin model before fine-tuning
     assert thin["model_overrides"]["channels"] and thin["model_overrides"]["bn_momentum"] == 0.9
     assert stages.load_model(thin).count_params() < stages.load_model(rundir.find_run(str(trained))).count_params()
     qat = stage("qat", tmp_path / "thin", tmp_path / "thin_qat")  # QAT of the thin architecture

@@ -78,6 +78,9 @@ def randomized(name, rng, size=32):
 
 # Every 1x1 convolution of ShuffleNetV1 is grouped: only its stem and classifier factorize.
 TOO_FEW = {"shufflenet_v1"}
+# MobileNetV2-0.35: its 8- to 24-channel layers and its stem (3 input channels: a full-rank Tucker-2
+# mode, never taken) leave it at 60.3% at the lowest ranks.
+TARGET = {"mobilenet_v2_035": 0.65}
 
 
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow=set(one_per_family()) - {
@@ -85,7 +88,8 @@ TOO_FEW = {"shufflenet_v1"}
 def test_target_macs_is_reached_and_the_run_record_rebuilds_it(name, rng):
     size = 112 if get_entry(name).family == "mobilefacenet" else 32
     model = randomized(name, rng, size)
-    config = lr.LowRank(target_macs=0.6)
+    target = TARGET.get(name, 0.6)
+    config = lr.LowRank(target_macs=target)
     if get_entry(name).family in TOO_FEW:
         with pytest.raises(InputError, match="cannot bring .* to 60% of its MACs"):
             lr.plan(model, config)
@@ -93,9 +97,10 @@ def test_target_macs_is_reached_and_the_run_record_rebuilds_it(name, rng):
     plan = lr.plan(model, config)
     factored = lr.factorize(model, plan)
     full = profile_model(model)["macs"]
-    assert 0.5 * full <= profile_model(factored)["macs"] <= 0.6 * full
-    assert all(factors.ranks(s)[0] % 8 == 0 or factors.ranks(s)[0] == factors.max_rank(
-        model.get_layer(n), s["method"])[0] for n, s in plan.items())
+    assert 0.5 * full <= profile_model(factored)["macs"] <= target * full
+    assert all(r < most for n, s in plan.items()  # no factor at full rank: pure overhead
+               for r, most in zip(factors.ranks(s), factors.max_rank(model.get_layer(n), s["method"])))
+    assert all(r % 8 == 0 for s in plan.values() for r in factors.ranks(s))
     rebuilt = create_model(name, num_classes=10, input_shape=(size, size, 3), classifier_activation=None,
                            low_rank=json.loads(json.dumps(plan)))  # as run.json records it
     assert [w.shape for w in rebuilt.weights] == [w.shape for w in factored.weights]
@@ -140,6 +145,7 @@ def test_low_rank_run_fine_tunes_and_later_stages_and_exports_rebuild_it(trained
     run = stage("low_rank", trained, tmp_path / "lr", "low_rank.LowRank.target_macs = 0.7")
     final = json.loads((tmp_path / "lr" / "metrics.json").read_text())["final"]
     assert final["low_rank"]["macs_after"] <= 0.7 * final["low_rank"]["macs_before"]
+    assert 0.0 <= final["before_training"]["val_top1"] <= 1.0
     assert run["model_overrides"]["low_rank"] and run["model_overrides"]["bn_momentum"] == 0.9
     model = stages.load_model(run)
     assert any(layer.name.endswith("_svd") for layer in model.layers)

@@ -35,9 +35,11 @@ def run(args, parser) -> int:
     done = launch(args.config, args.gin_bindings, args.workdir, args.init_from,
                   progress=lambda message: print(message, flush=True))
     final = done.final
+    before = final.get("before_training")
     print(cli.summary([
         ("model", final["model"]), ("dataset", final["dataset"]), ("epochs", final["epochs"]),
         ("val top-1", f"{final['val_top1']:.4f}"), ("val top-5", f"{final['val_top5']:.4f}"),
+        *([("before training", f"top-1 {before['val_top1']:.4f}")] if before else []),
         ("wall seconds", f"{final['wall_seconds']:.0f}"), *done.stage.summary(final),
         ("workdir", done.run.path)]))
     return 0

@@ -1,8 +1,7 @@
 """Structured channel pruning: remove whole filters and rebuild a thinner model of the same family.
 
-Scores are the L1 norm of each filter (Li et al., "Pruning Filters for Efficient ConvNets", arXiv
-1608.08710) or the magnitude of the BatchNorm scale after it (network slimming, Liu et al., arXiv
-1708.06519). A channel group is the output of a 1x1 or kxk convolution that flows only through
+Channels are ranked by a criterion of ``channel_criteria``: filter L1 norm, BatchNorm scale, APoZ
+or He et al.'s LASSO selection (with least-squares reconstruction of the next layer). A channel group is the output of a 1x1 or kxk convolution that flows only through
 per-channel layers (BatchNorm, activations, padding, depthwise convolution) into other
 convolutions: inverted-residual and sandglass hidden channels, Fire squeeze layers, ShuffleNet
 branch internals, MobileNetV1's pointwise outputs. Channels that reach a residual add, a concat, a
@@ -22,12 +21,12 @@ import numpy as np
 from lite_tf.backend import layers
 from lite_tf.blocks.activations import HardSigmoid, HardSwish
 from lite_tf.checks import at_least, field, one_of, validate, within
+from lite_tf.compression import channel_criteria as criteria
 from lite_tf.compression import stage
 from lite_tf.errors import InputError
 from lite_tf.models.builder import inbound_layers, with_channels
 from lite_tf.models.profile import profile_model
 
-CRITERIA = ("l1", "bn")
 SCOPES = ("layer", "global")
 # Layers a channel passes through unchanged, one input channel to one output channel.
 PER_CHANNEL = (layers.BatchNormalization, layers.ReLU, layers.Activation, layers.PReLU,
@@ -40,13 +39,16 @@ class ChannelPruning:
     """Remove ``ratio`` of the channels of every prunable group (``scope`` 'layer'), or the
     lowest-scoring ``ratio`` of all of them (``scope`` 'global', scores normalized by each group's
     mean); with ``target_macs`` (a fraction of the model's MACs) the ratio is searched for instead.
-    Every group keeps a multiple of ``divisor`` channels (at least ``divisor``)."""
+    Every group keeps a multiple of ``divisor`` channels (at least ``divisor``). 'apoz' and
+    'lasso' measure ``samples`` training images; 'lasso' refits the next layers (``reconstruct``)."""
 
-    criterion: str = field("l1", one_of(*CRITERIA))
+    criterion: str = field("l1", one_of(*criteria.CRITERIA), help="how channels are ranked")
     scope: str = field("layer", one_of(*SCOPES))
     ratio: float = field(0.5, within(0, 1, high_open=True))
     target_macs: float | None = field(None, within(0, 1, low_open=True))
     divisor: int = field(8, at_least(1))
+    samples: int = field(1024, at_least(1), help="training images for the apoz and lasso statistics")
+    reconstruct: bool = field(True, help="lasso: least-squares refit of the layers reading the kept channels")
 
     def check(self) -> None:
         validate(self, "channel_prune.ChannelPruning")
@@ -139,30 +141,18 @@ def groups(model) -> list[Group]:
     return found
 
 
-def scores(model, group: Group, criterion: str) -> np.ndarray:
-    """One score per channel of ``group``: its filter's L1 norm, or |gamma| of the BatchNorm that
-    follows the producer (L1 when there is none)."""
-    if criterion == "bn":
-        bn = next((model.get_layer(m) for m in group.members
-                   if isinstance(model.get_layer(m), layers.BatchNormalization)), None)
-        if bn is not None and bn.scale:
-            return np.abs(np.asarray(bn.gamma))
-    kernel = np.asarray(model.get_layer(group.producer).kernel)
-    return np.abs(kernel).reshape(-1, kernel.shape[-1]).sum(0)
-
-
 def _round(n: float, divisor: int, most: int) -> int:
     return min(most, max(divisor, int(math.ceil(n / divisor) * divisor)))
 
 
-def plan(model, config: ChannelPruning) -> dict[str, list[int]]:
+def plan(model, config: ChannelPruning, stats: criteria.Statistics | None = None) -> dict[str, list[int]]:
     """The channels each group keeps (sorted indices), by producer name; ``target_macs`` searches
-    the ratio by bisection (MACs of the rebuilt model)."""
+    the ratio by bisection (MACs of the rebuilt model). 'apoz' and 'lasso' need ``stats``."""
     config.check()
     found = groups(model)
     if not found:
         raise InputError(f"{model.name} has no channels that can be pruned")
-    all_scores = {g.producer: scores(model, g, config.criterion) for g in found}
+    all_scores = {g.producer: criteria.scores(model, g, config.criterion, stats) for g in found}
 
     def keep(ratio: float) -> dict[str, list[int]]:
         if config.scope == "global":
@@ -212,9 +202,10 @@ def _slice(weights: list[np.ndarray], layer, in_idx, out_idx) -> list[np.ndarray
     return [w[..., in_idx] for w in weights]  # BatchNorm vectors, PReLU alpha (..., channels)
 
 
-def prune_channels(model, kept: dict[str, list[int]]):
+def prune_channels(model, kept: dict[str, list[int]], kernels: dict[str, np.ndarray] | None = None):
     """The thin model that keeps channels ``kept[producer]`` of each group, with the surviving
-    weights: it computes what ``model`` computes when the removed channels contribute nothing."""
+    weights: it computes what ``model`` computes when the removed channels contribute nothing.
+    ``kernels``: consumers' kernels already on their kept input channels (a reconstruction)."""
     by_group = {g.producer: g for g in groups(model)}
     unknown = sorted(set(kept) - set(by_group))
     if unknown:
@@ -230,8 +221,11 @@ def prune_channels(model, kept: dict[str, list[int]]):
             in_idx[name] = idx
     for layer in thin.layers:
         source = model.get_layer(layer.name)
-        layer.set_weights(_slice([np.asarray(w) for w in source.get_weights()], source,
-                                 in_idx.get(layer.name), out_idx.get(layer.name)))
+        weights = [np.asarray(w) for w in source.get_weights()]
+        if kernels and layer.name in kernels:  # its input channels are chosen already
+            weights[0] = kernels[layer.name]
+            in_idx.pop(layer.name)
+        layer.set_weights(_slice(weights, source, in_idx.get(layer.name), out_idx.get(layer.name)))
     return thin
 
 
@@ -239,6 +233,19 @@ def channels(model) -> dict[str, int]:
     """``filters`` of every convolution that heads a prunable group or is tied to one (what
     ``with_channels`` takes)."""
     return {c: g.channels for g in groups(model) for c in [g.producer, *g.tied]}
+
+
+def prune(model, config: ChannelPruning, batches=None):
+    """The thin model ``config`` asks of ``model`` (``batches``: training data, for the criteria
+    that measure it)."""
+    stats = None
+    if config.criterion in criteria.FROM_DATA:
+        stats = criteria.Statistics.measure(model, groups(model), batches, config.samples)
+    kept = plan(model, config, stats)
+    kernels = None
+    if config.criterion == "lasso" and config.reconstruct:
+        kernels = criteria.reconstruct(model, groups(model), kept, stats)
+    return prune_channels(model, kept, kernels)
 
 
 @stage.register
@@ -250,11 +257,13 @@ class ChannelPrune(stage.Stage):
     settings = ChannelPruning
 
     def prepare(self, net, options: ChannelPruning, context):
-        thin = prune_channels(net, plan(net, options))
+        thin = prune(net, options, context.train)
         before, after = profile_model(net), profile_model(thin)
-        figures = {"params_before": before["trainable_params"], "params_after": after["trainable_params"],
-                   "macs_before": before["macs"], "macs_after": after["macs"]}
-        return stage.Prepared(thin, report=lambda model: {"channel_pruning": figures},
+        figures = {"criterion": options.criterion, "params_before": before["trainable_params"],
+                   "params_after": after["trainable_params"], "macs_before": before["macs"],
+                   "macs_after": after["macs"]}
+        return stage.Prepared(thin, evaluate_first=True,
+                              report=lambda model: {"channel_pruning": figures},
                               model_overrides={**(context.model_overrides or {}),
                                                "channels": channels(thin)})
 

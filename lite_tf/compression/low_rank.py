@@ -5,7 +5,7 @@ by a few HOOI sweeps; Kim et al. 2016) or by spatial separation into k x 1 and 1
 al. 2014); depthwise and grouped convolutions stay. The rank of each layer keeps ``energy`` of its
 squared singular values (per mode for Tucker-2), rounded up to ``divisor``; with ``target_macs``
 one energy level for all layers is searched so the model lands at that fraction of its MACs. A
-layer is factorized only where the product costs fewer MACs than the layer. The result is a zoo
+layer is factorized only where the product costs fewer MACs than the layer and no rank is full. The result is a zoo
 model with a ``low_rank`` override (``lite_tf.models.factors``): it trains, quantizes and exports
 like any other.
 """
@@ -115,12 +115,14 @@ def candidates(model, kxk: str) -> dict[str, str]:
 
 
 def _at_energy(model, methods, spectra_of, energy, divisor) -> dict[str, dict]:
-    """Each candidate at the ranks keeping ``energy``, where that costs fewer MACs."""
+    """Each candidate at the ranks keeping ``energy``, where that costs fewer MACs and no rank is
+    full (a full-rank factor is a layer of pure overhead: the stem's 3 input channels)."""
     chosen = {}
     for name, method in methods.items():
         layer = model.get_layer(name)
         rank = tuple(rank_for(s, energy, divisor) for s in spectra_of[name])
-        if arch.macs(layer, method, rank) < layer_macs(layer):
+        full = any(r >= most for r, most in zip(rank, arch.max_rank(layer, method)))
+        if not full and arch.macs(layer, method, rank) < layer_macs(layer):
             chosen[name] = {"method": method, "rank": list(rank) if method == "tucker2" else rank[0]}
     return chosen
 
@@ -201,7 +203,7 @@ class LowRankStage(stage.Stage):
         figures = {"layers": len(chosen), "params_before": before["trainable_params"],
                    "params_after": after["trainable_params"], "macs_before": before["macs"],
                    "macs_after": after["macs"]}
-        return stage.Prepared(model, report=lambda _: {"low_rank": figures},
+        return stage.Prepared(model, evaluate_first=True, report=lambda _: {"low_rank": figures},
                               model_overrides={**(context.model_overrides or {}), "low_rank": chosen})
 
     def summary(self, final):

@@ -36,6 +36,7 @@ class Prepared:
     final: Callable[[], keras.Model] | None = None
     report: Callable[[keras.Model], dict] = lambda model: {}
     model_overrides: dict | None = None  # the architecture changed: train.model_overrides now
+    evaluate_first: bool = False  # worth measuring before training: metrics.json 'before_training'
 
     def final_model(self) -> keras.Model:
         return self.final() if self.final else self.model
@@ -44,11 +45,12 @@ class Prepared:
 @dataclasses.dataclass(frozen=True)
 class Context:
     """What a stage may use when it prepares the model: the training steps, the run's model
-    overrides and input scaling."""
+    overrides and input scaling, and the training batches (for statistics)."""
 
     steps: int
     model_overrides: dict | None = None
     preprocessing: str | None = None
+    train: object = None  # tf.data.Dataset of (images, one-hot labels)
 
 
 class Stage:

@@ -95,17 +95,17 @@ def make_data(settings: Settings, workers: int) -> Data:
     return Data(train, evaluation, sources.num_classes(builder), max(num_train // d.batch_size, 1))
 
 
-def make_model(start: Start, stage: stages.Stage, options, classes: int,
-               steps: int) -> stages.Prepared:
+def make_model(start: Start, stage: stages.Stage, options, data: Data, epochs: int) -> stages.Prepared:
     """The zoo model with its start weights (parent run or pretrained), prepared by the stage."""
     s = start.settings
     size = s.data.image_size
-    net = create_model(s.model.model, num_classes=classes, input_shape=(size, size, 3),
+    net = create_model(s.model.model, num_classes=data.classes, input_shape=(size, size, 3),
                        weights=start.checkpoint, **(s.model.model_overrides or {}))
     if start.parent:
         _load_parent_weights(net, start.parent)
-    return stage.prepare(net, options, stages.Context(steps, s.model.model_overrides,
-                                                      s.data.preprocessing))
+    return stage.prepare(net, options, stages.Context(epochs * data.steps_per_epoch,
+                                                      s.model.model_overrides,
+                                                      s.data.preprocessing, data.train))
 
 
 def _load_parent_weights(net, parent: rundir.Run) -> None:
@@ -156,6 +156,10 @@ class Job:
         checkpoints = callbacks.Checkpointing(run, out, s.data.batch_size,
                                               s.checkpointing.checkpoint_every_steps)
         epochs = s.optimization.epochs
+        if self.prepared.evaluate_first and not checkpoints.log.metrics["history"]:
+            checkpoints.log.metrics["before_training"] = {
+                f"val_{k}": float(v) for k, v in self.prepared.model.evaluate(
+                    self.data.eval, verbose=0, return_dict=True).items()}
         try:
             self.prepared.model.fit(self.data.train, epochs=epochs,
                                     steps_per_epoch=self.data.steps_per_epoch,
@@ -186,6 +190,8 @@ class Job:
                             "wall_seconds": last["wall_seconds"],
                             "params": int(sum(math.prod(w.shape) for w in net.trainable_weights)),
                             **self.prepared.report(net)}
+        if "before_training" in metrics:
+            metrics["final"]["before_training"] = metrics["before_training"]
         net.save(out.model_file(self.stage.quantized))
         net.save(out.saved_model, save_format="tf")
         out.finish(s.record(), self.start.weights, self._config(s))
@@ -227,8 +233,7 @@ def prepare(settings: Settings):
     keras.mixed_precision.set_global_policy(precision)
     try:
         with strategy.scope():
-            prepared = make_model(start, stage, options, data.classes,
-                                  settings.optimization.epochs * data.steps_per_epoch)
+            prepared = make_model(start, stage, options, data, settings.optimization.epochs)
             compile_model(prepared.model, start.settings, data.steps_per_epoch, data.classes)
         yield Job(start, stage, prepared, data, distribute.worker_index(strategy))
     finally:
