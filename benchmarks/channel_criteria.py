@@ -8,8 +8,8 @@ too; LASSO refits the next layers by least squares).
 The statistics of APoZ and LASSO come from ``--samples`` of the run's training images (evaluation
 preprocessing); top-1 is on the run's evaluation split. The fine-tuned figures are the
 ``channel_prune`` stage runs' (``python -m train --config channel_prune --init_from RUN``, with
-``channel_prune.ChannelPruning.criterion``), whose ``metrics.json`` records this same figure as
-``before_training``.
+``channel_prune.ChannelPruning.criterion``), whose ``metrics.json`` records the same measurement
+as ``before_training`` (there with statistics from augmented training batches).
 """
 
 from __future__ import annotations
