@@ -157,7 +157,7 @@ def check_accepted_or_one_line(values):
                                              "mean 'xnnpack'?), got 'xnnpak'"),
     (lambda: prune.Pruning(end=math.nan), "prune.Pruning.end must be in (0, 1], got nan"),
     (lambda: channel_prune.ChannelPruning(criterion="l2"),
-     "channel_prune.ChannelPruning.criterion must be one of l1, bn, got 'l2'"),
+     "channel_prune.ChannelPruning.criterion must be one of l1, bn, apoz, lasso, got 'l2'"),
     (lambda: channel_prune.ChannelPruning(divisor=0),
      "channel_prune.ChannelPruning.divisor must be >= 1, got 0"),
     (lambda: distill.Distillation(teacher="run", alpha=1.5),
