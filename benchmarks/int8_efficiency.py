@@ -45,8 +45,7 @@ def _write(model, path: str, calibration, skip) -> list[str]:
     content = convert(model, "int8", lambda: iter(calibration), skip_passes=skip)
     with open(path, "wb") as f:
         f.write(content)
-    return sorted({op for (op, _), runs in zip(litert.tensor_types(content),
-                                               litert.delegated(content)) if not runs})
+    return sorted(set(litert.ops_and_outside_xnnpack(content)[1]))
 
 
 def main(argv=None) -> int:

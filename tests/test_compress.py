@@ -18,6 +18,7 @@ from lite_tf.data import pipeline, sources
 from lite_tf.deploy import litert
 from lite_tf.deploy.export import export
 from lite_tf.errors import InputError
+from lite_tf.search import latency
 from lite_tf.models import create_model
 from lite_tf.training import config
 from lite_tf.training.launch import launch
@@ -84,6 +85,19 @@ def bad(case, trained, request):
     if case == "a rank larger than the layer":
         return ["--config", "low_rank", "--init_from", str(trained), "--gin_bindings",
                 "low_rank.LowRank.ranks = {'s3b1_expand': 4096}"]
+    if case.startswith("a latency table of another"):
+        table = request.getfixturevalue("tmp_path_factory").mktemp("table") / "table.json"
+        device = {**latency.host_device(), **({"cpu": "Another CPU"} if "device" in case else {})}
+        table.write_text(json.dumps({"schema": latency.SCHEMA, "device": device, "threads": 1,
+                                     "overhead_ms": 0.01, "overhead_samples_ms": [0.01], "entries": {}}))
+        return ["--config", "channel_prune_latency", "--init_from", str(trained), "--gin_bindings",
+                f"latency_target.LatencyTarget.table = '{table}'", "--gin_bindings",
+                f"latency_target.LatencyTarget.device = '{'host' if 'device' in case else 'table'}'"]
+    if case == "a latency target above the model":
+        table = request.getfixturevalue("tmp_path_factory").mktemp("table") / "table.json"
+        return ["--config", "low_rank_latency", "--init_from", str(trained), "--gin_bindings",
+                "low_rank.LowRank.target_latency = None", "--gin_bindings", "low_rank.LowRank.target_ms = 1e3",
+                "--gin_bindings", f"latency_target.LatencyTarget.table = '{table}'"]
     if case == "a teacher that is not there":
         return ["--config", "distill", "--gin_bindings",
                 f"distill.Distillation.teacher = '{trained.parent / 'nope'}'", "--gin_bindings",
@@ -100,10 +114,14 @@ BAD = {
     "pruning past 100%": "prune.Pruning.target must be in [0, 1), got 1.5",
     "a teacher that is not there": "is neither a run directory nor a model file",
     "a rank larger than the layer": "rank 4096 of s3b1_expand is larger than the layer allows (svd: 1 to ",
+    "a latency table of another device": "was measured on another device (",
+    "a latency table of another model": "lacks 22 unit(s) of mobilenext_035 (first: stem): it was "
+                                        "measured for other models",
+    "a latency target above the model": "the latency target 1000.0000 ms is not below the model's predicted",
 }
 # The default suite is full; "init_from a QAT run" needs the QAT stage run.
 SLOW_BAD = {"pruning past 100%", "a teacher that is not there", "init_from a QAT run",
-            "a rank larger than the layer"}
+            "a rank larger than the layer", "a latency target above the model"}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_BAD else c

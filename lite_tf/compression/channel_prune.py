@@ -20,9 +20,9 @@ import numpy as np
 
 from lite_tf.backend import layers
 from lite_tf.blocks.activations import HardSigmoid, HardSwish
-from lite_tf.checks import at_least, field, one_of, validate, within
+from lite_tf.checks import above, at_least, field, one_of, validate, within
 from lite_tf.compression import channel_criteria as criteria
-from lite_tf.compression import stage
+from lite_tf.compression import latency_target, stage
 from lite_tf.errors import InputError
 from lite_tf.models.builder import inbound_layers, with_channels
 from lite_tf.models.profile import profile_model
@@ -38,7 +38,9 @@ PER_CHANNEL = (layers.BatchNormalization, layers.ReLU, layers.Activation, layers
 class ChannelPruning:
     """Remove ``ratio`` of the channels of every prunable group (``scope`` 'layer'), or the
     lowest-scoring ``ratio`` of all of them (``scope`` 'global', scores normalized by each group's
-    mean); with ``target_macs`` (a fraction of the model's MACs) the ratio is searched for instead.
+    mean); with ``target_macs`` (a fraction of the model's MACs) the ratio is searched for instead;
+    with ``target_ms`` or ``target_latency`` the groups shrink greedily, NetAdapt-style, until the
+    predicted int8 latency meets it (``latency_target``).
     Every group keeps a multiple of ``divisor`` channels (at least ``divisor``). 'apoz' and
     'lasso' measure ``samples`` training images; 'lasso' refits the next layers (``reconstruct``)."""
 
@@ -46,12 +48,23 @@ class ChannelPruning:
     scope: str = field("layer", one_of(*SCOPES))
     ratio: float = field(0.5, within(0, 1, high_open=True))
     target_macs: float | None = field(None, within(0, 1, low_open=True))
+    target_ms: float | None = field(None, above(0), help="int8 latency target in ms on "
+                                                            "latency_target.LatencyTarget's device")
+    target_latency: float | None = field(None, within(0, 1, low_open=True, high_open=True),
+                                         help="latency target as a fraction of the model's")
     divisor: int = field(8, at_least(1))
     samples: int = field(1024, at_least(1), help="training images for the apoz and lasso statistics")
     reconstruct: bool = field(True, help="lasso: least-squares refit of the layers reading the kept channels")
 
     def check(self) -> None:
         validate(self, "channel_prune.ChannelPruning")
+        targets = [f for f in ("target_macs", "target_ms", "target_latency") if getattr(self, f) is not None]
+        if len(targets) > 1:
+            raise InputError(f"channel_prune.ChannelPruning takes one target, got {' and '.join(targets)}")
+
+    @property
+    def by_latency(self) -> bool:
+        return self.target_ms is not None or self.target_latency is not None
 
 
 @dataclasses.dataclass
@@ -235,17 +248,55 @@ def channels(model) -> dict[str, int]:
     return {c: g.channels for g in groups(model) for c in [g.producer, *g.tied]}
 
 
-def prune(model, config: ChannelPruning, batches=None):
-    """The thin model ``config`` asks of ``model`` (``batches``: training data, for the criteria
-    that measure it)."""
-    stats = None
+def _statistics(model, config: ChannelPruning, batches):
     if config.criterion in criteria.FROM_DATA:
-        stats = criteria.Statistics.measure(model, groups(model), batches, config.samples)
+        return criteria.Statistics.measure(model, groups(model), batches, config.samples)
+    return None
+
+
+def prune(model, config: ChannelPruning, batches=None, progress=print):
+    """The thin model ``config`` asks of ``model`` (``batches``: training data, for the criteria
+    that measure it and for a latency target's proposals)."""
+    if config.by_latency:
+        return by_latency(model, config, batches, progress)[0]
+    stats = _statistics(model, config, batches)
     kept = plan(model, config, stats)
     kernels = None
     if config.criterion == "lasso" and config.reconstruct:
         kernels = criteria.reconstruct(model, groups(model), kept, stats)
     return prune_channels(model, kept, kernels)
+
+
+def by_latency(model, config: ChannelPruning, batches, progress=print,
+               where: latency_target.LatencyTarget | None = None):
+    """The thin model meeting ``config``'s latency target, and the walk's figures: groups shrink
+    a level (1/levels of their channels, a multiple of ``divisor``) at a time, the one losing
+    least per millisecond first (``latency_target.reach``)."""
+    config.check()
+    found = groups(model)
+    if not found:
+        raise InputError(f"{model.name} has no channels that can be pruned")
+    stats = _statistics(model, config, batches)
+    where = where or latency_target.LatencyTarget()  # gin's latency_target.* bindings
+    order = {g.producer: np.argsort(-criteria.scores(model, g, config.criterion, stats), kind="stable")
+             for g in found}
+    step = {g.producer: _round(g.channels / where.levels, config.divisor, g.channels) for g in found}
+
+    def kept(sizes):
+        return {p: sorted(order[p][:n].tolist()) for p, n in sizes.items()}
+
+    def build(sizes):
+        kernels = None
+        if config.criterion == "lasso" and config.reconstruct:
+            kernels = criteria.reconstruct(model, found, kept(sizes), stats)
+        return prune_channels(model, kept(sizes), kernels)
+
+    def smaller(producer, n):
+        return n - step[producer] if n - step[producer] >= config.divisor else None
+
+    sizes, walk = latency_target.reach(model, {g.producer: g.channels for g in found}, smaller, build,
+                                       config.target_ms, config.target_latency, batches, where, progress)
+    return build(sizes), walk
 
 
 @stage.register
@@ -257,11 +308,12 @@ class ChannelPrune(stage.Stage):
     settings = ChannelPruning
 
     def prepare(self, net, options: ChannelPruning, context):
-        thin = prune(net, options, context.train)
+        thin, walk = (by_latency(net, options, context.train) if options.by_latency
+                      else (prune(net, options, context.train), None))
         before, after = profile_model(net), profile_model(thin)
         figures = {"criterion": options.criterion, "params_before": before["trainable_params"],
                    "params_after": after["trainable_params"], "macs_before": before["macs"],
-                   "macs_after": after["macs"]}
+                   "macs_after": after["macs"], **({"latency": walk} if walk else {})}
         return stage.Prepared(thin, evaluate_first=True,
                               report=lambda model: {"channel_pruning": figures},
                               model_overrides={**(context.model_overrides or {}),
@@ -271,4 +323,5 @@ class ChannelPrune(stage.Stage):
         c = final["channel_pruning"]
         return [("MACs", f"{c['macs_before']:,} -> {c['macs_after']:,} "
                          f"({c['macs_after'] / c['macs_before']:.1%})"),
-                ("params", f"{c['params_before']:,} -> {c['params_after']:,}")]
+                ("params", f"{c['params_before']:,} -> {c['params_after']:,}"),
+                *latency_target.summary(c.get("latency"))]

@@ -17,8 +17,8 @@ import dataclasses
 import gin
 import numpy as np
 
-from lite_tf.checks import at_least, field, one_of, validate, within
-from lite_tf.compression import stage
+from lite_tf.checks import above, at_least, field, one_of, validate, within
+from lite_tf.compression import latency_target, stage
 from lite_tf.errors import InputError
 from lite_tf.models import factors as arch
 from lite_tf.models.profile import layer_macs, profile_model
@@ -30,7 +30,9 @@ KXK = ("tucker2", "spatial", "none")
 @dataclasses.dataclass(frozen=True)
 class LowRank:
     """Factorize every layer that pays (see the module): by retained ``energy``, to
-    ``target_macs`` of the model's MACs, or at explicit ``ranks`` ({layer: rank})."""
+    ``target_macs`` of the model's MACs, at explicit ``ranks`` ({layer: rank}), or greedily,
+    NetAdapt-style, to an int8 latency target (``target_ms`` or ``target_latency``; see
+    ``latency_target``)."""
 
     energy: float = field(0.9, within(0, 1, low_open=True),
                           help="fraction of each kernel's squared singular values kept")
@@ -39,9 +41,22 @@ class LowRank:
     kxk: str = field("tucker2", one_of(*KXK), help="how k x k convolutions factorize")
     ranks: dict | None = field(None, help="{layer: rank} (tucker2: [r_in, r_out]); others stay")
     divisor: int = field(8, at_least(1), help="ranks are multiples of it")
+    target_ms: float | None = field(None, above(0), help="int8 latency target in ms on "
+                                                            "latency_target.LatencyTarget's device")
+    target_latency: float | None = field(None, within(0, 1, low_open=True, high_open=True),
+                                         help="latency target as a fraction of the model's")
 
     def check(self) -> None:
         validate(self, "low_rank.LowRank")
+        targets = [f for f in ("target_macs", "target_ms", "target_latency", "ranks")
+                   if getattr(self, f) is not None]
+        if len(targets) > 1:
+            raise InputError(f"low_rank.LowRank takes one of target_macs, target_ms, target_latency "
+                             f"and ranks, got {' and '.join(targets)}")
+
+    @property
+    def by_latency(self) -> bool:
+        return self.target_ms is not None or self.target_latency is not None
 
 
 def _matrix(kernel: np.ndarray, method: str) -> np.ndarray:
@@ -165,14 +180,17 @@ def plan(model, config: LowRank) -> dict[str, dict]:
     return _at_energy(model, methods, spectra_of, low, config.divisor)
 
 
-def factorize(model, factors: dict[str, dict]):
+def factorize(model, factors: dict[str, dict], cache: dict | None = None):
     """``model`` with the layers of ``factors`` replaced by their truncated decompositions; every
-    other weight is kept."""
+    other weight is kept. ``cache``: decompositions by (layer, method, rank), kept across calls."""
     thin = arch.with_factors(model, factors)
-    weights = {}
+    weights, cache = {}, {} if cache is None else cache
     for name, spec in factors.items():
         layer = model.get_layer(name)
-        kernels = decompose(np.asarray(layer.kernel), spec["method"], arch.ranks(spec))
+        key = (name, spec["method"], arch.ranks(spec))
+        if key not in cache:
+            cache[key] = decompose(np.asarray(layer.kernel), spec["method"], arch.ranks(spec))
+        kernels = cache[key]
         chain = arch.names(name, spec["method"])
         for part, kernel in zip(chain, kernels):
             weights[part] = [kernel.astype(np.float32)]
@@ -186,6 +204,41 @@ def factorize(model, factors: dict[str, dict]):
     return thin
 
 
+def by_latency(model, config: LowRank, batches, progress=print,
+               where: latency_target.LatencyTarget | None = None) -> tuple[dict[str, dict], dict]:
+    """The factors meeting ``config``'s latency target, and the walk's figures: each layer's
+    rank(s) step down through ``levels`` levels of its full rank (a level is used where it saves
+    MACs and no rank is full), the layer losing least per millisecond first."""
+    config.check()
+    where = where or latency_target.LatencyTarget()  # gin's latency_target.* bindings
+    methods = candidates(model, config.kxk)
+    top = where.levels
+
+    def spec(name, level):
+        layer, method = model.get_layer(name), methods[name]
+        most = arch.max_rank(layer, method)
+        rank = tuple(min(m, max(config.divisor, -(-m * level // top // config.divisor) * config.divisor))
+                     for m in most)
+        if any(r >= m for r, m in zip(rank, most)) or arch.macs(layer, method, rank) >= layer_macs(layer):
+            return None
+        return {"method": method, "rank": list(rank) if method == "tucker2" else rank[0]}
+
+    def smaller(name, level):
+        return next((lower for lower in range(level - 1, 0, -1) if spec(name, lower)), None)
+
+    usable = {n: top for n in methods if smaller(n, top) is not None}
+    if not usable:
+        raise InputError(f"no layer of {model.name} gets cheaper by low-rank factorization")
+    cache: dict = {}
+
+    def factors(levels):
+        return {n: spec(n, lv) for n, lv in levels.items() if lv < top}
+
+    levels, walk = latency_target.reach(model, usable, smaller, lambda lv: factorize(model, factors(lv), cache),
+                                        config.target_ms, config.target_latency, batches, where, progress)
+    return factors(levels), walk
+
+
 @stage.register
 class LowRankStage(stage.Stage):
     """``low_rank``: the factorized model is fine-tuned; its factors join
@@ -197,12 +250,13 @@ class LowRankStage(stage.Stage):
     def prepare(self, net, options: LowRank, context):
         if (context.model_overrides or {}).get("low_rank"):
             raise InputError("the run is already factorized: start the low_rank stage from one that is not")
-        chosen = plan(net, options)
+        chosen, walk = by_latency(net, options, context.train) if options.by_latency \
+            else (plan(net, options), None)
         model = factorize(net, chosen)
         before, after = profile_model(net), profile_model(model)
         figures = {"layers": len(chosen), "params_before": before["trainable_params"],
                    "params_after": after["trainable_params"], "macs_before": before["macs"],
-                   "macs_after": after["macs"]}
+                   "macs_after": after["macs"], **({"latency": walk} if walk else {})}
         return stage.Prepared(model, evaluate_first=True, report=lambda _: {"low_rank": figures},
                               model_overrides={**(context.model_overrides or {}), "low_rank": chosen})
 
@@ -210,4 +264,5 @@ class LowRankStage(stage.Stage):
         f = final["low_rank"]
         return [("MACs", f"{f['macs_before']:,} -> {f['macs_after']:,} "
                          f"({f['macs_after'] / f['macs_before']:.1%}), {f['layers']} layers factorized"),
-                ("params", f"{f['params_before']:,} -> {f['params_after']:,}")]
+                ("params", f"{f['params_before']:,} -> {f['params_after']:,}"),
+                *latency_target.summary(f.get("latency"))]

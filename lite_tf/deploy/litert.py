@@ -85,6 +85,12 @@ def delegated(model_content: bytes) -> list[bool]:
     return runs
 
 
+def ops_and_outside_xnnpack(model_content: bytes) -> tuple[list[str], list[str]]:
+    """The model's op types, in order, and those of its ops XNNPACK does not run."""
+    ops = [op for op, _ in tensor_types(model_content)]
+    return ops, [op for op, runs in zip(ops, delegated(model_content)) if not runs]
+
+
 WEIGHTED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}  # weights: their 2nd input
 _LAYER = re.compile(r"([^/;]+)/(?:Conv2D|depthwise|MatMul|BiasAdd)")
 

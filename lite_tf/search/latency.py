@@ -35,9 +35,10 @@ from lite_tf.deploy.benchmark import host
 from lite_tf.deploy.benchmark.results import device as host_device
 from lite_tf.deploy.benchmark.results import device_label
 from lite_tf.deploy.convert import convert
-from lite_tf.deploy.litert import delegated, tensor_types
+from lite_tf.deploy.litert import ops_and_outside_xnnpack
 from lite_tf.errors import InputError
 from lite_tf.models.units import Unit, unit_model, units
+from lite_tf.weights.pretrained import cache_dir
 
 SCHEMA = "lite_tf.latency_table/1"
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "latency_table.schema.json")) as _f:
@@ -217,6 +218,46 @@ class LatencyTable:
         return len(pending)
 
 
+DEVICES = ("host", "phone", "table")
+
+
+class Predictor:
+    """A model's predicted int8 latency on ``device``: 'host' (this CPU), 'phone' (the benchmark
+    app over ``adb``) or 'table' (only the entries of the table at ``path``, measured before).
+    Units the table lacks are measured first, except with 'table': there a missing unit is one
+    line. ``path``: default <cache>/latency/<device>_<threads>t.json (``what`` names it in errors)."""
+
+    def __init__(self, device: str, threads: int = 1, path: str | None = None, adb: str = "adb",
+                 progress: Callable[[str], None] | None = None, what: str = "the latency table"):
+        if device not in DEVICES:
+            raise InputError(f"the latency device must be one of {', '.join(DEVICES)}, got {device!r}")
+        path = path or os.path.join(cache_dir(), "latency", f"{device}_{threads}t.json")
+        if device == "table" and not os.path.exists(path):
+            raise InputError(f"{what} {path} does not exist")
+        self.table = LatencyTable.open(path, threads, HOST if device == "host" else None)
+        self.measurer = {"host": lambda: host_measurer(threads),
+                         "phone": lambda: phone_measurer(phone.Adb(adb), threads),
+                         "table": lambda: None}[device]()
+        self.progress, self.kind = progress, device
+
+    def __call__(self, model) -> float:
+        if self.measurer is not None:
+            self.table.measure([model], self.measurer, self.progress)
+        elif self.table.missing(model):
+            lacking = self.table.missing(model)
+            raise InputError(f"the latency table {self.table.path} lacks {len(lacking)} unit(s) of "
+                             f"{model.name} (first: {lacking[0].name}): it was measured for other "
+                             f"models; measure on the device itself instead of 'table'")
+        return self.table.predict(model)
+
+    @property
+    def device(self) -> str:
+        """The device's name (the CPU's for this host) and the thread count."""
+        d = self.table.device
+        name = (d["cpu"] if d["kind"] == "host" else device_label(d)) if d else self.kind
+        return f"{name}, {self.table.threads} thread{'s' if self.table.threads > 1 else ''}"
+
+
 def _write(model, path: str) -> tuple[list[str], list[str]]:
     """``model`` converted to full-integer int8 (int8 I/O, calibrated on random inputs) into
     ``path``; its op types, and those of its ops XNNPACK does not run."""
@@ -225,5 +266,4 @@ def _write(model, path: str) -> tuple[list[str], list[str]]:
     content = convert(model, "int8", lambda: iter(calibration), io_type="int8")
     with open(path, "wb") as f:
         f.write(content)
-    ops = [op for op, _ in tensor_types(content)]
-    return ops, [op for op, runs in zip(ops, delegated(content)) if not runs]
+    return ops_and_outside_xnnpack(content)

@@ -7,7 +7,6 @@ has the number asked for, and write the results after each trial.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from typing import Callable
 
@@ -15,14 +14,12 @@ import optuna
 
 from lite_tf import rundir
 from lite_tf.data import sources
-from lite_tf.deploy import phone
 from lite_tf.errors import InputError
 from lite_tf.search import estimate, latency, results, strategy, study
 from lite_tf.search import settings as search_settings
 from lite_tf.search.space import Space, build
 from lite_tf.training import config
 from lite_tf.training import settings as train_settings
-from lite_tf.weights.pretrained import cache_dir
 
 
 # What a rerun may change and still resume the search in its folder.
@@ -51,34 +48,6 @@ def fastest(space: Space):
             for b in space.blocks]
 
 
-class Predictor:
-    """A model's predicted int8 latency on the search's device (``device``: its label); units the
-    latency table lacks are measured first (none with device 'table')."""
-
-    def __init__(self, s: search_settings.SearchSettings, progress):
-        path = s.latency_table or os.path.join(cache_dir(), "latency", f"{s.device}_{s.threads}t.json")
-        if s.device == "table" and not os.path.exists(path):
-            raise InputError(f"search.latency_table {path} does not exist")
-        self.table = latency.LatencyTable.open(path, s.threads,
-                                               latency.HOST if s.device == "host" else None)
-        self.measurer = {"host": lambda: latency.host_measurer(s.threads),
-                         "phone": lambda: latency.phone_measurer(phone.Adb(s.adb), s.threads),
-                         "table": lambda: None}[s.device]()
-        self.progress, self.kind = progress, s.device
-
-    def __call__(self, model) -> float:
-        if self.measurer is not None:
-            self.table.measure([model], self.measurer, self.progress)
-        return self.table.predict(model)
-
-    @property
-    def device(self) -> str:
-        """The device's name (the CPU's for this host) and the thread count."""
-        d = self.table.device
-        name = (d["cpu"] if d["kind"] == "host" else latency.device_label(d)) if d else self.kind
-        return f"{name}, {self.table.threads} thread{'s' if self.table.threads > 1 else ''}"
-
-
 def search(configs: list[str], bindings: list[str], workdir: str | None = None,
            progress: Callable[[str], None] = print) -> Searched:
     """Run (or resume) the search the configs and bindings describe."""
@@ -103,7 +72,8 @@ def search(configs: list[str], bindings: list[str], workdir: str | None = None,
     chosen = strategy.get(s.strategy)
     store = study.storage(s.storage) if s.storage else None  # a bad URL: before any file
     command = {"config": paths, "gin_bindings": bindings}
-    predict = Predictor(s, progress)
+    predict = latency.Predictor(s.device, s.threads, s.latency_table, s.adb, progress,
+                                what="search.latency_table")
     if s.budget_ms is not None:
         ms, quickest = min(((predict(build(a, num_classes=classes, **(s.model_overrides or {}))), a)
                             for a in fastest(s.space)),

@@ -17,12 +17,12 @@ from lite_tf import checks
 from lite_tf.checks import above, at_least, one_of
 from lite_tf.errors import InputError
 from lite_tf.search.estimate import ESTIMATORS
+from lite_tf.search.latency import DEVICES
 from lite_tf.search.space import Space
 from lite_tf.search.strategy import STRATEGIES
 from lite_tf.training.settings import gin_settings
 
 gin.external_configurable(Space, module="search")  # search.space = @search.Space()
-DEVICES = ("host", "phone", "table")
 
 
 def setting(default, help: str, check=None):  # noqa: A002  (argparse's name for it)

@@ -1,0 +1,194 @@
+"""Latency targets, NetAdapt-style (Yang et al. 2018): shrink a model one step at a time, each
+step the proposal that loses the least accuracy per millisecond saved, until its predicted int8
+latency on the device reaches the target.
+
+What shrinks is a set of named sizes (channel groups for ``channel_prune``, factor ranks for
+``low_rank``), each stepping down through ``levels`` levels of its full size. Every step proposes
+one more level of each size, builds that model with the stage's own weights (no training),
+measures its top-1 and loss on ``samples`` training images and predicts its latency from the
+latency table (lite_tf/search/latency.py, the search's: units it lacks are measured first, with
+the benchmark's code), then keeps the proposal with the fewest points lost per millisecond saved
+(ties: the least loss added per millisecond). NetAdapt fine-tunes every proposal briefly; here the
+stage's fine-tuning comes once, after the last step.
+
+On the host the result is then measured end to end against the model it came from (int8, rounds
+alternating, ``host.median_p50``): a table predicts a whole model to within about 10%, so while
+the measured latency is over the target by more than ``tolerance``, the predicted target is scaled
+by how far off the measurement was and the walk goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from typing import Callable
+
+import gin
+import numpy as np
+
+from lite_tf.checks import at_least, field, one_of, validate, within
+from lite_tf.deploy.benchmark import host
+from lite_tf.deploy.convert import write_random_int8
+from lite_tf.errors import InputError
+from lite_tf.search import latency
+
+CHECKS = 3  # end-to-end measurements (each followed by more walking while over the target)
+
+
+@gin.configurable(module="latency_target")
+@dataclasses.dataclass(frozen=True)
+class LatencyTarget:
+    """Where a stage's ``target_ms`` or ``target_latency`` is measured, and how finely it is
+    approached."""
+
+    device: str = field("host", one_of(*latency.DEVICES),
+                        help="host (this CPU), phone (the benchmark app over adb) or table "
+                             "(only the latency table's entries, measured before)")
+    threads: int = field(1, at_least(1), help="threads the latency is measured at")
+    table: str | None = field(None, help="the latency table file (default: the search's, "
+                                         "<cache>/latency/<device>_<threads>t.json)")
+    adb: str = field("adb", help="device 'phone': the adb executable")
+    levels: int = field(8, at_least(2), help="each size shrinks in steps of 1/levels of its full size")
+    samples: int = field(512, at_least(1), help="training images each proposal's top-1 is measured on")
+    tolerance: float | None = field(0.05, within(0, 1, low_open=True),
+                                    help="host: walk on while the result measures over the target "
+                                         "by more than this (None: trust the table)")
+    rounds: int = field(7, at_least(1), help="alternating rounds of that end-to-end measurement")
+
+    def check(self) -> None:
+        validate(self, "latency_target.LatencyTarget")
+
+    def predictor(self, progress=None) -> latency.Predictor:
+        return latency.Predictor(self.device, self.threads, self.table, self.adb, progress,
+                                 what="latency_target.LatencyTarget.table")
+
+
+@dataclasses.dataclass
+class Point:
+    """One model on the way: its sizes, predicted latency (ms), top-1 and loss on the samples."""
+
+    sizes: dict
+    ms: float
+    top1: float
+    loss: float
+    changed: str = ""  # the size this step shrank
+
+
+def held_out(batches, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``samples`` images and labels of ``batches`` ((images, one-hot labels))."""
+    images, labels, seen = [], [], 0
+    for x, y in batches:
+        if seen >= samples:
+            break
+        images.append(np.asarray(x)[: samples - seen])
+        labels.append(np.asarray(y)[: samples - seen])
+        seen += len(images[-1])
+    if not seen:
+        raise InputError("no training images to measure the proposals' accuracy on")
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def scorer(images: np.ndarray, labels: np.ndarray) -> Callable[[object], tuple[float, float]]:
+    """(top-1, mean cross-entropy) of a model on ``images``."""
+    def score(model) -> tuple[float, float]:
+        probs = np.concatenate([np.asarray(model(images[i:i + 256], training=False))
+                                for i in range(0, len(images), 256)]).astype(np.float64)
+        truth = labels.argmax(-1)
+        loss = -np.log(np.clip(probs[np.arange(len(truth)), truth], 1e-12, None)).mean()
+        return float((probs.argmax(-1) == truth).mean()), float(loss)
+    return score
+
+
+def resolve(target_ms: float | None, fraction: float | None, base_ms: float, device: str) -> float:
+    """The target in ms (``fraction`` of the base's predicted latency if given); one line if it
+    is not below the base."""
+    target = target_ms if target_ms is not None else fraction * base_ms
+    if target >= base_ms:
+        raise InputError(f"the latency target {target:.4f} ms is not below the model's "
+                         f"predicted {base_ms:.4f} ms on {device}")
+    return target
+
+
+def shrink(start: dict, smaller: Callable[[str, object], object | None], build, predict, score,
+           target_ms: float, progress: Callable[[str], None] = print) -> list[Point]:
+    """The greedy walk from ``start`` (sizes) down to ``target_ms``: every point, the last the
+    first predicted at or under the target. ``smaller(name, size)``: the next size down, None at
+    the smallest; ``build(sizes)``: the model; ``predict(model)``: ms; ``score(model)``: (top-1,
+    loss)."""
+    model = build(start)
+    path = [Point(dict(start), predict(model), *score(model))]
+    while path[-1].ms > target_ms:
+        here, best, best_key = path[-1], None, None
+        for name, size in here.sizes.items():
+            proposal, ms = dict(here.sizes), here.ms
+            while ms >= here.ms:  # a level that measures no faster: take the next one too
+                proposal[name] = smaller(name, proposal[name])
+                if proposal[name] is None:
+                    break
+                model = build(proposal)
+                ms = predict(model)
+            if proposal[name] is None:
+                continue
+            top1, loss = score(model)
+            saved = here.ms - ms
+            key = ((here.top1 - top1) / saved, (loss - here.loss) / saved)
+            if best_key is None or key < best_key:
+                best, best_key = Point(proposal, ms, top1, loss, name), key
+        if best is None:
+            raise InputError(f"cannot reach {target_ms:.4f} ms: every size is at its smallest "
+                             f"and the model is predicted {here.ms:.4f} ms")
+        path.append(best)
+        progress(f"latency target: step {len(path) - 1}: {best.changed} -> {best.sizes[best.changed]}, "
+                 f"{best.ms:.4f} ms predicted (target {target_ms:.4f}), top-1 {best.top1:.1%} "
+                 f"on the samples before fine-tuning")
+    return path
+
+
+def measured(base, model, threads: int, rounds: int) -> tuple[float, float]:
+    """Host int8 latency (ms) of ``base`` and ``model``, rounds alternating (``host.median_p50``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_random_int8({"base": base, "model": model}, tmp)
+        ms = host.median_p50(paths, threads, runs=100, rounds=rounds)
+    return ms["base"], ms["model"]
+
+
+def reach(model, start: dict, smaller, build, target_ms: float | None, fraction: float | None,
+          batches, where: LatencyTarget, progress=print) -> tuple[dict, dict]:
+    """Walk ``model`` from sizes ``start`` down to the target (``target_ms``, or ``fraction`` of
+    its latency) on ``where``'s device: the sizes reached and the walk's figures."""
+    where.check()
+    predict = where.predictor(progress)
+    base_ms = predict(model)
+    target = resolve(target_ms, fraction, base_ms, predict.device)
+    score = scorer(*held_out(batches, where.samples))
+    path = shrink(start, smaller, build, predict, score, target, progress)
+    checks, goal = [], target
+    while where.device == "host" and where.tolerance is not None and len(checks) < CHECKS:
+        base_real, real = measured(model, build(path[-1].sizes), where.threads, where.rounds)
+        wanted = target_ms if target_ms is not None else fraction * base_real
+        checks.append({"predicted_ms": path[-1].ms, "measured_ms": real, "base_measured_ms": base_real,
+                       "wanted_ms": wanted})
+        progress(f"latency target: measured {real:.4f} ms ({real / base_real:.3f}x the model's "
+                 f"{base_real:.4f} ms), wanted {wanted:.4f} ms")
+        if real <= wanted * (1 + where.tolerance):
+            break
+        goal = path[-1].ms * wanted / real
+        path += shrink(path[-1].sizes, smaller, build, predict, score, goal, progress)[1:]
+    figures = {"device": predict.device, "target_ms": target, "last_target_ms": goal,
+               "ms_before": path[0].ms, "ms_after": path[-1].ms, "measured": checks,
+               "steps": [{"changed": p.changed, "size": p.sizes[p.changed], "ms": p.ms, "top1": p.top1}
+                         for p in path[1:]]}
+    return path[-1].sizes, figures
+
+
+def summary(walk: dict | None) -> list[tuple[str, str]]:
+    """The train command's summary row for a walk (none without one)."""
+    if not walk:
+        return []
+    rows = [("latency", f"{walk['ms_before']:.4f} -> {walk['ms_after']:.4f} ms predicted on "
+                        f"{walk['device']} (target {walk['target_ms']:.4f}), {len(walk['steps'])} steps")]
+    if walk["measured"]:
+        last = walk["measured"][-1]
+        rows.append(("measured", f"{last['measured_ms']:.4f} ms, {last['measured_ms'] / last['base_measured_ms']:.3f}x "
+                                 f"the model's {last['base_measured_ms']:.4f} ms (wanted {last['wanted_ms']:.4f})"))
+    return rows
