@@ -139,7 +139,10 @@ def test_unknown_pass_is_one_line(digits_dir, tmp_path):
 @pytest.mark.slow
 def test_mobilefacenet_int8_agrees_with_its_export_without_the_passes(digits_dir, tmp_path):
     """MobileFaceNet trained on the digits: its int8 export with the passes predicts as the one
-    without on >= 99% of the test split."""
+    without on >= 99% of the test split. Trained to convergence (12 epochs, float 99.2%): after 6
+    epochs (float 98.1%) the unchanged export agrees with itself calibrated on other images on
+    only 98.3% (and with its float model on 98.9%, where the export with the passes agrees on
+    99.4%), so the bar would measure that model's int8 noise rather than the passes."""
     from lite_tf import rundir
     from lite_tf.data import pipeline, sources
     from lite_tf.deploy import export as exporter
@@ -148,7 +151,7 @@ def test_mobilefacenet_int8_agrees_with_its_export_without_the_passes(digits_dir
         "--config", "quickstart", "--workdir", str(tmp_path / "run"),
         "--gin_bindings", f"train.data_dir = '{digits_dir}'",
         "--gin_bindings", "train.model = 'mobilefacenet'", "--gin_bindings", "train.image_size = 64",
-        "--gin_bindings", "train.epochs = 6", "--gin_bindings", "train.verbose = 0"], "train")
+        "--gin_bindings", "train.epochs = 12", "--gin_bindings", "train.verbose = 0"], "train")
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = rundir.find_run(str(tmp_path / "run"))
     reports = {name: exporter.export(run, "int8", out_dir=str(tmp_path / name), progress=lambda _: None,
