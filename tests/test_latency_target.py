@@ -20,8 +20,11 @@ def toy(saving: dict, cost: dict, stalls: dict | None = None):
     ``cost[name]`` top-1; levels listed in ``stalls[name]`` run as slow as the full size."""
     stalls = stalls or {}
 
-    def predict(sizes):
+    def ms(sizes):
         return 1.0 + sum(saving[n] * (4 if s in stalls.get(n, ()) else s) for n, s in sizes.items())
+
+    def predict(models):
+        return [ms(sizes) for sizes in models]
 
     def score(sizes):
         lost = sum(cost[n] * (4 - s) for n, s in sizes.items())
@@ -57,10 +60,10 @@ class Toy:
     device = "toy"
 
     def __init__(self, predict):
-        self.predict = predict
+        self.many = predict
 
     def __call__(self, sizes):
-        return self.predict(sizes)
+        return self.many([sizes])[0]
 
 
 def test_a_result_measured_over_the_target_walks_on_until_it_measures_within_tolerance(monkeypatch):
@@ -69,18 +72,18 @@ def test_a_result_measured_over_the_target_walks_on_until_it_measures_within_tol
     monkeypatch.setattr(lt, "scorer", lambda images, labels: score)
     # The device runs every model 1 ms slower than the table predicts: a fraction of the
     # model's latency reached by the table is over the target when measured.
-    monkeypatch.setattr(lt, "measured", lambda base, model, threads, rounds: (predict(base) + 1,
-                                                                               predict(model) + 1))
+    ms = Toy(predict)
+    monkeypatch.setattr(lt, "measured", lambda base, model, threads, rounds: (ms(base) + 1, ms(model) + 1))
     start = {"a": 4, "b": 4}
     lines = []
     sizes, walk = lt.reach(start, start, smaller, build, None, 0.5, data(), lt.LatencyTarget(),
                            lines.append)
-    base_real = predict(start) + 1  # 8 ms measured
+    base_real = ms(start) + 1  # 8 ms measured
     first, last = walk["measured"][0], walk["measured"][-1]
     assert walk["target_ms"] == 3.5 and first["predicted_ms"] == 3.5 and first["measured_ms"] == 4.5
     assert first["wanted_ms"] == last["wanted_ms"] == 0.5 * base_real
     assert last["measured_ms"] <= 4.0 * 1.05 and len(walk["measured"]) >= 2
-    assert predict(sizes) + 1 == last["measured_ms"] and walk["ms_after"] == predict(sizes)
+    assert ms(sizes) + 1 == last["measured_ms"] and walk["ms_after"] == ms(sizes)
     assert any(line.startswith("latency target: measured 4.5000 ms (0.562x") for line in lines)
     # tolerance None trusts the table: one walk, no measurement.
     sizes, walk = lt.reach(start, start, smaller, build, None, 0.5, data(),
@@ -154,6 +157,16 @@ def test_a_table_of_another_model_or_device_is_one_line(by_file_size, tmp_path):
         f.write(doc)
     with pytest.raises(InputError, match="was measured on another device"):
         cp.by_latency(model, config, data(), print, lt.LatencyTarget(table=path))
+
+
+def test_a_target_above_the_model_is_one_line_before_any_step(by_file_size, tmp_path):
+    model = create_model("mobilenet_v1_025", num_classes=10, input_shape=(32, 32, 3))
+    where = lt.LatencyTarget(table=str(tmp_path / "table.json"), samples=8, tolerance=None)
+    lines = []
+    with pytest.raises(InputError, match=r"^the latency target 1000.0000 ms is not below the model's "
+                                         r"predicted 0\.\d+ ms on "):
+        low_rank.by_latency(model, low_rank.LowRank(target_ms=1e3), data(), lines.append, where)
+    assert not any(line.startswith("latency target: step") for line in lines)
 
 
 def test_one_target_at_a_time():

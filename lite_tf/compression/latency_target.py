@@ -113,23 +113,26 @@ def shrink(start: dict, smaller: Callable[[str, object], object | None], build, 
            target_ms: float, progress: Callable[[str], None] = print) -> list[Point]:
     """The greedy walk from ``start`` (sizes) down to ``target_ms``: every point, the last the
     first predicted at or under the target. ``smaller(name, size)``: the next size down, None at
-    the smallest; ``build(sizes)``: the model; ``predict(model)``: ms; ``score(model)``: (top-1,
-    loss)."""
+    the smallest; ``build(sizes)``: the model; ``predict(models)``: their ms (one call per round
+    of proposals, so a table measures what they lack together); ``score(model)``: (top-1, loss)."""
     model = build(start)
-    path = [Point(dict(start), predict(model), *score(model))]
+    path = [Point(dict(start), predict([model])[0], *score(model))]
     while path[-1].ms > target_ms:
         here, best, best_key = path[-1], None, None
-        for name, size in here.sizes.items():
-            proposal, ms = dict(here.sizes), here.ms
-            while ms >= here.ms:  # a level that measures no faster: take the next one too
+        # Each size one level down; a level that predicts no faster goes down another.
+        pending = {name: dict(here.sizes) for name in here.sizes}
+        ready = {}
+        while pending:
+            for name, proposal in list(pending.items()):
                 proposal[name] = smaller(name, proposal[name])
                 if proposal[name] is None:
-                    break
-                model = build(proposal)
-                ms = predict(model)
-            if proposal[name] is None:
-                continue
-            top1, loss = score(model)
+                    del pending[name]
+            models = {name: build(proposal) for name, proposal in pending.items()}
+            for (name, m), ms in zip(models.items(), predict(list(models.values()))):
+                if ms < here.ms:
+                    ready[name] = (pending.pop(name), m, ms)
+        for name, (proposal, m, ms) in ready.items():
+            top1, loss = score(m)
             saved = here.ms - ms
             key = ((here.top1 - top1) / saved, (loss - here.loss) / saved)
             if best_key is None or key < best_key:
@@ -157,9 +160,10 @@ def reach(model, start: dict, smaller, build, target_ms: float | None, fraction:
     """Walk ``model`` from sizes ``start`` down to the target (``target_ms``, or ``fraction`` of
     its latency) on ``where``'s device: the sizes reached and the walk's figures."""
     where.check()
-    predict = where.predictor(progress)
-    base_ms = predict(model)
-    target = resolve(target_ms, fraction, base_ms, predict.device)
+    predictor = where.predictor(progress)
+    base_ms = predictor(model)
+    target = resolve(target_ms, fraction, base_ms, predictor.device)
+    predict = predictor.many
     score = scorer(*held_out(batches, where.samples))
     path = shrink(start, smaller, build, predict, score, target, progress)
     checks, goal = [], target
@@ -174,7 +178,7 @@ def reach(model, start: dict, smaller, build, target_ms: float | None, fraction:
             break
         goal = path[-1].ms * wanted / real
         path += shrink(path[-1].sizes, smaller, build, predict, score, goal, progress)[1:]
-    figures = {"device": predict.device, "target_ms": target, "last_target_ms": goal,
+    figures = {"device": predictor.device, "target_ms": target, "last_target_ms": goal,
                "ms_before": path[0].ms, "ms_after": path[-1].ms, "measured": checks,
                "steps": [{"changed": p.changed, "size": p.sizes[p.changed], "ms": p.ms, "top1": p.top1}
                          for p in path[1:]]}

@@ -241,14 +241,19 @@ class Predictor:
         self.progress, self.kind = progress, device
 
     def __call__(self, model) -> float:
+        return self.many([model])[0]
+
+    def many(self, models) -> list[float]:
+        """Each model's prediction; the units they lack measured together first."""
         if self.measurer is not None:
-            self.table.measure([model], self.measurer, self.progress)
-        elif self.table.missing(model):
+            self.table.measure(models, self.measurer, self.progress)
+        for model in models:
             lacking = self.table.missing(model)
-            raise InputError(f"the latency table {self.table.path} lacks {len(lacking)} unit(s) of "
-                             f"{model.name} (first: {lacking[0].name}): it was measured for other "
-                             f"models; measure on the device itself instead of 'table'")
-        return self.table.predict(model)
+            if lacking:
+                raise InputError(f"the latency table {self.table.path} lacks {len(lacking)} unit(s) "
+                                 f"of {model.name} (first: {lacking[0].name}): it was measured for "
+                                 f"other models; measure on the device itself instead of 'table'")
+        return [self.table.predict(model) for model in models]
 
     @property
     def device(self) -> str:
