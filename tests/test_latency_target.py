@@ -172,5 +172,6 @@ def test_a_target_above_the_model_is_one_line_before_any_step(by_file_size, tmp_
 def test_one_target_at_a_time():
     with pytest.raises(InputError, match="takes one target, got target_macs and target_latency"):
         cp.ChannelPruning(target_macs=0.5, target_latency=0.5).check()
-    with pytest.raises(InputError, match="got target_ms and ranks"):
-        low_rank.LowRank(target_ms=1.0, ranks={"conv": 8}).check()
+    with pytest.raises(InputError, match="low_rank.LowRank takes one target, got target_macs and target_ms"):
+        low_rank.LowRank(target_macs=0.5, target_ms=1.0).check()
+    assert not low_rank.LowRank(target_ms=1.0, ranks={"conv": 8}).by_latency  # explicit ranks win

@@ -20,7 +20,7 @@ import numpy as np
 
 from lite_tf.backend import layers
 from lite_tf.blocks.activations import HardSigmoid, HardSwish
-from lite_tf.checks import above, at_least, field, one_of, validate, within
+from lite_tf.checks import at_least, field, one_of, validate, within
 from lite_tf.compression import channel_criteria as criteria
 from lite_tf.compression import latency_target, stage
 from lite_tf.errors import InputError
@@ -35,7 +35,7 @@ PER_CHANNEL = (layers.BatchNormalization, layers.ReLU, layers.Activation, layers
 
 @gin.configurable(module="channel_prune")
 @dataclasses.dataclass(frozen=True)
-class ChannelPruning:
+class ChannelPruning(latency_target.Targets):
     """Remove ``ratio`` of the channels of every prunable group (``scope`` 'layer'), or the
     lowest-scoring ``ratio`` of all of them (``scope`` 'global', scores normalized by each group's
     mean); with ``target_macs`` (a fraction of the model's MACs) the ratio is searched for instead;
@@ -48,23 +48,13 @@ class ChannelPruning:
     scope: str = field("layer", one_of(*SCOPES))
     ratio: float = field(0.5, within(0, 1, high_open=True))
     target_macs: float | None = field(None, within(0, 1, low_open=True))
-    target_ms: float | None = field(None, above(0), help="int8 latency target in ms on "
-                                                            "latency_target.LatencyTarget's device")
-    target_latency: float | None = field(None, within(0, 1, low_open=True, high_open=True),
-                                         help="latency target as a fraction of the model's")
     divisor: int = field(8, at_least(1))
     samples: int = field(1024, at_least(1), help="training images for the apoz and lasso statistics")
     reconstruct: bool = field(True, help="lasso: least-squares refit of the layers reading the kept channels")
 
     def check(self) -> None:
         validate(self, "channel_prune.ChannelPruning")
-        targets = [f for f in ("target_macs", "target_ms", "target_latency") if getattr(self, f) is not None]
-        if len(targets) > 1:
-            raise InputError(f"channel_prune.ChannelPruning takes one target, got {' and '.join(targets)}")
-
-    @property
-    def by_latency(self) -> bool:
-        return self.target_ms is not None or self.target_latency is not None
+        self.one_target("channel_prune.ChannelPruning")
 
 
 @dataclasses.dataclass

@@ -26,7 +26,7 @@ from typing import Callable
 import gin
 import numpy as np
 
-from lite_tf.checks import at_least, field, one_of, validate, within
+from lite_tf.checks import above, at_least, field, one_of, validate, within
 from lite_tf.deploy.benchmark import host
 from lite_tf.deploy.convert import write_random_int8
 from lite_tf.errors import InputError
@@ -61,6 +61,27 @@ class LatencyTarget:
     def predictor(self, progress=None) -> latency.Predictor:
         return latency.Predictor(self.device, self.threads, self.table, self.adb, progress,
                                  what="latency_target.LatencyTarget.table")
+
+
+@dataclasses.dataclass(frozen=True)
+class Targets:
+    """The targets a stage's settings take (channel_prune.ChannelPruning, low_rank.LowRank, which
+    add their ``target_macs``): at most one of them."""
+
+    target_ms: float | None = field(None, above(0), help="int8 latency target in ms on "
+                                                            "latency_target.LatencyTarget's device")
+    target_latency: float | None = field(None, within(0, 1, low_open=True, high_open=True),
+                                         help="latency target as a fraction of the model's")
+
+    @property
+    def by_latency(self) -> bool:
+        return self.target_ms is not None or self.target_latency is not None
+
+    def one_target(self, name: str) -> None:
+        """One line naming the targets when ``name`` (the settings' gin name) has several."""
+        targets = [f for f in ("target_macs", "target_ms", "target_latency") if getattr(self, f, None) is not None]
+        if len(targets) > 1:
+            raise InputError(f"{name} takes one target, got {' and '.join(targets)}")
 
 
 @dataclasses.dataclass

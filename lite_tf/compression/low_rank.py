@@ -17,7 +17,7 @@ import dataclasses
 import gin
 import numpy as np
 
-from lite_tf.checks import above, at_least, field, one_of, validate, within
+from lite_tf.checks import at_least, field, one_of, validate, within
 from lite_tf.compression import latency_target, stage
 from lite_tf.errors import InputError
 from lite_tf.models import factors as arch
@@ -28,11 +28,11 @@ KXK = ("tucker2", "spatial", "none")
 
 @gin.configurable(module="low_rank")
 @dataclasses.dataclass(frozen=True)
-class LowRank:
+class LowRank(latency_target.Targets):
     """Factorize every layer that pays (see the module): by retained ``energy``, to
-    ``target_macs`` of the model's MACs, at explicit ``ranks`` ({layer: rank}), or greedily,
-    NetAdapt-style, to an int8 latency target (``target_ms`` or ``target_latency``; see
-    ``latency_target``)."""
+    ``target_macs`` of the model's MACs, or greedily, NetAdapt-style, to an int8 latency target
+    (``target_ms`` or ``target_latency``; see ``latency_target``); explicit ``ranks`` ({layer:
+    rank}) win over any target."""
 
     energy: float = field(0.9, within(0, 1, low_open=True),
                           help="fraction of each kernel's squared singular values kept")
@@ -41,22 +41,14 @@ class LowRank:
     kxk: str = field("tucker2", one_of(*KXK), help="how k x k convolutions factorize")
     ranks: dict | None = field(None, help="{layer: rank} (tucker2: [r_in, r_out]); others stay")
     divisor: int = field(8, at_least(1), help="ranks are multiples of it")
-    target_ms: float | None = field(None, above(0), help="int8 latency target in ms on "
-                                                            "latency_target.LatencyTarget's device")
-    target_latency: float | None = field(None, within(0, 1, low_open=True, high_open=True),
-                                         help="latency target as a fraction of the model's")
 
     def check(self) -> None:
         validate(self, "low_rank.LowRank")
-        targets = [f for f in ("target_macs", "target_ms", "target_latency", "ranks")
-                   if getattr(self, f) is not None]
-        if len(targets) > 1:
-            raise InputError(f"low_rank.LowRank takes one of target_macs, target_ms, target_latency "
-                             f"and ranks, got {' and '.join(targets)}")
+        self.one_target("low_rank.LowRank")
 
     @property
-    def by_latency(self) -> bool:
-        return self.target_ms is not None or self.target_latency is not None
+    def by_latency(self) -> bool:  # explicit ranks win over any target
+        return self.ranks is None and super().by_latency
 
 
 def _matrix(kernel: np.ndarray, method: str) -> np.ndarray:
