@@ -79,16 +79,31 @@ def test_a_result_measured_over_the_target_walks_on_until_it_measures_within_tol
     sizes, walk = lt.reach(start, start, smaller, build, None, 0.5, data(), lt.LatencyTarget(),
                            lines.append)
     base_real = ms(start) + 1  # 8 ms measured
-    first, last = walk["measured"][0], walk["measured"][-1]
+    first, last = walk["measured"][0], walk["result"]
     assert walk["target_ms"] == 3.5 and first["predicted_ms"] == 3.5 and first["measured_ms"] == 4.5
     assert first["wanted_ms"] == last["wanted_ms"] == 0.5 * base_real
     assert last["measured_ms"] <= 4.0 * 1.05 and len(walk["measured"]) >= 2
     assert ms(sizes) + 1 == last["measured_ms"] and walk["ms_after"] == ms(sizes)
-    assert any(line.startswith("latency target: measured 4.5000 ms (0.562x") for line in lines)
+    assert any(line.startswith("latency target: step 4 measured 4.5000 ms (0.562x") for line in lines)
     # tolerance None trusts the table: one walk, no measurement.
     sizes, walk = lt.reach(start, start, smaller, build, None, 0.5, data(),
                            lt.LatencyTarget(tolerance=None), lines.append)
-    assert walk["measured"] == [] and walk["ms_after"] == 3.5
+    assert walk["measured"] == [] and walk["result"] is None and walk["ms_after"] == 3.5
+
+
+def test_a_result_measured_far_under_the_target_goes_back_to_the_first_step_within(monkeypatch):
+    smaller, build, predict, score = toy({"a": 1.0, "b": 0.5}, {"a": 0.02, "b": 0.015})
+    monkeypatch.setattr(lt.LatencyTarget, "predictor", lambda self, progress=None: Toy(predict))
+    monkeypatch.setattr(lt, "scorer", lambda images, labels: score)
+    ms = Toy(predict)
+    # The device runs every model 1 ms faster than predicted: the walk to half the predicted
+    # latency (3.5 of 7 ms) measures 2.5 of 6 ms, far under the 3 ms wanted.
+    monkeypatch.setattr(lt, "measured", lambda base, model, threads, rounds: (ms(base) - 1, ms(model) - 1))
+    start = {"a": 4, "b": 4}
+    sizes, walk = lt.reach(start, start, smaller, build, None, 0.5, data(), lt.LatencyTarget(), print)
+    assert sizes == {"a": 1, "b": 4} and walk["ms_after"] == 4.0 and len(walk["steps"]) == 3
+    assert walk["result"]["measured_ms"] == 3.0 and walk["result"]["wanted_ms"] == 3.0
+    assert [c["step"] for c in walk["measured"]] == [2, 3, 4]  # the walk's end, then bisection
 
 
 def test_a_target_not_below_the_model_is_one_line():
