@@ -128,17 +128,18 @@ def data(n=64, size=32, seed=0):
     return [(x, keras.utils.to_categorical(np.arange(n) % 10, 10))]
 
 
-@pytest.mark.slow  # a walk of ~10 steps, each building and converting its proposals
+@pytest.mark.slow  # a walk of a few steps, each building and converting its proposals
 @pytest.mark.parametrize("stage", ["channel_prune", "low_rank"])
 def test_a_stage_reaches_its_target_on_the_table_one_level_at_a_time(stage, by_file_size, tmp_path):
     model = create_model("mobilenet_v1_025", num_classes=10, input_shape=(32, 32, 3))
-    where = lt.LatencyTarget(table=str(tmp_path / "table.json"), levels=2, samples=64, tolerance=None)
+    levels = 2 if stage == "channel_prune" else 4  # low-rank: half a square 1x1's rank saves nothing
+    where = lt.LatencyTarget(table=str(tmp_path / "table.json"), levels=levels, samples=64, tolerance=None)
     lines = []
     if stage == "channel_prune":
-        config = cp.ChannelPruning(target_latency=0.9)
+        config = cp.ChannelPruning(target_latency=0.95)
         thin, walk = cp.by_latency(model, config, data(), lines.append, where)
     else:
-        config = low_rank.LowRank(target_latency=0.9)
+        config = low_rank.LowRank(target_latency=0.95)
         factors, walk = low_rank.by_latency(model, config, data(), lines.append, where)
         thin = low_rank.factorize(model, factors)
     predict = where.predictor()
@@ -149,8 +150,10 @@ def test_a_stage_reaches_its_target_on_the_table_one_level_at_a_time(stage, by_f
     assert after <= walk["target_ms"] < ([base] + [s["ms"] for s in walk["steps"]])[-2]
     steps = [line for line in lines if line.startswith("latency target: step ")]
     assert len(steps) == len(walk["steps"]) >= 1 and steps[0].startswith("latency target: step 1: ")
-    changed = [s["changed"] for s in walk["steps"]]
-    assert len(set(changed)) == len(changed)  # levels=2: each size shrinks once, to half
+    sizes = {}
+    for s in walk["steps"]:  # each step takes one size one level (or more) down
+        assert s["size"] < sizes.get(s["changed"], levels if stage == "low_rank" else 1e9)
+        sizes[s["changed"]] = s["size"]
     table = latency.LatencyTable.open(where.table)
     assert not table.missing(thin) and not table.missing(model)
     out = thin(data()[0][0][:4])
