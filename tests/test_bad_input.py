@@ -70,10 +70,17 @@ BAD = [
     ("epochs in float notation", bind("train.epochs = 1e9"),
      "train.epochs must be an integer, got 1000000000.0"),
     ("misspelled stage", bind("train.compress = 'qta'"),
-     "train.compress must be one of channel_prune, distill, low_rank, none, pqat, prune, qat (did you mean "
+     "train.compress must be one of channel_prune, cluster, cqat, distill, low_rank, lowbit, none, "
+     "pcqat, pqat, prune, qat (did you mean "
      "'qat'?), got 'qta'"),
     ("sparsity above 1", bind("train.compress = 'prune'", "prune.Pruning.target = 1.5"),
      "prune.Pruning.target must be in [0, 1), got 1.5"),
+    ("weights of 3 bits", bind("train.compress = 'lowbit'", "lowbit.LowBitWeights.bits = 3"),
+     "lowbit.LowBitWeights.bits must be one of 1, 2, 4, 8, got 3"),
+    ("ternary weights of 4 bits", bind("train.compress = 'lowbit'", "lowbit.LowBitWeights.ternary = True"),
+     "lowbit.LowBitWeights.ternary needs bits = 2 (three values), got bits = 4"),
+    ("one cluster", bind("train.compress = 'cluster'", "cluster.Clustering.clusters = 1"),
+     "cluster.Clustering.clusters must be >= 2, got 1"),
     ("zero pruning block", bind("train.compress = 'prune'", "prune.Pruning.block = 0"),
      "prune.Pruning.block must be >= 1, got 0"),
     ("zero distillation temperature", bind("train.compress = 'distill'",

@@ -93,6 +93,8 @@ def bad(case, trained, request):
         return ["--config", "channel_prune_latency", "--init_from", str(trained), "--gin_bindings",
                 f"latency_target.LatencyTarget.table = '{table}'", "--gin_bindings",
                 f"latency_target.LatencyTarget.device = '{'host' if 'device' in case else 'table'}'"]
+    if case == "cluster-preserving QAT of a run that is not clustered":
+        return ["--config", "cqat", "--init_from", str(trained)]
     if case == "a teacher that is not there":
         return ["--config", "distill", "--gin_bindings",
                 f"distill.Distillation.teacher = '{trained.parent / 'nope'}'", "--gin_bindings",
@@ -103,13 +105,16 @@ def bad(case, trained, request):
 BAD = {
     "init_from a QAT run": "is quantization-aware trained: start a compression stage from a float run",
     "init_from nothing": "no training run at",
-    "unknown compression": "train.compress must be one of channel_prune, distill, low_rank, none, "
-                           "pqat, prune, qat (did you mean 'prune'?), got 'prune_all'",
+    "unknown compression": "train.compress must be one of channel_prune, cluster, cqat, distill, "
+                           "low_rank, lowbit, none, pcqat, pqat, prune, qat (did you mean "
+                           "'prune'?), got 'prune_all'",
     "QAT in mixed precision": "quantization-aware training needs precision 'float32'",
     "pruning past 100%": "prune.Pruning.target must be in [0, 1), got 1.5",
     "a teacher that is not there": "is neither a run directory nor a model file",
     "a rank larger than the layer": "rank 4096 of s3b1_expand is larger than the layer allows (svd: 1 to ",
     "a latency table of another device": "was measured on another device (",
+    "cluster-preserving QAT of a run that is not clustered":
+        "train.compress = 'cqat' starts from a 'cluster' run (train.init_from), not from a 'none' run",
     "a latency table of another model": "lacks 22 unit(s) of mobilenext_035 (first: stem): it was "
                                         "measured for other models",
 }

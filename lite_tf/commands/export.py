@@ -1,4 +1,4 @@
-"""lite-tf export [--int8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--no-pass NAME] [--out DIR]
+"""lite-tf export [--int8 | --int16x8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--no-pass NAME] [--out DIR]
 
 Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
 dataset it was trained on, to TFLite (python -m export is the same command); verifies it with
@@ -27,6 +27,8 @@ def add_arguments(parser) -> None:
     modes = parser.add_mutually_exclusive_group()
     for mode, text in (("int8", "full-integer int8, calibrated on the run's training images "
                                 "(default)"),
+                       ("int16x8", "int16 activations, int8 weights, float I/O: closer to float "
+                                   "than int8, but reference kernels (no XNNPACK): slower"),
                        ("float16", "float16 weights, float compute"),
                        ("dynamic", "int8 weights, dynamic-range quantized compute"),
                        ("float32", "no quantization")):
@@ -52,7 +54,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--io", default="int8", choices=("int8", "uint8", "float32"),
                         help="input/output type of an int8 model (default: int8)")
     parser.add_argument("--calibration-samples", type=cli.flag(int, checks.at_least(1)), default=200, metavar="N",
-                        help="training images for int8 calibration (default: 200)")
+                        help="training images for int8 and int16x8 calibration (default: 200)")
     parser.add_argument("--eval-samples", type=cli.flag(int, checks.at_least(1)), metavar="N",
                         help="evaluate on the first N evaluation images (default: all)")
     parser.add_argument("--device-samples", type=cli.flag(int, checks.at_least(0)), default=32, metavar="N",

@@ -6,7 +6,7 @@ PolynomialDecay or ConstantSparsity schedule, with m-by-n (2:4) structured spars
 consecutive input channels pruned together (``block``: zeros in runs, which gzip stores for less
 than scattered ones); with ``policy='xnnpack'`` only the 1x1 convolutions that XNNPACK's sparse
 inference runs (``PruneForLatencyOnXNNPack``). ``strip`` removes the wrappers; ``summary``
-reports the sparsity per layer.
+reports the sparsity per layer, ``distinct_values`` the values per channel.
 """
 
 from __future__ import annotations
@@ -190,6 +190,18 @@ def summary(model, skip=("stem",)) -> dict:
 
     return {"prunable_sparsity": overall(pruned & set(kernels)), "kernel_sparsity": overall(kernels),
             "layers": {n: float(np.mean(k == 0)) for n, k in kernels.items()}}
+
+
+def distinct_values(model, names) -> dict[str, int]:
+    """The most distinct values any output channel of each named layer's kernel holds (a
+    fake-quantized layer's float kernel, read from its variables)."""
+    out = {}
+    for name in names:
+        kernel = next(np.asarray(v) for v in model.get_layer(name).weights
+                      if v.name.endswith(("/kernel:0", "/depthwise_kernel:0")))
+        channels = kernel.reshape(-1, kernel.shape[-1])
+        out[name] = max(len(np.unique(channels[:, c])) for c in range(channels.shape[1]))
+    return out
 
 
 @stage.register

@@ -76,11 +76,33 @@ def annotate(model):
     return keras.models.clone_model(model, clone_function=clone)
 
 
-def quantize_model(model, preserve_sparsity: bool = False):
+def quantize_model(model, preserve_sparsity: bool = False, scheme=None):
     """TF-MOT's ``quantize_model`` for any zoo model: fake-quantized, trainable, same weights.
     ``preserve_sparsity``: prune-preserving QAT (TF-MOT's Default8BitPrunePreserveQuantizeScheme),
-    which keeps a pruned model's zero weights zero through training and into the int8 weights."""
-    scheme = (tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
-              if preserve_sparsity else _q.default_8bit.Default8BitQuantizeScheme())
+    which keeps a pruned model's zero weights zero through training and into the int8 weights.
+    ``scheme``: another TF-MOT QuantizeScheme (cluster-preserving, low-bit weights)."""
+    if scheme is None:
+        scheme = (tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
+                  if preserve_sparsity else _q.default_8bit.Default8BitQuantizeScheme())
     with quantize_scope():
         return _q.quantize_apply(annotate(model), scheme)
+
+
+def _short(layer, variable) -> str:
+    """The variable's name within its layer (TF-MOT's input quantize layer names its range
+    after itself: 'quantize_layer_1_min')."""
+    return variable.name.rsplit("/", 1)[-1].split(":")[0].removeprefix(f"{layer.name}_")
+
+
+def transfer_weights(source, target) -> None:
+    """Copy into ``target`` the weights of ``source``, two QAT models of one network under
+    different schemes: layer by layer (TF-MOT names the input's quantize layer by count), weight
+    by name, leaving the source's extra variables (cluster centroids, masks) behind."""
+    if [type(l) for l in source.layers] != [type(l) for l in target.layers]:  # noqa: E741
+        raise ValueError(f"{source.name} and {target.name} are not the same network")
+    for mine, theirs in zip(target.layers, source.layers):
+        found = {_short(theirs, v): v for v in theirs.weights}
+        for v in mine.weights:
+            if _short(mine, v) not in found:
+                raise ValueError(f"{source.name} has no weight {_short(mine, v)} in {theirs.name}")
+            v.assign(found[_short(mine, v)])

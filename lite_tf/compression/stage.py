@@ -7,8 +7,10 @@ and summary, and what export must know (fake-quantized, sparse float weights). A
 anywhere in ``lite_tf/compression/`` registers itself with ``@register``: adding a stage is one
 new module there, plus its config in ``configs/`` and its tests.
 
-The stages: ``none`` (plain training), ``qat`` and ``pqat`` (``lite_tf.compression.qat``),
-``prune`` (``.prune``), ``channel_prune`` (``.channel_prune``), ``distill`` (``.distill``).
+The stages: ``none`` (plain training), ``qat``, ``pqat``, ``cqat`` and ``pcqat``
+(``lite_tf.compression.qat``), ``lowbit`` (``.lowbit``), ``prune`` (``.prune``), ``cluster``
+(``.cluster``), ``channel_prune`` (``.channel_prune``), ``low_rank`` (``.low_rank``), ``distill``
+(``.distill``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,16 @@ class Stage:
     quantized: bool = False  # fake-quantized: saved as .h5, exported as trained
     sparse_float: bool = False  # float exports store the zeros sparse (XNNPACK sparse inference)
     settings: type | None = None  # gin-configurable settings, built when the stage runs
+    parents: tuple[str, ...] = ()  # the stages a run of this one must start from (none: any)
+
+    def check_parent(self, parent: str | None) -> None:
+        """InputError, in one line, when this stage cannot start from a run of stage ``parent``
+        (None: no parent run)."""
+        if self.parents and parent not in self.parents:
+            given = f"a {parent!r} run" if parent else "no run"
+            raise InputError(f"train.compress = {self.name!r} starts from a "
+                             f"{' or '.join(repr(p) for p in self.parents)} run "
+                             f"(train.init_from), not from {given}")
 
     def options(self):
         """The stage's settings as gin binds them (None for a stage without any)."""

@@ -1,4 +1,4 @@
-"""TFLite conversion: the int8 (and float16, dynamic-range, float32) converter call."""
+"""TFLite conversion: the int8 (and int16x8, float16, dynamic-range, float32) converter call."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from lite_tf import console
 from lite_tf.backend import tf
 from lite_tf.deploy import passes
 
-MODES = ("int8", "float16", "dynamic", "float32")
+MODES = ("int8", "int16x8", "float16", "dynamic", "float32")
+CALIBRATED = ("int8", "int16x8")  # the modes that need representative data
 
 
 def convert(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
@@ -21,7 +22,9 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
 
     ``int8``: full-integer, TFLITE_BUILTINS_INT8 only, inputs/outputs of ``io_type`` ('int8',
     'uint8' or 'float32'); needs ``representative_data`` (a callable yielding input batches of
-    one). ``float16``/``dynamic``: weight-only quantization; ``float32``. ``sparse`` adds TFLite's
+    one). ``int16x8``: int16 activations with int8 weights (TFLite's 16x8 scheme: closer to
+    float than int8, run by reference kernels, not XNNPACK), float32 inputs/outputs, calibrated
+    alike. ``float16``/``dynamic``: weight-only quantization; ``float32``. ``sparse`` adds TFLite's
     sparsity optimization (pruned weights stored sparse; float models run sparse in XNNPACK).
     """
     if mode not in MODES:
@@ -42,10 +45,13 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
         converter.optimizations = [*converter.optimizations, tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
+    if mode in CALIBRATED and representative_data is not None:
+        converter.representative_dataset = lambda: ([np.asarray(x, np.float32)]
+                                                    for x in representative_data())
+    if mode == "int16x8":
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
     if mode == "int8":
-        if representative_data is not None:
-            converter.representative_dataset = lambda: ([np.asarray(x, np.float32)]
-                                                        for x in representative_data())
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
         converter.inference_input_type = dtype

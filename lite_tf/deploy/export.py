@@ -20,7 +20,7 @@ from lite_tf.backend import tf
 from lite_tf.compression import stage as stages
 from lite_tf.data import pipeline, sources
 from lite_tf.deploy import litert, passes, samples
-from lite_tf.deploy.convert import convert
+from lite_tf.deploy.convert import CALIBRATED, convert
 from lite_tf.errors import InputError
 from lite_tf.rundir import ExportFiles, Run
 
@@ -110,7 +110,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     calibration = None
     # A QAT model's fake-quant ranges set most int8 scales; the converter still requires
     # calibration data for full-integer models (it quantizes the I/O and any other tensor with it).
-    if mode == "int8":
+    if mode in CALIBRATED:
         sources.split_size(builder, run["train_split"])
         calibration = _batches(run, builder, run["train_split"], 1, calibration_samples, size)
     # A pruned float model keeps its zeros sparse, for XNNPACK's sparse inference.
@@ -124,8 +124,8 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     content = convert(rewritten, mode, io_type=io_type, sparse=sparse, skip_passes=list(passes.PASSES),
                       representative_data=(lambda: (x for x, _ in calibration)) if calibration else None)
     ops = litert.tensor_types(content)
-    if mode == "int8" and float_kernels(ops):
-        raise ExportError(f"the int8 export kept float kernels: {', '.join(float_kernels(ops))}")
+    if mode in CALIBRATED and float_kernels(ops):
+        raise ExportError(f"the {mode} export kept float kernels: {', '.join(float_kernels(ops))}")
 
     evaluation = _batches(run, builder, run["eval_split"], 32, eval_samples, size)
     progress(f"evaluating on {sum(len(y) for _, y in evaluation)} {run['eval_split']} images")

@@ -95,9 +95,17 @@ WEIGHTED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}  # weights: t
 _LAYER = re.compile(r"([^/;]+)/(?:Conv2D|depthwise|MatMul|BiasAdd)")
 
 
+def _most_values_per_channel(value, op: str) -> int:
+    axis = -1 if op == "DEPTHWISE_CONV_2D" else 0  # TFLite kernels: [out, ...], depthwise [1, h, w, out]
+    channels = np.moveaxis(value, axis, 0).reshape(value.shape[axis], -1)
+    return max(int(np.unique(c).size) for c in channels)
+
+
 def weights(model_content: bytes) -> list[dict]:
     """Every convolution and fully-connected weight tensor: the Keras layer it came from (read
-    from the tensor name), its type, size and fraction of zeros (exact for int8: zero point 0)."""
+    from the tensor name), its type, size, fraction of zeros (exact for int8: zero point 0),
+    distinct values, and the most distinct values of any output channel (clustered and low-bit
+    kernels hold few)."""
     interp, tensors = _plain_interpreter(model_content)
     out = []
     for op in interp._get_ops_details():  # noqa: SLF001
@@ -112,5 +120,6 @@ def weights(model_content: bytes) -> list[dict]:
         layer = found[-1] if found else tensor["name"]
         out.append({"layer": layer.removeprefix("quant_"), "op": op["op_name"],
                     "type": np.dtype(tensor["dtype"]).name, "size": int(value.size),
-                    "zeros": float(np.mean(value == 0))})
+                    "zeros": float(np.mean(value == 0)), "values": int(np.unique(value).size),
+                    "most_values_per_channel": _most_values_per_channel(value, op["op_name"])})
     return out

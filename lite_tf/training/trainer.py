@@ -225,6 +225,7 @@ def prepare(settings: Settings):
     options = stage.options()
     stage.check(options, precision)
     start = resolve_start(settings)
+    stage.check_parent((start.parent.stage or 'none') if start.parent else None)
     keras.utils.set_random_seed(settings.distribution.seed)
     if settings.distribution.deterministic:
         tf.config.experimental.enable_op_determinism()
