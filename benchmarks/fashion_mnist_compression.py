@@ -1,15 +1,19 @@
 """The compression figures on Fashion-MNIST: one base run through every stage, measured alike.
 
     python benchmarks/fashion_mnist_compression.py BASE [--root runs/fashion_mnist_compression]
-        [--out docs/fashion_mnist_compression.md] [--gin_bindings BINDING ...]
+        [--steps STEP ...] [--int16x8] [--out docs/fashion_mnist_compression.md]
+        [--gin_bindings BINDING ...]
 
 BASE is a finished ``--config fashion_mnist`` run. From it, each step of ``STEPS`` trains with its
 ``configs/fashion_mnist_*.gin`` in its own run directory ``ROOT/<step>`` (QAT; 75% block pruning,
-then PQAT from it; channel pruning; the distilled student and the same student alone), skipping
-finished steps and resuming an interrupted one, so it can run in the background across sessions.
-Every run is exported to int8 and measured by ``lite_tf.deploy.report`` (float and int8 top-1 on
-the 10,000 test images, gzip size, host int8 latency), and each bar of the Fashion-MNIST issue is
-checked against the base: the table, the checks and the figures (JSON) are rewritten after each step.
+then PQAT from it, or sparsity-preserving clustering and PCQAT; channel pruning; the distilled
+student and the same student alone; 4-bit, ternary and binary weights), skipping finished steps
+and resuming an interrupted one, so it can run in the background across sessions. Every run is
+exported to int8 and measured by ``lite_tf.deploy.report`` (float and int8 top-1 on the 10,000
+test images, gzip size, host int8 latency), and each bar of the Fashion-MNIST and fewer-bits
+issues is checked against the base; ``--int16x8`` also exports the base with int16 activations
+and compares its top-1 and latency with its int8 export. The table, the checks and the figures
+(JSON) are rewritten after each step.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ import sys
 import gin
 
 from lite_tf import files, rundir
+from lite_tf.compression import prune
 from lite_tf.deploy import report
+from lite_tf.deploy.benchmark.render import percent
+from lite_tf.deploy.export import export
 from lite_tf.errors import InputError
 from lite_tf.deploy.benchmark import host, results
 from lite_tf.training.launch import launch
@@ -50,6 +57,11 @@ STEPS = (
     Step("channel_prune", "fashion_mnist_channel_prune", "base"),
     Step("student_alone", "fashion_mnist", None, (f"train.model = {STUDENT!r}", "train.epochs = 10")),
     Step("distill", "fashion_mnist_distill", None, ("distill.Distillation.teacher = '{base}'",)),
+    Step("lowbit", "fashion_mnist_lowbit", "base"),
+    Step("ternary", "fashion_mnist_ternary", "base"),
+    Step("binary", "fashion_mnist_binary", "base"),
+    Step("sparse_cluster", "fashion_mnist_sparse_cluster", "prune"),
+    Step("pcqat", "fashion_mnist_pcqat", "sparse_cluster"),
 )
 
 
@@ -95,10 +107,51 @@ def checks(rows: dict[str, dict]) -> list[tuple[str, str, bool]]:
         ratio = rows["distill"]["macs"] / base["macs"]
         out.append((f"distillation into {STUDENT} ({ratio:.2f}x the MACs, <= 1/3) gains >= 0.5 "
                     f"points over it alone (float)", f"{d:+.2f} points", d >= 0.5 and ratio <= 1 / 3))
+    for step, what, points_bar, gzip_bar in (("lowbit", "4-bit weights", 1.0, 0.55),
+                                             ("ternary", "ternary weights", 2.0, 0.30),
+                                             ("binary", "binary weights", None, None),
+                                             ("pcqat", "75% zeros + 16 clusters (PCQAT)", 1.5, 0.25)):
+        if step in rows:
+            d = points(rows[step]["int8_top1"], base["float_top1"])
+            ratio = rows[step]["gzip_bytes"] / base["gzip_bytes"]
+            out.append((f"{what}: int8 within {points_bar} points of the float base" if points_bar
+                        else f"{what}: int8 against the float base", f"{d:+.2f} points",
+                        d >= -points_bar if points_bar else None))
+            out.append((f"... gzip <= {gzip_bar}x the dense int8 model's" if gzip_bar
+                        else "... gzip against the dense int8 model's", f"{ratio:.3f}x",
+                        ratio <= gzip_bar if gzip_bar else None))
+    if "pcqat" in rows:
+        kernels = rows["pcqat"]["pruned_kernels"]
+        out.append(("... its pruned int8 kernels: <= 16 values per output channel, >= 74% zeros",
+                    f"{kernels['most_values_per_channel']} values, {kernels['zeros']:.1%} zeros",
+                    kernels["most_values_per_channel"] <= 16 and kernels["zeros"] >= 0.74))
     return out
 
 
-def markdown(rows: dict[str, dict], met: list[tuple[str, str, bool]], pending: list[str]) -> str:
+def pruned_kernels(workdir: str) -> dict:
+    """The most values per output channel and the zeros of the int8 kernels of the layers a
+    pruning stage prunes (but the stem), from the run's export report."""
+    weights = [w for w in report.int8_report(rundir.find_run(workdir))["weights"]
+               if prune.prunable_name(w["layer"]) and w["layer"] != "stem" and w["op"] != "DEPTHWISE_CONV_2D"]
+    return {"most_values_per_channel": max(w["most_values_per_channel"] for w in weights),
+            "zeros": sum(w["zeros"] * w["size"] for w in weights) / sum(w["size"] for w in weights)}
+
+
+def int16x8(base: str, folder: str, runs: int) -> dict:
+    """The base exported with int16 activations (int8 weights) to ``folder``, beside its int8
+    export: top-1 of each and their host latency (alternating rounds, 1 thread)."""
+    run = rundir.find_run(base)
+    wide = export(run, "int16x8", out_dir=folder, progress=lambda _: None)
+    narrow = report.int8_report(run)
+    p50 = host.median_p50({"int8": report.int8_file(run),
+                           "int16x8": os.path.join(folder, wide["file"])}, runs=runs)
+    return {"int8_top1": narrow["tflite_top1"], "int16x8_top1": wide["tflite_top1"],
+            "float_top1": wide["float_top1"], "int8_ms": p50["int8"], "int16x8_ms": p50["int16x8"],
+            "latency_ratio": p50["int16x8"] / p50["int8"]}
+
+
+def markdown(rows: dict[str, dict], met: list[tuple[str, str, bool | None]], pending: list[str],
+             wide: dict | None = None) -> str:
     device = results.device()
     lines = [
         "# Compression on Fashion-MNIST",
@@ -113,7 +166,14 @@ def markdown(rows: dict[str, dict], met: list[tuple[str, str, bool]], pending: l
         "| bar | measured | met |",
         "|---|---:|---|",
     ]
-    lines += [f"| {what} | {value} | {'yes' if ok else '**no**'} |" for what, value, ok in met]
+    lines += [f"| {what} | {value} | {'stated' if ok is None else 'yes' if ok else '**no**'} |"
+              for what, value, ok in met]
+    if wide:
+        lines += ["", f"int16x8 (int16 activations, int8 weights) of the base: top-1 "
+                      f"{percent(wide['int16x8_top1'])} against int8 {percent(wide['int8_top1'])} "
+                      f"(float {percent(wide['float_top1'])}); host latency {wide['int16x8_ms']:.3f} "
+                      f"ms against {wide['int8_ms']:.3f} ms, {wide['latency_ratio']:.1f}x (1 thread, "
+                      f"alternating rounds): no XNNPACK kernels for int16 activations."]
     if pending:
         lines += ["", f"Not yet run: {', '.join(f'`{p}`' for p in pending)}."]
     return "\n".join(lines) + "\n"
@@ -131,6 +191,8 @@ def main(argv=None) -> None:
                                                           "fashion_mnist_compression.json"))
     parser.add_argument("--latency-runs", type=int, default=100,
                         help="timed invocations per round (default: 100)")
+    parser.add_argument("--int16x8", action="store_true",
+                        help="also export the base with int16 activations and compare it with int8")
     parser.add_argument("--gin_bindings", nargs="+", default=[], metavar="BINDING",
                         help="extra train.* bindings for every step (e.g. train.data_dir = '/data')")
     args = parser.parse_args(argv)
@@ -156,12 +218,23 @@ def main(argv=None) -> None:
             p50 = host.median_p50({k: report.int8_file(rundir.find_run(workdirs[k]))
                                    for k in ("base", "channel_prune")}, runs=args.latency_runs)
             rows["channel_prune"]["latency_ratio"] = p50["channel_prune"] / p50["base"]
-        met = checks(rows)
-        files.write_atomic(args.out, markdown(rows, met, [s.name for s in steps[i + 1:]]))
-        files.write_json(args.results, {"rows": rows, "checks": [
-            {"bar": what, "measured": value, "met": ok} for what, value, ok in met]})
-        for what, value, ok in met:
-            print(f"  {what}: {value} ({'met' if ok else 'NOT met'})", file=sys.stderr)
+        if step.name == "pcqat":
+            rows["pcqat"]["pruned_kernels"] = pruned_kernels(workdirs["pcqat"])
+        write(args, rows, [s.name for s in steps[i + 1:]])
+    if args.int16x8:
+        print("int16x8: exporting the base", file=sys.stderr, flush=True)
+        write(args, rows, [], int16x8(workdirs["base"], os.path.join(args.root, "int16x8"),
+                                      args.latency_runs))
+
+
+def write(args, rows: dict, pending: list[str], wide: dict | None = None) -> None:
+    met = checks(rows)
+    files.write_atomic(args.out, markdown(rows, met, pending, wide))
+    files.write_json(args.results, {"rows": rows, "int16x8": wide, "checks": [
+        {"bar": what, "measured": value, "met": ok} for what, value, ok in met]})
+    for what, value, ok in met:
+        print(f"  {what}: {value} ({'stated' if ok is None else 'met' if ok else 'NOT met'})",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

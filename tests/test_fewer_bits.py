@@ -13,7 +13,7 @@ from lite_tf import rundir
 from lite_tf.backend import keras
 from lite_tf.compression import cluster, lowbit, prune
 from lite_tf.compression import stage as stages
-from lite_tf.deploy import litert
+from lite_tf.deploy import litert, precision
 from lite_tf.deploy.convert import convert
 from lite_tf.deploy.export import export
 from lite_tf.models import create_model
@@ -58,8 +58,8 @@ def fit_random(model, steps=4):
     return x
 
 
-@pytest.mark.parametrize("kind", [k if k == "ternary" else pytest.param(k, marks=pytest.mark.slow)
-                                  for k in WEIGHTS])
+@pytest.mark.slow  # 15 s each; the default suite is full
+@pytest.mark.parametrize("kind", sorted(WEIGHTS))
 def test_low_bit_model_saves_and_exports_what_it_trained(kind):
     weights = WEIGHTS[kind]
     net = create_model("mobilenet_v1_025", num_classes=10, input_shape=(32, 32, 3))
@@ -138,3 +138,53 @@ def test_ternary_stage_exports_three_values_with_its_accuracy(trained, tmp_path)
     names = lowbit.low_bit_layers(stages.build_model(run, 10))
     low = [w for w in int8["weights"] if w["layer"] in names]
     assert low and max(w["most_values_per_channel"] for w in low) <= 3
+
+
+@pytest.mark.slow  # two conversions
+def test_int16x8_conversion_keeps_int16_activations_and_int8_weights():
+    model = create_model("mobilenet_v1_025", num_classes=10, input_shape=(32, 32, 3))
+    x = fit_random(model)[:8, None]
+    content = convert(model, "int16x8", lambda: iter(x))
+    types = {dtype for op, dtype in litert.tensor_types(content) if op in ("CONV_2D", "DEPTHWISE_CONV_2D")}
+    assert types == {"int16"}, types
+    assert {w["type"] for w in litert.weights(content)} == {"int8"}
+    # Closer to the float model than int8 is.
+    want = model.predict(x[:, 0], verbose=0)
+    wide = litert.TFLiteModel(content)(x[:, 0])
+    narrow = litert.TFLiteModel(convert(model, "int8", lambda: iter(x)))(x[:, 0])
+    assert np.abs(wide - want).max() < np.abs(narrow - want).max()
+
+
+def test_keep_float_finds_the_fewest_layers_that_bring_int8_back(monkeypatch):
+    """Doubling, then bisecting: the smallest k within the bar, each k converted once."""
+    layers = [{"tensor": f"t{i}", "op": "CONV_2D", "error": 1.0 - i / 100} for i in range(20)]
+    monkeypatch.setattr(precision, "ranked", lambda *a, **k: layers)
+    converted = []
+
+    def convert_keeping(model, calibration, keep, *args):
+        converted.append(len(keep))
+        return bytes([len(keep)])
+
+    monkeypatch.setattr(precision, "convert_keeping", convert_keeping)
+    for needed in (0, 1, 5, 11, 20):
+        converted.clear()
+        top1 = {k: 0.95 if k >= needed else 0.90 + 0.04 * k / needed for k in range(21)}
+        choice = precision.keep_float(None, None, lambda c: top1[c[0]], 0.95, 0.003, progress=lambda _: None)
+        assert len(choice.kept) == needed and choice.content == bytes([needed])
+        assert [r["tensor"] for r in choice.kept] == [f"t{i}" for i in range(needed)]  # worst first
+        assert len(converted) == len(set(converted)) <= 2 * 5 + 1
+    # Never within: all the layers (the most allowed), and said so by its score.
+    choice = precision.keep_float(None, None, lambda c: 0.5, 0.95, 0.003, limit=6, progress=lambda _: None)
+    assert len(choice.kept) == 6 and choice.tried[6] == 0.5
+
+
+@pytest.mark.slow  # an export that ranks the layers and converts twice
+def test_export_keeps_the_worst_layers_in_float(trained, tmp_path):
+    run = rundir.find_run(str(trained))
+    report = export(run, "int8", eval_samples=64, out_dir=str(tmp_path), keep_float=2,
+                    selection_samples=64, progress=lambda _: None)
+    assert report["file"].endswith("_int8_mixed.tflite") and len(report["kept_float"]["layers"]) == 2
+    assert report["kept_float"]["errors"] == sorted(report["kept_float"]["errors"], reverse=True)
+    ops = {(o["op"], o["type"]) for o in report["ops"]}
+    assert ("DEQUANTIZE", "int8") in ops and ("CONV_2D", "float32") in ops and ("CONV_2D", "int8") in ops
+    assert report["agreement"] >= 0.9

@@ -1,4 +1,4 @@
-"""lite-tf export [--int8 | --int16x8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--no-pass NAME] [--out DIR]
+"""lite-tf export [--int8 | --int16x8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--keep-float auto|N [--keep-float-within POINTS]] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--no-pass NAME] [--out DIR]
 
 Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
 dataset it was trained on, to TFLite (python -m export is the same command); verifies it with
@@ -11,6 +11,7 @@ int8 export that kept float kernels fails with exit code 1.
 
 from __future__ import annotations
 
+import argparse
 import os
 
 from lite_tf import checks, cli, rundir
@@ -62,16 +63,39 @@ def add_arguments(parser) -> None:
                              f"{rundir.samples_for('<name>_<mode>.tflite')} with the host's "
                              f"predictions, for python -m export.phone's accuracy check "
                              f"(default: 32; 0: none)")
+    parser.add_argument("--keep-float", type=_keep, metavar="auto|N",
+                        help="int8 only: keep in float the layers int8 hurts most (TFLite's "
+                             "quantization debugger, RMSE over scale): 'auto' the fewest for top-1 "
+                             "on 1,000 training images within --keep-float-within of the float "
+                             "model's, N the N worst; writes <name>_int8_mixed.tflite")
+    parser.add_argument("--keep-float-within", type=cli.flag(float, checks.at_least(0)), default=0.3,
+                        metavar="POINTS", help="with --keep-float auto: top-1 points int8 may lose "
+                                               "(default: 0.3)")
     parser.add_argument("--no-pass", action="append", default=[], metavar="NAME",
                         help="leave out one of the export's rewrite passes, which re-express layers "
                              "as ops XNNPACK runs fast with the same outputs (repeatable; "
                              "docs/export.md lists them, e.g. prelu_as_depthwise)")
 
 
+def _keep(value: str):
+    """'auto' or a number of layers >= 1."""
+    if value == "auto":
+        return value
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a number of layers >= 1, got {value!r}")
+    return count
+
+
 def run(args, parser) -> int:
     mode = args.mode or "int8"
     if args.io != "int8" and mode != "int8":
         parser.error(f"--io {args.io} applies to --int8 only, not --{mode}")
+    if args.keep_float is not None and mode != "int8":
+        parser.error(f"--keep-float applies to --int8 only, not --{mode}")
     if args.model and not args.dataset:
         parser.error("--model needs --dataset: int8 calibration and the verification read its images")
     given = [flag for flag, name, default in MODEL_ONLY if getattr(args, name) != default]
@@ -87,7 +111,8 @@ def run(args, parser) -> int:
     try:
         report = export.export(run, mode, args.io, args.calibration_samples, args.eval_samples,
                                args.out, device_samples=args.device_samples,
-                               skip_passes=args.no_pass)
+                               skip_passes=args.no_pass, keep_float=args.keep_float,
+                               keep_float_within=args.keep_float_within / 100)
     except export.ExportError as e:
         cli.print_error(parser.prog, e)
         return 1
@@ -98,6 +123,9 @@ def run(args, parser) -> int:
             ("tflite top-1", f"{report['tflite_top1']:.4f}"),
             ("agreement", f"{report['agreement']:.4f} on {report['eval_examples']} images"),
             ("ops", ", ".join(sorted({o['op'] for o in report['ops']}))),
+            *([("kept in float", f"{len(report['kept_float']['layers'])} layer(s): "
+                                 f"{', '.join(report['kept_float']['layers']) or 'none needed'}")]
+              if "kept_float" in report else []),
             ("passes", ", ".join(report["passes"]) or "none applied"),
             ("report", out.report)]
     if report["device_samples"]:

@@ -15,18 +15,9 @@ MODES = ("int8", "int16x8", "float16", "dynamic", "float32")
 CALIBRATED = ("int8", "int16x8")  # the modes that need representative data
 
 
-def convert(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
-            io_type: str = "int8", sparse: bool = False, skip_passes=()) -> bytes:
-    """Convert a tf_keras model at batch 1 (static shapes fold away), after the export's rewrite
-    passes for ``mode`` (``lite_tf.deploy.passes``) but those in ``skip_passes``.
-
-    ``int8``: full-integer, TFLITE_BUILTINS_INT8 only, inputs/outputs of ``io_type`` ('int8',
-    'uint8' or 'float32'); needs ``representative_data`` (a callable yielding input batches of
-    one). ``int16x8``: int16 activations with int8 weights (TFLite's 16x8 scheme: closer to
-    float than int8, run by reference kernels, not XNNPACK), float32 inputs/outputs, calibrated
-    alike. ``float16``/``dynamic``: weight-only quantization; ``float32``. ``sparse`` adds TFLite's
-    sparsity optimization (pruned weights stored sparse; float models run sparse in XNNPACK).
-    """
+def converter_for(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
+                  io_type: str = "int8", sparse: bool = False, skip_passes=()):
+    """The TFLiteConverter ``convert`` runs (for the quantization debugger, which runs it itself)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     model, _ = passes.apply(model, mode, skip_passes)
@@ -39,6 +30,7 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
     root.forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [root.forward.get_concrete_function()], root)
+    converter.root_kept = root  # the function's variables live as long as the converter
     if mode != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if sparse:
@@ -56,6 +48,23 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
         dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
         converter.inference_input_type = dtype
         converter.inference_output_type = dtype
+    return converter
+
+
+def convert(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
+            io_type: str = "int8", sparse: bool = False, skip_passes=()) -> bytes:
+    """Convert a tf_keras model at batch 1 (static shapes fold away), after the export's rewrite
+    passes for ``mode`` (``lite_tf.deploy.passes``) but those in ``skip_passes``.
+
+    ``int8``: full-integer, TFLITE_BUILTINS_INT8 only, inputs/outputs of ``io_type`` ('int8',
+    'uint8' or 'float32'); needs ``representative_data`` (a callable yielding input batches of
+    one). ``int16x8``: int16 activations with int8 weights (TFLite's 16x8 scheme: closer to
+    float than int8, run by reference kernels, not XNNPACK), float32 inputs/outputs, calibrated
+    alike. ``float16``/``dynamic``: weight-only quantization; ``float32``. ``sparse`` adds
+    TFLite's sparsity optimization (pruned weights stored sparse; float models run sparse in
+    XNNPACK).
+    """
+    converter = converter_for(model, mode, representative_data, io_type, sparse, skip_passes)
     with console.silenced():  # the converter prints its settings from C++
         return converter.convert()
 

@@ -20,6 +20,7 @@ from lite_tf.backend import tf
 from lite_tf.compression import stage as stages
 from lite_tf.data import pipeline, sources
 from lite_tf.deploy import litert, passes, samples
+from lite_tf.deploy import precision
 from lite_tf.deploy.convert import CALIBRATED, convert
 from lite_tf.errors import InputError
 from lite_tf.rundir import ExportFiles, Run
@@ -81,18 +82,42 @@ def _batches(run: Run, builder, split: str, batch_size: int, limit: int | None, 
     return [(x.numpy(), y.numpy().argmax(-1)) for x, y in ds]
 
 
+def _keep_float(run: Run, builder, model, calibration, keep, within: float, samples: int, io_type: str,
+                progress) -> tuple[bytes, dict]:
+    """The int8 model with layers kept in float (``export``'s ``keep_float``) and what was kept."""
+    held = _batches(run, builder, run["train_split"], 32, samples, model.input_shape[1])
+    x, y = np.concatenate([a for a, _ in held]), np.concatenate([b for _, b in held])
+    float_top1 = float((np.asarray(model.predict(x, verbose=0)).argmax(-1) == y).mean())
+    progress("ranking the layers by their int8 error; keeping "
+             + (f"the fewest in float for top-1 within {100 * within:.2f} points of float on "
+                f"{len(y)} training images" if keep == "auto" else f"the {keep} worst in float"))
+    choice = precision.keep_float(
+        model, lambda: (a for a, _ in calibration), lambda c: float((litert.TFLiteModel(c)(x).argmax(-1) == y).mean()),
+        float_top1, within if keep == "auto" else None, io_type, None if keep == "auto" else int(keep),
+        skip_passes=list(passes.PASSES), progress=progress)
+    return choice.content, {"layers": [litert.layer_of(r["tensor"]) for r in choice.kept],
+                            "errors": [round(r["error"], 4) for r in choice.kept],
+                            "selection_images": int(len(y)), "selection_float_top1": float_top1,
+                            "selection_top1": {str(k): v for k, v in sorted(choice.tried.items())},
+                            "within": within if keep == "auto" else None}
+
+
 def float_kernels(ops: list[tuple[str, str]]) -> list[str]:
     return sorted({op for op, dtype in ops if dtype == "float32" and op not in BOUNDARY_OPS})
 
 
 def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samples: int = 200,
            eval_samples: int | None = None, out_dir: str | None = None, progress=print,
-           device_samples: int = 32, skip_passes=()) -> dict:
+           device_samples: int = 32, skip_passes=(), keep_float: str | int | None = None,
+           keep_float_within: float = 0.003, selection_samples: int = 1000) -> dict:
     """Convert, verify and write ``<model>_<mode>.tflite``, the labels, the report (and a copy as
     the folder's latest report) and the first ``device_samples`` evaluation images with the host's
     predictions (``lite_tf.deploy.samples``, for the phone app's accuracy check) to ``out_dir``
     (default: the run's export folder; names: ``rundir.ExportFiles``); returns the report. The
-    export's rewrite passes (``lite_tf.deploy.passes``) apply but those in ``skip_passes``."""
+    export's rewrite passes (``lite_tf.deploy.passes``) apply but those in ``skip_passes``.
+    ``keep_float`` (int8 only): 'auto' keeps the fewest layers int8 hurts most in float for
+    top-1 on ``selection_samples`` training images within ``keep_float_within`` of the float
+    model's (``lite_tf.deploy.precision``), N the N worst; written as ``<model>_int8_mixed``."""
     start = time.time()
     passes.check(skip_passes)
     out_dir = out_dir or run.dir.export_dir
@@ -126,6 +151,11 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     ops = litert.tensor_types(content)
     if mode in CALIBRATED and float_kernels(ops):
         raise ExportError(f"the {mode} export kept float kernels: {', '.join(float_kernels(ops))}")
+    kept = None
+    if keep_float is not None:
+        content, kept = _keep_float(run, builder, rewritten, calibration, keep_float,
+                                    keep_float_within, selection_samples, io_type, progress)
+        ops = litert.tensor_types(content)
 
     evaluation = _batches(run, builder, run["eval_split"], 32, eval_samples, size)
     progress(f"evaluating on {sum(len(y) for _, y in evaluation)} {run['eval_split']} images")
@@ -138,7 +168,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         got_lite.append(lite(x).argmax(-1))
     want, got_float, got_lite = map(np.concatenate, (want, got_float, got_lite))
 
-    out = ExportFiles(out_dir, f"{run['model']}_{mode}")
+    out = ExportFiles(out_dir, f"{run['model']}_{mode}" + ("_mixed" if kept else ""))
     weights = litert.weights(content)
     report = {
         "model": run["model"], "dataset": run["dataset"], "mode": mode,
@@ -154,6 +184,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         "input_shape": [1, *model.input_shape[1:]],
         "ops": [{"op": op, "type": dtype} for op, dtype in ops],
         "passes": applied,
+        **({"kept_float": kept} if kept else {}),
         "weights": weights,
         "seconds": round(time.time() - start, 1),
     }

@@ -95,6 +95,15 @@ WEIGHTED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}  # weights: t
 _LAYER = re.compile(r"([^/;]+)/(?:Conv2D|depthwise|MatMul|BiasAdd)")
 
 
+def layer_of(tensor_name: str) -> str:
+    """The Keras layer a converted activation tensor came from, read from its name
+    ('net/s1_bn/FusedBatchNormV3;net/s1/Conv2D' -> 's1', 'net/s2_add/add' -> 's2_add')."""
+    found = _LAYER.findall(tensor_name)
+    if found:
+        return found[-1].removeprefix("quant_")
+    return tensor_name.split(";")[0].split("/")[-2] if "/" in tensor_name else tensor_name
+
+
 def _most_values_per_channel(value, op: str) -> int:
     axis = -1 if op == "DEPTHWISE_CONV_2D" else 0  # TFLite kernels: [out, ...], depthwise [1, h, w, out]
     channels = np.moveaxis(value, axis, 0).reshape(value.shape[axis], -1)
