@@ -31,7 +31,7 @@ from tensorflow_model_optimization.python.core.quantization.keras.default_8bit i
     default_8bit_quantize_registry, default_8bit_quantizers)
 
 from lite_tf.backend import keras, tf
-from lite_tf.checks import field, one_of, validate
+from lite_tf.checks import field, one_of, validate, within
 from lite_tf.compression import prune, qat, stage
 from lite_tf.compression.quantize import quantize_model, transfer_weights
 from lite_tf.errors import InputError
@@ -45,11 +45,13 @@ ACIQ_CLIP = {2: 2.83, 4: 5.03}  # clip / mean|w| minimizing the error for Laplac
 @dataclasses.dataclass(frozen=True)
 class LowBitWeights:
     """``bits`` per weight of the convolution and dense kernels (1: binary, 2: 2-bit or, with
-    ``ternary``, {-a, 0, +a}; 4; 8: plain QAT); layers whose name starts with one of ``skip``
-    keep 8 bits, as do depthwise convolutions and the classifier."""
+    ``ternary``, {-a, 0, +a}, zero where |w| < ``threshold`` times the channel's mean |w|: TWN's
+    0.7, higher for more zeros); layers whose name starts with one of ``skip`` keep 8 bits, as
+    do depthwise convolutions and the classifier."""
 
     bits: int = field(4, one_of(*BITS))
     ternary: bool = False
+    threshold: float = field(0.7, within(0, 3))  # ternary: zero below this times the mean |w|
     skip: tuple[str, ...] = ("stem",)
 
     def check(self) -> None:
@@ -74,7 +76,7 @@ def _bound(unit, top: int):
     return tf.maximum(unit * 127.0 / float(127 // top), 1e-12)
 
 
-def grid(w, bits: int, ternary: bool = False, per_axis: bool = True):
+def grid(w, bits: int, ternary: bool = False, per_axis: bool = True, threshold: float = 0.7):
     """(``w`` on its low-bit grid, the 8-bit range that represents the grid exactly): per
     last-axis channel if ``per_axis``, else per tensor. The range is what the 8-bit fake
     quantization and the export use, so the int8 kernel holds the grid with no rounding."""
@@ -88,7 +90,7 @@ def grid(w, bits: int, ternary: bool = False, per_axis: bool = True):
     if bits == 1:
         return sign * mean, _bound(mean, 1)
     if ternary:
-        kept = tf.cast(magnitude > 0.7 * mean, w.dtype)
+        kept = tf.cast(magnitude > threshold * mean, w.dtype)
         a = tf.math.divide_no_nan(tf.reduce_sum(magnitude * kept, axis=axes, keepdims=True),
                                   tf.reduce_sum(kept, axis=axes, keepdims=True))
         return sign * kept * a, _bound(a, 1)
@@ -109,9 +111,10 @@ class LowBitWeightsQuantizer(_q.quantizers.LastValueQuantizer):
     in which the grid is exact (symmetric, narrow; per channel for convolutions, as TF-MOT's
     weight quantizers, whose range variables it keeps)."""
 
-    def __init__(self, bits: int, ternary: bool = False, per_axis: bool = True, **kwargs):
+    def __init__(self, bits: int, ternary: bool = False, per_axis: bool = True,
+                 threshold: float = 0.7, **kwargs):
         super().__init__(num_bits=8, per_axis=per_axis, symmetric=True, narrow_range=True)
-        self.bits, self.ternary = bits, ternary
+        self.bits, self.ternary, self.threshold = bits, ternary, threshold
 
     def build(self, tensor_shape, name, layer):
         if self.per_axis:  # the variables of TF-MOT's convolution weight quantizer
@@ -120,7 +123,7 @@ class LowBitWeightsQuantizer(_q.quantizers.LastValueQuantizer):
         return super().build(tensor_shape, name, layer)
 
     def __call__(self, inputs, training, weights, **kwargs):
-        values, bound = grid(inputs, self.bits, self.ternary, self.per_axis)
+        values, bound = grid(inputs, self.bits, self.ternary, self.per_axis, self.threshold)
         projected = inputs + tf.stop_gradient(values - inputs)
         bound = tf.reshape(bound, weights["max_var"].shape)
         if training:  # a record only: the range is always the current kernel's, as bake sets it
@@ -131,7 +134,8 @@ class LowBitWeightsQuantizer(_q.quantizers.LastValueQuantizer):
         return quantize(projected, -bound, bound, num_bits=8, narrow_range=True)
 
     def get_config(self):
-        return {"bits": self.bits, "ternary": self.ternary, "per_axis": self.per_axis}
+        return {"bits": self.bits, "ternary": self.ternary, "per_axis": self.per_axis,
+                "threshold": self.threshold}
 
     def __eq__(self, other):
         return isinstance(other, LowBitWeightsQuantizer) and self.get_config() == other.get_config()
@@ -150,7 +154,7 @@ class _Registry(default_8bit_quantize_registry.Default8BitQuantizeRegistry):
             config = copy.copy(config)
             config.weight_quantizer = LowBitWeightsQuantizer(
                 self.weights.bits, self.weights.ternary,
-                per_axis=isinstance(layer, keras.layers.Conv2D))
+                per_axis=isinstance(layer, keras.layers.Conv2D), threshold=self.weights.threshold)
         return config
 
 
@@ -187,7 +191,7 @@ def bake(trained, net, weights: LowBitWeights):
         wrapper = plain.get_layer(f"quant_{name}")
         per_axis = isinstance(wrapper.layer, keras.layers.Conv2D)
         found = {v.name.rsplit("/", 1)[-1].split(":")[0]: v for v in wrapper.weights}
-        values, bound = grid(found["kernel"], weights.bits, weights.ternary, per_axis)
+        values, bound = grid(found["kernel"], weights.bits, weights.ternary, per_axis, weights.threshold)
         found["kernel"].assign(values)
         found["kernel_max"].assign(tf.reshape(bound, found["kernel_max"].shape))
         found["kernel_min"].assign(-found["kernel_max"])

@@ -197,8 +197,8 @@ def distinct_values(model, names) -> dict[str, int]:
     fake-quantized layer's float kernel, read from its variables)."""
     out = {}
     for name in names:
-        kernel = next(np.asarray(v) for v in model.get_layer(name).weights
-                      if v.name.endswith(("/kernel:0", "/depthwise_kernel:0")))
+        kernel = next(np.asarray(v) for v in model.get_layer(name).weights  # stripped: 'kernel:0'
+                      if v.name.rsplit("/", 1)[-1] in ("kernel:0", "depthwise_kernel:0"))
         channels = kernel.reshape(-1, kernel.shape[-1])
         out[name] = max(len(np.unique(channels[:, c])) for c in range(channels.shape[1]))
     return out

@@ -29,7 +29,8 @@ def _debugger(model, calibration: Callable, keep=(), io_type: str = "int8", skip
     converter = converter_for(model, "int8", calibration, io_type, skip_passes=skip_passes)
     # Float kernels allowed for the kept layers; every other op is int8 as before.
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
-    options = _debugging.QuantizationDebugOptions(denylisted_nodes=list(keep), fully_quantize=True)
+    options = _debugging.QuantizationDebugOptions(denylisted_nodes=list(keep),
+                                                  fully_quantize=io_type != "float32")
     with console.silenced():
         return _debugging.QuantizationDebugger(
             converter=converter, debug_dataset=lambda: ([np.asarray(x, np.float32)] for x in calibration()),
@@ -39,7 +40,9 @@ def _debugger(model, calibration: Callable, keep=(), io_type: str = "int8", skip
 def ranked(model, calibration: Callable, skip_passes=()) -> list[dict]:
     """Every quantized layer output: ``tensor`` name, ``op`` and ``error`` (RMSE / scale over
     the calibration images), worst first."""
-    debugger = _debugger(model, calibration, skip_passes=skip_passes)
+    # Float I/O here: the debugger feeds float images, and quantizes them only where it finds
+    # the input's scale (MobileNetV3's debug model had none).
+    debugger = _debugger(model, calibration, io_type="float32", skip_passes=skip_passes)
     with console.silenced():
         debugger.run()
     dump = io.StringIO()
