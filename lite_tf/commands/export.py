@@ -63,7 +63,7 @@ def add_arguments(parser) -> None:
                              f"{rundir.samples_for('<name>_<mode>.tflite')} with the host's "
                              f"predictions, for python -m export.phone's accuracy check "
                              f"(default: 32; 0: none)")
-    parser.add_argument("--keep-float", type=_keep, metavar="auto|N",
+    parser.add_argument("--keep-float", type=cli.flag(_layers, KEEP), metavar="auto|N",
                         help="int8 only: keep in float the layers int8 hurts most (TFLite's "
                              "quantization debugger, RMSE over scale): 'auto' the fewest for top-1 "
                              "on 1,000 training images within --keep-float-within of the float "
@@ -77,17 +77,16 @@ def add_arguments(parser) -> None:
                              "docs/export.md lists them, e.g. prelu_as_depthwise)")
 
 
-def _keep(value: str):
-    """'auto' or a number of layers >= 1."""
-    if value == "auto":
-        return value
+def _layers(text: str):
+    """'auto', a whole number, or the text itself for ``KEEP`` to reject."""
     try:
-        count = int(value)
+        return text if text == "auto" else int(text)
     except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"must be 'auto' or a number of layers >= 1, got {value!r}")
-    return count
+        return text
+
+
+KEEP = checks.Check("'auto' or a number of layers >= 1",
+                    lambda v: v == "auto" or (isinstance(v, int) and v >= 1))
 
 
 def run(args, parser) -> int:
