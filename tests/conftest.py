@@ -2,6 +2,7 @@ import lite_tf  # noqa: F401  (selects tf_keras before TensorFlow is imported an
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -174,8 +175,39 @@ def qat_run(trained, tmp_path_factory, worker_id):
     from lite_tf.training.launch import launch
 
     def train(workdir):
-        launch(["qat"], ["train.epochs = 1", "train.verbose = 0"], str(workdir),
+        launch(["qat"], ["train.epochs = 1", "train.verbose = 0", "train.saved_model = False"], str(workdir),
                init_from=str(trained))
         gin.clear_config()
 
     return shared(tmp_path_factory, worker_id, "qat_run", train)
+
+
+@pytest.fixture(scope="session")
+def pruned_run(trained, tmp_path_factory, worker_id):
+    """Magnitude pruning of the trained run to 75% in two epochs (the target reached halfway),
+    once per test run, for the stages that start from a pruned model; copy it before changing it."""
+    from lite_tf.training.launch import launch
+
+    def train(workdir):
+        launch(["prune"], ["train.epochs = 2", "train.verbose = 0", "train.saved_model = False",
+                            "prune.Pruning.end = 0.5"],
+               str(workdir), init_from=str(trained))
+        gin.clear_config()
+
+    return shared(tmp_path_factory, worker_id, "pruned_run", train)
+
+
+@pytest.fixture(scope="session")
+def trained_int8(trained, tmp_path_factory, worker_id) -> dict:
+    """The int8 export's report of the trained run (64 test images evaluated), once per test run:
+    the dense model the compression tests compare their sizes with."""
+    from lite_tf import rundir
+    from lite_tf.deploy.export import export
+
+    def make(path):
+        export(rundir.find_run(str(trained)), "int8", eval_samples=64, out_dir=str(path),
+               progress=lambda _: None)
+
+    path = shared(tmp_path_factory, worker_id, "trained_int8", make)
+    (report,) = path.glob("*.report.json")
+    return json.loads(report.read_text())

@@ -26,7 +26,8 @@ def train_command(workdir, digits_dir, epochs):
             "--gin_bindings", "train.model = 'mobilenext_035'", "--gin_bindings",
             f"train.epochs = {epochs}", "--gin_bindings", "train.image_size = 32",
             "--gin_bindings", "train.warmup_epochs = 0", "--gin_bindings",
-            f"train.data_dir = '{digits_dir}'", "--gin_bindings", "train.verbose = 0"]
+            f"train.data_dir = '{digits_dir}'", "--gin_bindings", "train.verbose = 0",
+            "--gin_bindings", "train.saved_model = False"]
 
 
 def start(command, cwd):

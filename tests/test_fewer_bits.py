@@ -109,10 +109,9 @@ def test_pcqat_keeps_the_zeros_and_the_clusters_in_int8():
 
 
 @pytest.mark.slow  # three stage runs and two exports
-def test_prune_sparse_cluster_pcqat_stages_export_zeros_and_clusters(trained, tmp_path):
+def test_prune_sparse_cluster_pcqat_stages_export_zeros_and_clusters(pruned_run, trained_int8, tmp_path):
     from test_compress import stage
-    stage("prune", trained, tmp_path / "prune", "train.epochs = 2", "prune.Pruning.end = 0.5")
-    clustered = stage("sparse_cluster", tmp_path / "prune", tmp_path / "cluster")
+    clustered = stage("sparse_cluster", pruned_run, tmp_path / "cluster")
     final = json.loads((tmp_path / "cluster" / "metrics.json").read_text())["final"]["clusters"]
     assert final["most_values_per_channel"] <= 16 and final["sparsity"] >= 0.74
     run = stage("pcqat", tmp_path / "cluster", tmp_path / "pcqat")
@@ -121,9 +120,14 @@ def test_prune_sparse_cluster_pcqat_stages_export_zeros_and_clusters(trained, tm
     pruned = [w for w in int8["weights"] if prune.prunable_name(w["layer"]) and w["op"] == "CONV_2D"
               and w["layer"] != "stem"]
     assert min(w["zeros"] for w in pruned) >= 0.74 and max(w["most_values_per_channel"] for w in pruned) <= 16
-    dense = export(rundir.find_run(str(trained)), "int8", eval_samples=64,
-                   out_dir=str(tmp_path / "dense"), progress=lambda _: None)
-    assert int8["gzip_bytes"] < 0.4 * dense["gzip_bytes"]
+    # Three zeros in four and at most 16 values per channel: about 2 of int8's 8 bits of
+    # information, so the kernels compress to about a quarter of the dense model's. (The whole
+    # file does not follow them there: this small model's depthwise kernels, biases and
+    # per-channel quantization parameters alone take 0.28x the dense model's gzip bytes.)
+    dense = {w["layer"]: w["gzip_bytes"] for w in trained_int8["weights"]}
+    compressed = sum(w["gzip_bytes"] for w in pruned) / sum(dense[w["layer"]] for w in pruned)
+    assert compressed <= 0.35, compressed
+    assert int8["gzip_bytes"] < 0.5 * trained_int8["gzip_bytes"]
 
 
 @pytest.mark.slow  # a stage run and an export
@@ -133,10 +137,21 @@ def test_ternary_stage_exports_three_values_with_its_accuracy(trained, tmp_path)
     final = json.loads((tmp_path / "ternary" / "metrics.json").read_text())["final"]
     assert final["low_bit"]["most_values_per_channel"] <= 3
     int8 = export(run, "int8", progress=lambda _: None)
-    # The saved model is the trained one: its float top-1 on the test split is the run's, up to
-    # ties (Keras's top-1 counts a tie with the label as right, argmax picks the first class;
-    # fake-quantized logits tie often; the predictions are compared exactly above).
-    assert int8["float_top1"] == pytest.approx(final["val_top1"], abs=2.5 / int8["eval_examples"])
+    # The saved model is the trained one: on the test split it scores what the run measured, with
+    # ties counted as Keras's top-1 counts them (a tie with the label is right; fake-quantized
+    # logits tie often, the more so in a model one epoch of ternary weights has set back), and
+    # what the export measured with argmax's (the first of the tied classes).
+    from lite_tf.data import pipeline, sources
+    batches = pipeline.make_dataset(sources.get_builder(run["dataset"], run["data_dir"]), run["eval_split"],
+                                    training=False, batch_size=64, image_size=run["image_size"],
+                                    crop_fraction=run["eval_crop_fraction"], preprocessing=run["preprocessing"])
+    model = stages.load_model(run)
+    logits, labels = zip(*((model.predict(x, verbose=0), y.numpy().argmax(-1)) for x, y in batches))
+    logits, labels = np.concatenate(logits), np.concatenate(labels)
+    assert len(labels) == int8["eval_examples"]
+    assert np.mean(logits.argmax(-1) == labels) == pytest.approx(int8["float_top1"], abs=0.5 / len(labels))
+    keras_top1 = np.mean(logits[np.arange(len(labels)), labels] >= logits.max(-1))
+    assert keras_top1 == pytest.approx(final["val_top1"], abs=1.5 / len(labels))
     names = lowbit.low_bit_layers(stages.build_model(run, 10))
     low = [w for w in int8["weights"] if w["layer"] in names]
     assert low and max(w["most_values_per_channel"] for w in low) <= 3

@@ -147,6 +147,7 @@ def test_low_rank_run_fine_tunes_and_later_stages_and_exports_rebuild_it(trained
     assert final["low_rank"]["macs_after"] <= 0.7 * final["low_rank"]["macs_before"]
     assert 0.0 <= final["before_training"]["val_top1"] <= 1.0
     assert run["model_overrides"]["low_rank"] and run["model_overrides"]["bn_momentum"] == 0.9
+    assert not (tmp_path / "lr" / "saved_model").exists()  # train.saved_model = False (stage())
     model = stages.load_model(run)
     assert any(layer.name.endswith("_svd") for layer in model.layers)
     qat = stage("qat", tmp_path / "lr", tmp_path / "lr_qat")

@@ -175,7 +175,8 @@ def test_a_new_stage_runs_through_train_and_export(throwaway_stage, trained, tmp
     """Registering a Stage subclass is all a new stage needs: train.compress picks it, the run
     records it, export names it and the report lists it in the method chain."""
     done = launch(["qat"], ["train.compress = 'freeze_stem'", "train.epochs = 1",
-                            "train.verbose = 0"], str(tmp_path / "run"), init_from=str(trained))
+                            "train.verbose = 0", "train.saved_model = False"], str(tmp_path / "run"),
+                  init_from=str(trained))
     assert done.stage.name == "freeze_stem" and done.final["frozen"] == ["stem"]
     assert done.stage.summary(done.final) == [("frozen", "stem")]
     run = rundir.find_run(str(tmp_path / "run"))

@@ -23,7 +23,7 @@ from lite_tf.training.launch import launch
 def quick(digits_dir, *extra):
     return ["configs/quickstart.gin"], [
         "train.model = 'mobilenext_035'", "train.epochs = 2", "train.image_size = 32", f"train.data_dir = '{digits_dir}'",
-        "train.verbose = 0", *extra]
+        "train.verbose = 0", "train.saved_model = False", *extra]
 
 
 def test_end_to_end_run_writes_the_workdir(trained, tmp_path, monkeypatch):

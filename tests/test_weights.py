@@ -238,7 +238,7 @@ def test_fine_tuning_from_imagenet_weights_is_one_gin_line(cache, tmp_path, digi
     launch(["quickstart"], [
         "train.model = 'mobilenext_035'", "create_model.weights = 'imagenet'", "train.epochs = 1",
         "train.learning_rate = 0.0", "train.warmup_epochs = 0", "train.image_size = 32",
-        f"train.data_dir = '{digits_dir}'", "train.verbose = 0"], str(workdir))
+        f"train.data_dir = '{digits_dir}'", "train.verbose = 0", "train.saved_model = False"], str(workdir))
     config = (workdir / "config.gin").read_text()
     assert "create_model.weights = 'imagenet'" in config
     assert config.rstrip().endswith("train.preprocessing = 'torch'")

@@ -3,6 +3,7 @@ weight tensors)."""
 
 from __future__ import annotations
 
+import gzip
 import re
 
 import numpy as np
@@ -113,8 +114,8 @@ def _most_values_per_channel(value, op: str) -> int:
 def weights(model_content: bytes) -> list[dict]:
     """Every convolution and fully-connected weight tensor: the Keras layer it came from (read
     from the tensor name), its type, size, fraction of zeros (exact for int8: zero point 0),
-    distinct values, and the most distinct values of any output channel (clustered and low-bit
-    kernels hold few)."""
+    distinct values, the most distinct values of any output channel (clustered and low-bit
+    kernels hold few) and its bytes gzip-compressed on their own (where a download's bytes go)."""
     interp, tensors = _plain_interpreter(model_content)
     out = []
     for op in interp._get_ops_details():  # noqa: SLF001
@@ -130,5 +131,6 @@ def weights(model_content: bytes) -> list[dict]:
         out.append({"layer": layer.removeprefix("quant_"), "op": op["op_name"],
                     "type": np.dtype(tensor["dtype"]).name, "size": int(value.size),
                     "zeros": float(np.mean(value == 0)), "values": int(np.unique(value).size),
-                    "most_values_per_channel": _most_values_per_channel(value, op["op_name"])})
+                    "most_values_per_channel": _most_values_per_channel(value, op["op_name"]),
+                    "gzip_bytes": len(gzip.compress(value.tobytes(), 9))})
     return out

@@ -108,10 +108,12 @@ class Distribution(Section):
 
 @dataclasses.dataclass(frozen=True)
 class Checkpointing(Section):
-    """Checkpoints and progress output."""
+    """Checkpoints, the final model's formats and progress output."""
 
     checkpoint_every_steps: int | None = setting(None, "also back up every N steps (default: "
                                                        "every epoch)", at_least(1))
+    saved_model: bool = setting(True, "also write the final model as a TensorFlow SavedModel "
+                                      "(saved_model/: about half a short run's time)")
     verbose: Any = setting("auto", "Keras fit verbosity", one_of("auto", 0, 1, 2))
 
 

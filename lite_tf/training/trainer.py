@@ -193,7 +193,8 @@ class Job:
         if "before_training" in metrics:
             metrics["final"]["before_training"] = metrics["before_training"]
         net.save(out.model_file(self.stage.quantized))
-        net.save(out.saved_model, save_format="tf")
+        if s.checkpointing.saved_model:
+            net.save(out.saved_model, save_format="tf")
         out.finish(s.record(), self.start.weights, self._config(s))
         files.write_json(out.metrics, metrics)
         return metrics["final"]
