@@ -183,7 +183,7 @@ def test_fashion_mnist_leaderboard_resumes_and_adds_runs(tmp_path, trained, digi
     out, figures, root = tmp_path / "board.md", tmp_path / "board.json", tmp_path / "runs"
     common = ["--epochs", "1", "--root", str(root), "--out", str(out), "--results", str(figures),
               "--latency-runs", "5", "--gin_bindings", "train.dataset = 'sklearn_digits'",
-              f"train.data_dir = '{digits_dir}'"]
+              f"train.data_dir = '{digits_dir}'", "train.saved_model = False"]
     first = run_script(script, ["--models", "mobilenet_v1_025", *common])
     assert first.returncode == 0, first.stderr[-2000:]
     trained_once = (root / "mobilenet_v1_025" / "run.json").read_bytes()
@@ -214,7 +214,7 @@ def test_fashion_mnist_compression_steps_from_a_base_run(tmp_path, trained, digi
     out, figures = tmp_path / "compression.md", tmp_path / "compression.json"
     args = [str(trained), "--root", str(tmp_path / "runs"), "--out", str(out), "--results",
             str(figures), "--latency-runs", "5", "--gin_bindings", "train.epochs = 1",
-            f"train.data_dir = '{digits_dir}'"]
+            f"train.data_dir = '{digits_dir}'", "train.saved_model = False"]
     bad = run_script(script, [*args, "--steps", "pqat"])
     assert bad.returncode == 2 and "--steps needs prune too" in bad.stderr and not out.exists()
     proc = run_script(script, [*args, "--steps", "qat"])

@@ -30,9 +30,14 @@ def randomized(name, rng, size=64):
 CONCAT_LIMITED = {"ghostnet_100"}
 
 
+# The slowest four (6-8 s each) run in the slow suite.
+SLOW_TO_THIN = {"mobilenext_035", "mnasnet_050", "mobilefacenet", "efficientnet_lite0"}
+
+
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="groups stop at ghost modules' concat"))
-    if n in CONCAT_LIMITED else n for n in one_per_family()])
+    if n in CONCAT_LIMITED else pytest.param(n, marks=pytest.mark.slow) if n in SLOW_TO_THIN else n
+    for n in one_per_family()])
 def test_thin_model_computes_what_the_wide_one_does_without_the_removed_channels(name, rng):
     model = randomized(name, rng)
     if get_entry(name).family in NO_PRUNABLE_CHANNELS:

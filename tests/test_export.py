@@ -100,6 +100,8 @@ def test_model_files_export_like_their_run(trained, tmp_path, digits_dir):
     assert proc.returncode == 0, proc.stderr[-2000:]
     from_keras = json.loads((tmp_path / "keras" / "export_report.json").read_text())
     assert (tmp_path / "keras" / "model_int8.tflite").stat().st_size == from_keras["size_bytes"]
+    # The SavedModel a run writes by default (train.saved_model; the fixture run skipped it).
+    stages.load_model(rundir.find_run(str(workdir))).save(str(workdir / "saved_model"), save_format="tf")
     saved_model = rundir.model_file_run(str(workdir / "saved_model"), "sklearn_digits", digits_dir)
     from_saved_model = exporter.export(saved_model, "float32", out_dir=str(tmp_path / "sm"), **quiet)
     assert from_keras["float_top1"] == from_saved_model["float_top1"] == from_run["float_top1"]

@@ -189,11 +189,11 @@ def test_the_recipe_trains_and_exports_int8_on_real_data(fashion_dir, tmp_path):
         "--gin_bindings", "train.batch_size = 64",
         "--gin_bindings", "train.train_split = 'train[:4000]'",
         "--gin_bindings", "train.eval_split = 'test[:1000]'",
-        "--gin_bindings", "train.epochs = 8", "--gin_bindings", "train.verbose = 0",
-        "--gin_bindings", "train.saved_model = False"], "train")
+        "--gin_bindings", "train.epochs = 8", "--gin_bindings", "train.verbose = 0"], "train")
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = rundir.find_run(str(tmp_path / "run"))
     assert run["dataset"] == "fashion_mnist" and run["model_overrides"]["drop_strides"] == 1
+    assert (tmp_path / "run" / "saved_model" / "saved_model.pb").exists()  # train.saved_model's default
     report = exporter.export(run, "int8", progress=lambda _: None)
     assert report["eval_examples"] == 1000
     assert report["float_top1"] >= 0.6, report["float_top1"]

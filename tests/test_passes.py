@@ -212,7 +212,7 @@ def test_latency_breakdown_times_every_block_and_names_the_ops_outside_xnnpack(t
     assert "outside XNNPACK" in again.stdout and "GMAC/s" in again.stdout
 
 
-@pytest.mark.parametrize("multiplier", [1 / 2, 1 / 6])
+@pytest.mark.parametrize("multiplier", [1 / 2, pytest.param(1 / 6, marks=pytest.mark.slow)])
 def test_partial_identity_keeps_its_two_channel_ranges_apart_with_the_same_outputs(rng, multiplier):
     """MobileNeXt with a reduced identity multiplier: no slicing of the wide tensors but where a
     stage's first shortcut takes its input; the outputs are the same numbers."""

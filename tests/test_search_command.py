@@ -238,7 +238,8 @@ def test_the_smoke_search_measures_on_this_host_and_its_best_trains_and_exports(
     run = tmp_path / "best_run"
     trained = run_command("train", ["--config", str(tmp_path / "out" / "best.gin"), "--workdir",
                                     str(run), "--gin_bindings", "train.epochs = 1",
-                                    "--gin_bindings", f"train.data_dir = {digits_dir!r}"],
+                                    "--gin_bindings", f"train.data_dir = {digits_dir!r}",
+                                    "--gin_bindings", "train.saved_model = False"],
                           "python -m train", cwd=str(tmp_path))
     assert trained.returncode == 0, trained.stderr[-3000:]
     best = next(t for t in doc["trials"] if t["trial"] == doc["best"])
