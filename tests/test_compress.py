@@ -159,6 +159,7 @@ def fit_steps(model, steps, callbacks=()):
     model.fit(x, y, batch_size=4, epochs=1, callbacks=list(callbacks), verbose=0)
 
 
+@pytest.mark.slow  # 25 s; the default suite is full
 def test_pruning_reaches_its_target_in_the_prunable_layers_only():
     model = create_model("mobilenext_035", num_classes=10, input_shape=(32, 32, 3))
     pruning = prune.Pruning(target=0.75, end=0.5, frequency=2)

@@ -149,9 +149,14 @@ def test_ternary_stage_exports_three_values_with_its_accuracy(trained, tmp_path)
     logits, labels = zip(*((model.predict(x, verbose=0), y.numpy().argmax(-1)) for x, y in batches))
     logits, labels = np.concatenate(logits), np.concatenate(labels)
     assert len(labels) == int8["eval_examples"]
-    assert np.mean(logits.argmax(-1) == labels) == pytest.approx(int8["float_top1"], abs=0.5 / len(labels))
+    # Another batch size rounds the logits differently, which can break a tie either way: an image
+    # whose two highest logits are that close may count differently, the others may not.
+    top2 = np.sort(logits, -1)[:, -2:]
+    tied = int(np.sum(top2[:, 1] - top2[:, 0] <= 1e-5 * np.abs(logits).max()))
+    tolerance = (tied + 0.5) / len(labels)
+    assert np.mean(logits.argmax(-1) == labels) == pytest.approx(int8["float_top1"], abs=tolerance)
     keras_top1 = np.mean(logits[np.arange(len(labels)), labels] >= logits.max(-1))
-    assert keras_top1 == pytest.approx(final["val_top1"], abs=1.5 / len(labels))
+    assert keras_top1 == pytest.approx(final["val_top1"], abs=tolerance)
     names = lowbit.low_bit_layers(stages.build_model(run, 10))
     low = [w for w in int8["weights"] if w["layer"] in names]
     assert low and max(w["most_values_per_channel"] for w in low) <= 3
@@ -203,5 +208,11 @@ def test_export_keeps_the_worst_layers_in_float(trained, tmp_path):
     assert report["file"].endswith("_int8_mixed.tflite") and len(report["kept_float"]["layers"]) == 2
     assert report["kept_float"]["errors"] == sorted(report["kept_float"]["errors"], reverse=True)
     ops = {(o["op"], o["type"]) for o in report["ops"]}
-    assert ("DEQUANTIZE", "int8") in ops and ("CONV_2D", "float32") in ops and ("CONV_2D", "int8") in ops
+    kernels = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}  # which two: as the training went
+    assert ("DEQUANTIZE", "int8") in ops and ("CONV_2D", "int8") in ops
+    assert {op for op, dtype in ops if dtype == "float32"} & kernels
     assert list(report["kept_float"]["selection_top1"]) == ["2"]
+    cost = report["kept_float"]["cost"]  # against the all-int8 model, converted beside it
+    assert cost["size_ratio"] == round(report["size_bytes"] / cost["int8_size_bytes"], 4) > 0.9
+    assert cost["p50_ms"] > 0 and cost["int8_p50_ms"] > 0
+    assert cost["latency_ratio"] == pytest.approx(cost["p50_ms"] / cost["int8_p50_ms"], rel=1e-3)

@@ -99,6 +99,7 @@ def test_hard_swish_becomes_depthwise_and_multiply_in_xnnpack(rng):
     assert "HARD_SWISH" not in [op for op, _ in after] and all(runs for _, runs in after), after
 
 
+@pytest.mark.slow  # 20 s; the default suite is full
 def test_shufflenet_v1_average_pool_becomes_a_depthwise_conv_in_xnnpack(rng):
     from lite_tf.models import create_model
 
@@ -232,7 +233,8 @@ def test_partial_identity_keeps_its_two_channel_ranges_apart_with_the_same_outpu
     np.testing.assert_array_equal(rewritten(x).numpy(), model(x).numpy())
     inner = [keras.Model(m.input, m.get_layer("s7b3_reduce_bn").output)(x).numpy() for m in (model, rewritten)]
     np.testing.assert_allclose(inner[1], inner[0], rtol=1e-6, atol=1e-6 * np.abs(inner[0]).max())
-    ops = {name: collections.Counter(op for op, _ in litert.tensor_types(calibrated_int8(m, rng, skip_passes=skip)))
+    # The float32 conversion emits the slices the int8 one does, without calibrating.
+    ops = {name: collections.Counter(op for op, _ in litert.tensor_types(convert(m, "float32", skip_passes=skip)))
            for name, m, skip in (("before", model, list(passes.PASSES)), ("after", model, []))}
     assert ops["before"]["STRIDED_SLICE"] == 36
     assert ops["after"]["STRIDED_SLICE"] == 5  # the first shortcut of each of the 5 stages with several blocks

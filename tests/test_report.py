@@ -63,6 +63,6 @@ def test_report_bad_input_is_one_line_exit_2(tmp_path):
     for args, message in ((["nope"], "no training run at nope"),
                           ([str(unfinished)], "has not finished training"),
                           ([str(unfinished), "--runs", "0"], "argument --runs: must be >= 1, got '0'")):
-        proc = run_module("export.report", args, tmp_path)
+        proc = conftest.run_command("report", args, "python -m export.report", tmp_path)  # in process
         assert message in conftest.one_error_line(proc, "python -m export.report")
     assert snapshot(tmp_path) == before

@@ -67,7 +67,8 @@ def add_arguments(parser) -> None:
                         help="int8 only: keep in float the layers int8 hurts most (TFLite's "
                              "quantization debugger, RMSE over scale): 'auto' the fewest for top-1 "
                              "on 1,000 training images within --keep-float-within of the float "
-                             "model's, N the N worst; writes <name>_int8_mixed.tflite")
+                             "model's, N the N worst; writes <name>_int8_mixed.tflite and times it "
+                             "against the all-int8 model on this host")
     parser.add_argument("--keep-float-within", type=cli.flag(float, checks.at_least(0)), default=0.3,
                         metavar="POINTS", help="with --keep-float auto: top-1 points int8 may lose "
                                                "(default: 0.3)")
@@ -87,6 +88,13 @@ def _layers(text: str):
 
 KEEP = checks.Check("'auto' or a number of layers >= 1",
                     lambda v: v == "auto" or (isinstance(v, int) and v >= 1))
+
+
+def _kept_float_rows(kept: dict) -> list[tuple[str, str]]:
+    cost = kept["cost"]
+    return [("kept in float", f"{len(kept['layers'])} layer(s): {', '.join(kept['layers']) or 'none needed'}"),
+            ("their cost", f"latency {cost['latency_ratio']:.2f}x the all-int8 model's ({cost['int8_p50_ms']:.3f} "
+                           f"-> {cost['p50_ms']:.3f} ms p50, this host, 1 thread), size {cost['size_ratio']:.2f}x")]
 
 
 def run(args, parser) -> int:
@@ -122,9 +130,7 @@ def run(args, parser) -> int:
             ("tflite top-1", f"{report['tflite_top1']:.4f}"),
             ("agreement", f"{report['agreement']:.4f} on {report['eval_examples']} images"),
             ("ops", ", ".join(sorted({o['op'] for o in report['ops']}))),
-            *([("kept in float", f"{len(report['kept_float']['layers'])} layer(s): "
-                                 f"{', '.join(report['kept_float']['layers']) or 'none needed'}")]
-              if "kept_float" in report else []),
+            *(_kept_float_rows(report["kept_float"]) if "kept_float" in report else []),
             ("passes", ", ".join(report["passes"]) or "none applied"),
             ("report", out.report)]
     if report["device_samples"]:

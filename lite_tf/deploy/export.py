@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import tempfile
 import time
 
 import numpy as np
@@ -21,6 +22,7 @@ from lite_tf.compression import stage as stages
 from lite_tf.data import pipeline, sources
 from lite_tf.deploy import litert, passes, samples
 from lite_tf.deploy import precision
+from lite_tf.deploy.benchmark import host
 from lite_tf.deploy.convert import CALIBRATED, convert
 from lite_tf.errors import InputError
 from lite_tf.rundir import ExportFiles, Run
@@ -102,6 +104,21 @@ def _keep_float(run: Run, builder, model, calibration, keep, within: float, samp
                             "within": within if keep == "auto" else None}
 
 
+def _cost(int8: bytes, mixed: bytes, progress, rounds: int = 3) -> dict:
+    """What the float layers cost against the all-int8 model: size, and host latency (1 thread,
+    p50 of 50 runs, median of ``rounds`` rounds alternating between the two models)."""
+    progress("timing the all-int8 and the mixed model on this host (1 thread)")
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {name: os.path.join(folder, f"{name}.tflite") for name in ("int8", "mixed")}
+        for name, content in (("int8", int8), ("mixed", mixed)):
+            with open(paths[name], "wb") as f:
+                f.write(content)
+        p50 = host.median_p50(paths, threads=1, runs=50, rounds=rounds)
+    return {"int8_size_bytes": len(int8), "size_ratio": round(len(mixed) / len(int8), 4),
+            "int8_p50_ms": round(p50["int8"], 6), "p50_ms": round(p50["mixed"], 6),
+            "latency_ratio": round(p50["mixed"] / p50["int8"], 4)}
+
+
 def float_kernels(ops: list[tuple[str, str]]) -> list[str]:
     return sorted({op for op, dtype in ops if dtype == "float32" and op not in BOUNDARY_OPS})
 
@@ -153,8 +170,10 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         raise ExportError(f"the {mode} export kept float kernels: {', '.join(float_kernels(ops))}")
     kept = None
     if keep_float is not None:
+        int8 = content
         content, kept = _keep_float(run, builder, rewritten, calibration, keep_float,
                                     keep_float_within, selection_samples, io_type, progress)
+        kept["cost"] = _cost(int8, content, progress)
         ops = litert.tensor_types(content)
 
     evaluation = _batches(run, builder, run["eval_split"], 32, eval_samples, size)
