@@ -147,55 +147,45 @@ def snapshot(root):
     return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory, worker_id, digits_dir):
-    """A finished short quickstart run (MobileNeXt-0.35 at 32x32, about 90% top-1; no SavedModel,
-    half the time of a run this short), trained once per test run; copy it before changing it."""
+def stage(config, parent, workdir, *bindings, epochs=1):
+    """A short, quiet run of ``config`` (a stage's gin, or "quickstart") in ``workdir`` through
+    the training CLI's launcher, from the run ``parent`` (or None), without the SavedModel no test
+    here reads (half a short run's time); ``bindings`` override the rest. Returns its Run."""
+    from lite_tf import rundir
     from lite_tf.training.launch import launch
 
-    def train(workdir):
-        cwd = os.getcwd()
-        os.chdir(ROOT)
-        try:
-            launch(["quickstart"], [
-                "train.model = 'mobilenext_035'", "train.epochs = 6", "train.warmup_epochs = 0",
-                "train.image_size = 32",
-                f"train.data_dir = '{digits_dir}'", "train.verbose = 0", "train.saved_model = False"],
-                   str(workdir))
-        finally:
-            os.chdir(cwd)
-            gin.clear_config()
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        launch([config], [f"train.epochs = {epochs}", "train.verbose = 0", "train.saved_model = False",
+                          *bindings], str(workdir), init_from=str(parent) if parent else None)
+    finally:
+        os.chdir(cwd)
+        gin.clear_config()
+    return rundir.find_run(str(workdir))
 
-    return shared(tmp_path_factory, worker_id, "trained_run", train)
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, worker_id, digits_dir):
+    """A finished short quickstart run (MobileNeXt-0.35 at 32x32, about 90% top-1), trained once
+    per test run; copy it before changing it."""
+    return shared(tmp_path_factory, worker_id, "trained_run", lambda workdir: stage(
+        "quickstart", None, workdir, "train.model = 'mobilenext_035'", "train.warmup_epochs = 0",
+        "train.image_size = 32", f"train.data_dir = '{digits_dir}'", epochs=6))
 
 
 @pytest.fixture(scope="session")
 def qat_run(trained, tmp_path_factory, worker_id):
-    """One QAT epoch from the trained run, through the training CLI's launcher, once per test
-    run; copy it before changing it."""
-    from lite_tf.training.launch import launch
-
-    def train(workdir):
-        launch(["qat"], ["train.epochs = 1", "train.verbose = 0", "train.saved_model = False"], str(workdir),
-               init_from=str(trained))
-        gin.clear_config()
-
-    return shared(tmp_path_factory, worker_id, "qat_run", train)
+    """One QAT epoch from the trained run, once per test run; copy it before changing it."""
+    return shared(tmp_path_factory, worker_id, "qat_run", lambda workdir: stage("qat", trained, workdir))
 
 
 @pytest.fixture(scope="session")
 def pruned_run(trained, tmp_path_factory, worker_id):
     """Magnitude pruning of the trained run to 75% in two epochs (the target reached halfway),
     once per test run, for the stages that start from a pruned model; copy it before changing it."""
-    from lite_tf.training.launch import launch
-
-    def train(workdir):
-        launch(["prune"], ["train.epochs = 2", "train.verbose = 0", "train.saved_model = False",
-                            "prune.Pruning.end = 0.5"],
-               str(workdir), init_from=str(trained))
-        gin.clear_config()
-
-    return shared(tmp_path_factory, worker_id, "pruned_run", train)
+    return shared(tmp_path_factory, worker_id, "pruned_run", lambda workdir: stage(
+        "prune", trained, workdir, "prune.Pruning.end = 0.5", epochs=2))
 
 
 @pytest.fixture(scope="session")

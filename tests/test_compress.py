@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import conftest
-from conftest import ROOT, run_command, run_module, snapshot
+from conftest import ROOT, run_command, run_module, snapshot, stage
 from lite_tf import rundir
 from lite_tf.backend import keras, layers, tf
 from lite_tf.compression import distill, prune
@@ -21,7 +21,6 @@ from lite_tf.errors import InputError
 from lite_tf.search import latency
 from lite_tf.models import create_model
 from lite_tf.training import config
-from lite_tf.training.launch import launch
 
 STAGE_CONFIGS = conftest.configs_by_kind()[1]
 
@@ -257,12 +256,6 @@ def test_distillation_term_is_zero_when_outputs_match_and_positive_otherwise():
                                 for v in distiller.losses_on(x, y, training=False))
         assert check(soft), soft
         assert total == pytest.approx(0.7 * soft + 0.3 * hard, rel=1e-5)
-
-
-def stage(name, parent, workdir, *bindings):
-    launch([name], ["train.epochs = 1", "train.verbose = 0", "train.saved_model = False", *bindings], str(workdir),
-           init_from=str(parent) if parent else None)
-    return rundir.find_run(str(workdir))
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import stage
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -110,7 +111,6 @@ def test_pcqat_keeps_the_zeros_and_the_clusters_in_int8():
 
 @pytest.mark.slow  # three stage runs and two exports
 def test_prune_sparse_cluster_pcqat_stages_export_zeros_and_clusters(pruned_run, trained_int8, tmp_path):
-    from test_compress import stage
     clustered = stage("sparse_cluster", pruned_run, tmp_path / "cluster")
     final = json.loads((tmp_path / "cluster" / "metrics.json").read_text())["final"]["clusters"]
     assert final["most_values_per_channel"] <= 16 and final["sparsity"] >= 0.74
@@ -132,7 +132,6 @@ def test_prune_sparse_cluster_pcqat_stages_export_zeros_and_clusters(pruned_run,
 
 @pytest.mark.slow  # a stage run and an export
 def test_ternary_stage_exports_three_values_with_its_accuracy(trained, tmp_path):
-    from test_compress import stage
     run = stage("ternary", trained, tmp_path / "ternary")
     final = json.loads((tmp_path / "ternary" / "metrics.json").read_text())["final"]
     assert final["low_bit"]["most_values_per_channel"] <= 3

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from conftest import one_per_family, sampled
+from conftest import one_per_family, sampled, stage
 from lite_tf import rundir
 from lite_tf.backend import keras, layers
 from lite_tf.compression import low_rank as lr
@@ -19,7 +19,6 @@ from lite_tf.deploy.export import export
 from lite_tf.errors import InputError
 from lite_tf.models import create_model, factors, get_entry
 from lite_tf.models.profile import profile_model
-from test_compress import stage
 from test_quantization import check_qat_and_int8
 
 

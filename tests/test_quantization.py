@@ -6,7 +6,7 @@ import pytest
 from lite_tf import blocks
 from lite_tf.backend import keras
 from lite_tf.blocks.activations import HardSwish
-from lite_tf.models import create_model, get_entry, list_families, list_models
+from lite_tf.models import create_model, get_entry, list_models
 from lite_tf.compression.quantize import quantize_model
 from lite_tf.deploy import passes
 from lite_tf.deploy.convert import convert

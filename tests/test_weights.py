@@ -14,14 +14,13 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import one_error_line, run_module, snapshot
+from conftest import one_error_line, run_module, snapshot, stage
 from lite_tf import rundir
 from lite_tf.data import preprocessing
 from lite_tf.backend import keras
 from lite_tf.errors import InputError
 from lite_tf.models import create_model, get_entry
 from lite_tf.models.registry import fresh_builder
-from lite_tf.training.launch import launch
 from lite_tf.weights import pretrained
 from test_keras_applications import randomize_batchnorm
 
@@ -235,10 +234,9 @@ def test_fine_tuning_from_imagenet_weights_is_one_gin_line(cache, tmp_path, digi
     classifier for the 10 digits), scales images as the weights expect and records both."""
     cached_weights("mobilenext_035")
     workdir = tmp_path / "run"
-    launch(["quickstart"], [
-        "train.model = 'mobilenext_035'", "create_model.weights = 'imagenet'", "train.epochs = 1",
-        "train.learning_rate = 0.0", "train.warmup_epochs = 0", "train.image_size = 32",
-        f"train.data_dir = '{digits_dir}'", "train.verbose = 0", "train.saved_model = False"], str(workdir))
+    stage("quickstart", None, workdir, "train.model = 'mobilenext_035'", "create_model.weights = 'imagenet'",
+          "train.learning_rate = 0.0", "train.warmup_epochs = 0", "train.image_size = 32",
+          f"train.data_dir = '{digits_dir}'")
     config = (workdir / "config.gin").read_text()
     assert "create_model.weights = 'imagenet'" in config
     assert config.rstrip().endswith("train.preprocessing = 'torch'")
