@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import one_error_line, run_command
+from conftest import one_error_line, run_command, stage
 from lite_tf.backend import keras, layers
 from lite_tf.deploy import litert, passes
 from lite_tf.deploy.convert import convert
@@ -138,28 +138,21 @@ def test_unknown_pass_is_one_line(digits_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_mobilefacenet_int8_with_the_passes_is_as_close_to_float_as_without(digits_dir, tmp_path):
-    """MobileFaceNet trained on the digits (12 epochs, float about 99%): its int8 export with the
-    passes predicts as its float model at least as often as the export without them, and scores
-    as well, on the test split (to one image in 360).
+def test_mobilefacenet_int8_with_the_passes_predicts_as_its_float_model(digits_dir, tmp_path):
+    """MobileFaceNet trained on the digits at 32x32 (12 epochs, float about 98.6%): its int8 export
+    with the passes (its 33 PReLUs as depthwise convolutions) predicts as the float model and as
+    the export without them on >= 99% of all 1,797 digits (issue 23's bar), and scores what the
+    float model scores on the test split (to 1%).
 
-    Issue 23 asked for >= 99% agreement between the two int8 exports; that measures int8's own
-    noise on the few borderline images more than the passes: on one trained model the export
-    without the passes agreed with the float model on 98.6% of the test split (98.9% calibrated on
-    all 1,437 training images), the export with them on 100% (99.4%), and the two with each other
-    on 98.6% (98.9%). So this asserts closeness to the float model and prints the agreement."""
+    On the test split alone (360 images) both agreements move by int8's own noise on a few
+    borderline images: between the two exports 98.6-99.7% across trained models, each export
+    with the float model 98.6-100%, the one without the passes no closer than the one with."""
     from lite_tf import rundir
     from lite_tf.data import pipeline, sources
     from lite_tf.deploy import export as exporter
 
-    proc = run_command("train", [
-        "--config", "quickstart", "--workdir", str(tmp_path / "run"),
-        "--gin_bindings", f"train.data_dir = '{digits_dir}'",
-        "--gin_bindings", "train.model = 'mobilefacenet'", "--gin_bindings", "train.image_size = 64",
-        "--gin_bindings", "train.epochs = 12", "--gin_bindings", "train.verbose = 0",
-        "--gin_bindings", "train.saved_model = False"], "train")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    run = rundir.find_run(str(tmp_path / "run"))
+    run = stage("quickstart", None, tmp_path / "run", f"train.data_dir = '{digits_dir}'",
+                "train.model = 'mobilefacenet'", epochs=12)
     reports = {name: exporter.export(run, "int8", out_dir=str(tmp_path / name), progress=lambda _: None,
                                      skip_passes=skip)
                for name, skip in (("with", []), ("without", ["prelu_as_depthwise"]))}
@@ -167,21 +160,21 @@ def test_mobilefacenet_int8_with_the_passes_is_as_close_to_float_as_without(digi
     assert "PRELU" in {o["op"] for o in reports["without"]["ops"]}
     assert "PRELU" not in {o["op"] for o in reports["with"]["ops"]}
     assert reports["with"]["float_top1"] >= 0.95, reports["with"]
+    assert reports["with"]["tflite_top1"] >= reports["with"]["float_top1"] - 0.01, reports["with"]
     builder = sources.get_builder("sklearn_digits", digits_dir)
-    images = np.concatenate([x.numpy() for x, _ in pipeline.make_dataset(
-        builder, run["eval_split"], training=False, batch_size=64, image_size=64,
+    images = np.concatenate([x.numpy() for split in ("train", run["eval_split"]) for x, _ in pipeline.make_dataset(
+        builder, split, training=False, batch_size=256, image_size=32,
         crop_fraction=run["eval_crop_fraction"], preprocessing=run["preprocessing"])])
-    predictions = {}
+    assert len(images) == 1797
+    predictions = {"float": exporter.load_float_model(run).predict(images, verbose=0).argmax(-1)}
     for name, report in reports.items():
         with open(tmp_path / name / report["file"], "rb") as f:
             predictions[name] = litert.TFLiteModel(f.read())(images).argmax(-1)
-    agreement = float((predictions["with"] == predictions["without"]).mean())
-    print(f"agreement {agreement:.4f} on {len(images)} images; with the float model: with the passes "
-          f"{reports['with']['agreement']:.4f}, without {reports['without']['agreement']:.4f}; int8 "
-          f"top-1 with {reports['with']['tflite_top1']:.4f}, without {reports['without']['tflite_top1']:.4f}")
-    one = 1 / len(images) + 1e-9
-    assert reports["with"]["agreement"] >= reports["without"]["agreement"] - one
-    assert reports["with"]["tflite_top1"] >= reports["without"]["tflite_top1"] - one
+    agree = {pair: float((predictions[pair[0]] == predictions[pair[1]]).mean())
+             for pair in (("with", "without"), ("with", "float"), ("without", "float"))}
+    print(f"agreement on the 1,797 digits: {agree}; on the test split, with the float model: with the "
+          f"passes {reports['with']['agreement']:.4f}, without {reports['without']['agreement']:.4f}")
+    assert agree["with", "without"] >= 0.99 and agree["with", "float"] >= 0.99, agree
 
 
 @pytest.mark.slow
