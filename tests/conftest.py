@@ -150,7 +150,7 @@ def snapshot(root):
 def stage(config, parent, workdir, *bindings, epochs=1):
     """A short, quiet run of ``config`` (a stage's gin, or "quickstart") in ``workdir`` through
     the training CLI's launcher, from the run ``parent`` (or None), without the SavedModel no test
-    here reads (half a short run's time); ``bindings`` override the rest. Returns its Run."""
+    here reads; ``bindings`` override the rest. Returns its Run."""
     from lite_tf import rundir
     from lite_tf.training.launch import launch
 

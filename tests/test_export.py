@@ -17,6 +17,7 @@ from lite_tf.data import pipeline, sources
 from lite_tf.deploy import convert, litert, samples
 from lite_tf.deploy import export as exporter
 from lite_tf.models import create_model
+from lite_tf.training import trainer
 
 
 def copy_run(trained, tmp_path):
@@ -101,11 +102,15 @@ def test_model_files_export_like_their_run(trained, tmp_path, digits_dir):
     from_keras = json.loads((tmp_path / "keras" / "export_report.json").read_text())
     assert (tmp_path / "keras" / "model_int8.tflite").stat().st_size == from_keras["size_bytes"]
     # The SavedModel a run writes by default (train.saved_model; the fixture run skipped it).
-    stages.load_model(rundir.find_run(str(workdir))).save(str(workdir / "saved_model"), save_format="tf")
+    trainer.write_saved_model(stages.load_model(rundir.find_run(str(workdir))), str(workdir / "saved_model"))
     saved_model = rundir.model_file_run(str(workdir / "saved_model"), "sklearn_digits", digits_dir)
     from_saved_model = exporter.export(saved_model, "float32", out_dir=str(tmp_path / "sm"), **quiet)
     assert from_keras["float_top1"] == from_saved_model["float_top1"] == from_run["float_top1"]
     assert from_saved_model["agreement"] == 1.0  # float32 TFLite of the same graph
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    reloaded = keras.models.load_model(str(workdir / "saved_model"), compile=False)  # from its config
+    np.testing.assert_array_equal(reloaded(images).numpy(), keras.models.load_model(
+        str(workdir / "model.keras"), compile=False)(images).numpy())
     # The same weights and calibration images give the same int8 model either way.
     assert (from_keras["tflite_top1"], from_keras["size_bytes"]) == (from_run["tflite_top1"],
                                                                      from_run["size_bytes"])

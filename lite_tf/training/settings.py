@@ -113,7 +113,7 @@ class Checkpointing(Section):
     checkpoint_every_steps: int | None = setting(None, "also back up every N steps (default: "
                                                        "every epoch)", at_least(1))
     saved_model: bool = setting(True, "also write the final model as a TensorFlow SavedModel "
-                                      "(saved_model/: about half a short run's time)")
+                                      "(saved_model/, its serving_default signature)")
     verbose: Any = setting("auto", "Keras fit verbosity", one_of("auto", 0, 1, 2))
 
 
