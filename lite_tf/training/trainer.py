@@ -39,9 +39,9 @@ SET_BY = {"create_model.name": "train.model", "create_model.input_shape": "train
 def write_saved_model(model: keras.Model, path: str) -> None:
     """``model`` as a TensorFlow SavedModel serving ``serving_default`` (the images by the input's
     name in, the output by its layer's name out) for the converters and servers that read one,
-    without Keras's per-layer call traces: a fifth of the time (MobileNeXt-0.35 at 32x32: 10.8 s
-    -> 2.1 s, its QAT model 25 s -> 6 s). Keras reloads it from its config (a QAT model inside
-    ``quantize.quantize_scope()``); the run's model.keras is the Keras file."""
+    without Keras's per-layer call traces: a fifth to a quarter of the time (MobileNeXt-0.35 at
+    32x32: 10.8 s -> 2.1 s, its QAT model 25 s -> 6.3 s). Keras reloads it from its config (a QAT
+    model inside ``quantize.quantize_scope()``); the run's model.keras is the Keras file."""
     spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=model.input_names[0])
     serve = tf.function(lambda images: {model.output_names[0]: model(images, training=False)})
     model.save(path, save_format="tf", save_traces=False,
