@@ -139,13 +139,13 @@ def test_unknown_pass_is_one_line(digits_dir, tmp_path):
 
 @pytest.mark.slow
 def test_mobilefacenet_int8_with_the_passes_predicts_as_its_float_model(digits_dir, tmp_path):
-    """MobileFaceNet trained on the digits at 32x32 (12 epochs, float about 98.6%): its int8 export
+    """MobileFaceNet trained on the digits at 32x32 (12 epochs, float about 98%): its int8 export
     with the passes (its 33 PReLUs as depthwise convolutions) predicts as the float model and as
     the export without them on >= 99% of all 1,797 digits (issue 23's bar), and scores what the
     float model scores on the test split (to 1%).
 
     On the test split alone (360 images) both agreements move by int8's own noise on a few
-    borderline images: between the two exports 98.6-99.7% across trained models, each export
+    borderline images: between the two exports 98.6-100% across trained models, each export
     with the float model 98.6-100%, the one without the passes no closer than the one with."""
     from lite_tf import rundir
     from lite_tf.data import pipeline, sources
