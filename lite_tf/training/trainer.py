@@ -24,7 +24,7 @@ from lite_tf.errors import InputError, Interrupted
 from lite_tf.models import create_model as zoo_model
 from lite_tf.models import get_entry
 from lite_tf.models.registry import fresh_builder
-from lite_tf.training import callbacks, distribute, optim
+from lite_tf.training import callbacks, distribute, metrics, optim
 from lite_tf.training.config import query
 from lite_tf.training.settings import Settings
 from lite_tf.weights import pretrained
@@ -136,8 +136,7 @@ def compile_model(model, settings: Settings, steps_per_epoch: int, classes: int)
     model.compile(
         optimizer=optim.from_settings(settings.optimization, steps_per_epoch, settings.data.batch_size),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.optimization.label_smoothing),
-        metrics=[keras.metrics.TopKCategoricalAccuracy(1, name="top1"),
-                 keras.metrics.TopKCategoricalAccuracy(min(5, classes), name="top5")])
+        metrics=[metrics.TopK(1, name="top1"), metrics.TopK(min(5, classes), name="top5")])
 
 
 @dataclasses.dataclass
