@@ -28,8 +28,8 @@ def writable_dir(path: str, what: str) -> str:
 
 def write_atomic(path: str, content: bytes | str) -> None:
     """Write ``path`` whole or not at all: into a temporary file beside it, then renamed over it.
-    A failed write (a full disk, say) removes the temporary file, leaves any earlier ``path`` as
-    it was and is one line (InputError); a killed process leaves at most a hidden
+    A failed write removes the temporary file and leaves any earlier ``path`` as it was; a full
+    disk, say, is one line (InputError); a killed process leaves at most a hidden
     ``.<name>.*.partial`` file, which ``remove_partial`` clears."""
     mode = "wb" if isinstance(content, bytes) else "w"
     directory, name = os.path.split(path)
@@ -42,10 +42,12 @@ def write_atomic(path: str, content: bytes | str) -> None:
         os.umask(umask)
         os.chmod(f.name, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
         os.replace(f.name, path)
-    except OSError as e:
+    except BaseException as e:  # a bug or Ctrl-C leaves nothing behind either
         with contextlib.suppress(OSError):
             os.remove(f.name)
-        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+        if isinstance(e, OSError):
+            raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+        raise
 
 
 def remove_partial(directory: str) -> None:

@@ -230,6 +230,14 @@ def test_write_atomic_failure_leaves_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"] and path.read_text() == "old"
 
 
+def test_write_atomic_of_bad_content_leaves_nothing_behind(tmp_path):
+    path = tmp_path / "plot.png"
+    path.write_bytes(b"old")
+    with pytest.raises(TypeError):  # a caller's bug, not the disk's: raised as it is
+        files.write_atomic(str(path), None)
+    assert [p.name for p in tmp_path.iterdir()] == ["plot.png"] and path.read_bytes() == b"old"
+
+
 @pytest.mark.slow  # an export killed and rerun: about a minute
 def test_sigkill_during_export_leaves_no_partial_file_and_a_rerun_completes(trained, tmp_path):
     run = tmp_path / "run"
