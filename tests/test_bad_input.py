@@ -25,7 +25,7 @@ BAD = [
     ("input size not a number", ["profile", "mobilenet_v2_100", "--input-size", "two"],
      "argument --input-size: expected an integer, got 'two'"),
     ("latency table without --latency", ["profile", "mobilenet_v2_100", "--table", "t.json"],
-     "--threads and --table apply to --latency only"),
+     "--by, --threads and --table apply to --latency only"),
     ("zero latency threads", ["profile", "mobilenet_v2_100", "--latency", "--threads", "0"],
      "argument --threads: must be >= 1, got '0'"),
     ("unknown export pass", ["export", "--no-pass", "fold_everything"],

@@ -206,6 +206,50 @@ def test_latency_breakdown_times_every_block_and_names_the_ops_outside_xnnpack(t
     assert "outside XNNPACK" in again.stdout and "GMAC/s" in again.stdout
 
 
+def test_kernel_kinds_name_what_xnnpack_runs():
+    from lite_tf.deploy.breakdown import kernel_kind
+
+    kinds = [kernel_kind(layer) for layer in [
+        layers.Conv2D(6, 1), layers.Conv2D(6, 3, strides=2), layers.Conv2D(6, 1, groups=3),
+        layers.DepthwiseConv2D(5), layers.DepthwiseConv2D(3, strides=2), layers.Dense(4),
+        layers.ReLU()]]
+    assert kinds == ["conv 1x1", "conv 3x3 stride 2", "grouped conv 1x1 (3 groups)",
+                     "depthwise 5x5", "depthwise 3x3 stride 2", "dense", None]
+
+
+@pytest.mark.slow
+def test_latency_by_kernel_times_every_convolution_and_sums_by_kind(tmp_path):
+    """lite-tf profile --latency --by kernel: every conv and dense layer timed alone, summed by
+    kind; all the MACs are in them; the table is reused."""
+    import json
+
+    from lite_tf.deploy.breakdown import kernel_kind
+    from lite_tf.models import create_model
+    from lite_tf.models.units import layer_unit
+
+    table = tmp_path / "table.json"
+    args = ["shufflenet_v1_g3_050", "--input-size", "32", "--latency", "--by", "kernel", "--table",
+            str(table), "--json"]
+    proc = run_command("profile", args, "profile")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    model = create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3))
+    timed = [layer for layer in model.layers if kernel_kind(layer)]
+    counts = {r["kernel"]: r["layers"] for r in result["kernels"]}
+    assert counts == {k: [kernel_kind(layer) for layer in timed].count(k)
+                      for k in {kernel_kind(layer) for layer in timed}}
+    assert "grouped conv 1x1 (3 groups)" in counts and "depthwise 3x3 stride 2" in counts
+    assert sum(r["macs"] for r in result["kernels"]) == result["macs"] > 0
+    assert all(r["ms"] > 0 for r in result["kernels"]) and result["measured_ms"] > 0
+    times = [r["ms"] for r in result["kernels"]]
+    assert times == sorted(times, reverse=True)
+    entries = json.loads(table.read_text())["entries"]
+    assert len(entries) == len({layer_unit(model, layer.name).key for layer in timed})
+    again = run_command("profile", args[:-1], "profile")
+    assert again.returncode == 0 and "latency table: units" not in again.stderr, again.stderr
+    assert "between the kernels" in again.stdout and "GMAC/s" in again.stdout
+
+
 @pytest.mark.parametrize("multiplier", [1 / 2, pytest.param(1 / 6, marks=pytest.mark.slow)])
 def test_partial_identity_keeps_its_two_channel_ranges_apart_with_the_same_outputs(rng, multiplier):
     """MobileNeXt with a reduced identity multiplier: no slicing of the wide tensors but where a

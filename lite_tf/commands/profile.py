@@ -1,11 +1,13 @@
-"""lite-tf profile MODEL [--input-size N] [--width W] [--latency [--threads N] [--table PATH]] [--json]
+"""lite-tf profile MODEL [--input-size N] [--width W] [--latency [--by block|kernel] [--threads N]
+    [--table PATH]] [--json]
 
 Per-layer parameters, MACs (conv, depthwise, grouped conv and dense layers) and float32
 activation bytes of a zoo model, with its published figures when they are comparable (default
 input size and width). With --latency: where its int8 time goes on this machine, unit by unit
 (stem, each block, head: milliseconds, share, GMAC/s, the TFLite ops each became and those
 XNNPACK left to TFLite's own kernels), timed as the search's latency table times them, beside
-the whole model's time.
+the whole model's time; with --by kernel, by the kind of kernel instead (conv 1x1, depthwise 3x3,
+grouped conv, ...: milliseconds, share and GMAC/s of each, and the time between them).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--latency", action="store_true",
                         help="int8 latency per block on this machine instead of MACs per layer "
                              "(a minute or two: each block is converted and timed on its own)")
+    parser.add_argument("--by", choices=("block", "kernel"), default="block",
+                        help="with --latency: time each block (default), or each convolution and "
+                             "dense layer, summed by kernel kind (which kernel sets the floor)")
     parser.add_argument("--threads", type=cli.flag(int, checks.at_least(1)), default=1,
                         help="with --latency: interpreter threads (default: 1)")
     parser.add_argument("--table", metavar="PATH",
@@ -35,8 +40,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, parser) -> int:
-    if (args.table or args.threads != 1) and not args.latency:
-        parser.error("--threads and --table apply to --latency only")
+    if (args.table or args.threads != 1 or args.by != "block") and not args.latency:
+        parser.error("--by, --threads and --table apply to --latency only")
     from lite_tf.deploy import breakdown  # TensorFlow: after --help and the log level
     from lite_tf.models import create_model, get_entry, profile  # (as above)
 
@@ -44,9 +49,10 @@ def run(args, parser) -> int:
         size = args.input_size or get_entry(args.model).default_input_shape[0]
         model = create_model(args.model, input_shape=(size, size, 3),
                              **({} if args.width is None else {"width": args.width}))
-        result = breakdown.breakdown(model, args.threads, args.table,
-                                     progress=None if args.json else cli.progress)
-        print(json.dumps(result) if args.json else breakdown.format_table(result))
+        measure, table = {"block": (breakdown.breakdown, breakdown.format_table),
+                          "kernel": (breakdown.kernels, breakdown.format_kernels)}[args.by]
+        result = measure(model, args.threads, args.table, progress=None if args.json else cli.progress)
+        print(json.dumps(result) if args.json else table(result))
         return 0
     result = profile.profile(args.model, args.input_size, args.width)
     print(json.dumps(result) if args.json else profile.format_table(result))

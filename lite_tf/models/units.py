@@ -106,6 +106,15 @@ def units(model) -> list[Unit]:
     return result
 
 
+def layer_unit(model, name: str) -> Unit:
+    """One layer of ``model`` as a unit of its own (taking one tensor): what the latency
+    breakdown by kernel times."""
+    layer = model.get_layer(name)
+    (source,) = inbound_layers(layer)
+    shape = _shape(source.output)
+    return Unit(name, (name,), name, shape, _shape(layer.output), _key(model, [name], shape))
+
+
 def unit_model(model, unit: Unit):
     """``unit`` as a functional model of its own (batch 1): copies of its layers (settings and
     weights) called in order on a new input; ``model`` is left as it was."""

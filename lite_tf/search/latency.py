@@ -189,10 +189,17 @@ class LatencyTable:
         """Measure every unit of ``models`` the table lacks (each key once), saving after each
         batch; the number measured. ``measurer`` times .tflite files on the device (default:
         this host at the table's thread count; ``phone_measurer`` for a phone)."""
+        return self.measure_units([(model, u) for model in models for u in self.missing(model)],
+                                  measurer, progress)
+
+    def measure_units(self, pairs, measurer: Measurer | None = None,
+                      progress: Callable[[str], None] | None = None) -> int:
+        """``measure`` for the (model, unit) ``pairs`` whose unit the table lacks (each key once,
+        whatever the unit: a block, or one layer as the breakdown by kernel times them)."""
         measurer = measurer or host_measurer(self.threads)
         todo: dict[str, tuple] = {}
-        for model in models:
-            for u in self.missing(model):
+        for model, u in pairs:
+            if u.key not in self.entries:
                 todo.setdefault(u.key, (model, u))
         pending = list(todo.values())
         for start in range(0, len(pending), BATCH):
