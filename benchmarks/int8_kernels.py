@@ -1,9 +1,10 @@
 """Which kernel sets each family's int8 floor: time by kernel kind against MobileNetV2's.
 
-    python benchmarks/int8_kernels.py [--models NAME ...] [--input-size N] [--threads 1]
+    python benchmarks/int8_kernels.py [--models NAME ...] [--baseline mobilenet_v2_100]
+        [--input-size N] [--threads 1]
         [--table runs/int8_kernels_table.json] [--out docs/benchmarks.md]
 
-For MobileNetV2-1.0 and each model (default: the families below the bar of
+For MobileNetV2-1.0 (``--baseline``) and each model (default: the families below the bar of
 ``benchmarks/int8_efficiency.py``, from its results), at its default input: every convolution and
 dense layer is timed alone in int8 and summed by kernel kind (``lite-tf profile --latency --by
 kernel``, ``lite_tf.deploy.breakdown.kernels``). The table gives each model's measured GMAC/s, the
@@ -48,8 +49,9 @@ def bound(result: dict, rates: dict[str, float]) -> float:
 
 def table(document: dict) -> str:
     d = document
-    rates = {r["kernel"]: r["gmac_per_s"] for r in d["results"][BASELINE]["kernels"]}
-    base = d["results"][BASELINE]["macs"] / d["results"][BASELINE]["measured_ms"] / 1e6
+    baseline = d["baseline"]
+    rates = {r["kernel"]: r["gmac_per_s"] for r in d["results"][baseline]["kernels"]}
+    base = d["results"][baseline]["macs"] / d["results"][baseline]["measured_ms"] / 1e6
     lines = [
         "## Which kernel sets the floor: int8 time by kernel kind",
         "",
@@ -57,13 +59,13 @@ def table(document: dict) -> str:
         f"{d['threads']} thread(s). Every convolution and dense layer timed alone in int8 (random "
         f"weights; `lite-tf profile MODEL --latency --by kernel`), summed by kernel kind; "
         f"\"between\" is the rest of the measured time (adds, concatenations, shuffles, pooling, "
-        f"activations not fused into a kernel). GMAC/s at {BASELINE}'s rates: what the model "
-        f"would reach if each of its kernel kinds ran as fast as in {BASELINE} ({base:.0f} GMAC/s "
-        f"measured) and nothing ran between them; the ratio beside it is to {BASELINE}'s measured "
+        f"activations not fused into a kernel). GMAC/s at {baseline}'s rates: what the model "
+        f"would reach if each of its kernel kinds ran as fast as in {baseline} ({base:.0f} GMAC/s "
+        f"measured) and nothing ran between them; the ratio beside it is to {baseline}'s measured "
         f"GMAC/s (the bar: >= {BAR}).",
         "",
         "| model | ms | GMAC/s | ratio | main kernels: share of the time, GMAC/s | between | "
-        f"GMAC/s at {BASELINE}'s rates | ratio |",
+        f"GMAC/s at {baseline}'s rates | ratio |",
         "|---|---:|---:|---:|---|---:|---:|---:|"]
     for name, r in d["results"].items():
         gmacs = r["macs"] / r["measured_ms"] / 1e6
@@ -81,6 +83,8 @@ def main(argv=None) -> int:
     parser.add_argument("--models", nargs="+", metavar="NAME",
                         help="registered models (default: those below the bar in "
                              "benchmarks/results/int8_efficiency.json)")
+    parser.add_argument("--baseline", default=BASELINE,
+                        help=f"the model whose kernel rates the others meet (default: {BASELINE})")
     parser.add_argument("--input-size", type=int,
                         help="square input size for every model (default: each model's own)")
     parser.add_argument("--threads", type=int, default=1)
@@ -90,7 +94,7 @@ def main(argv=None) -> int:
     parser.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results",
                                                           "int8_kernels.json"))
     args = parser.parse_args(argv)
-    names = list(dict.fromkeys([BASELINE, *(args.models or below_bar())]))
+    names = list(dict.fromkeys([args.baseline, *(args.models or below_bar())]))
     for name in names:
         get_entry(name)  # an unknown name fails before any work
     os.makedirs(os.path.dirname(os.path.abspath(args.table)), exist_ok=True)
@@ -102,7 +106,8 @@ def main(argv=None) -> int:
         results[name] = breakdown.kernels(model, args.threads, args.table,
                                           progress=lambda m: print(f"  {m}", file=sys.stderr))
     document = {"measured": datetime.date.today().isoformat(), "threads": args.threads,
-                "cpu": results[BASELINE]["device"]["cpu"], "results": results}
+                "baseline": args.baseline, "cpu": results[args.baseline]["device"]["cpu"],
+                "results": results}
     files.write_json(args.results, document)
     text = table(document)
     files.write_section(args.out, "int8_kernels", text)

@@ -147,7 +147,6 @@ def test_mobilefacenet_int8_with_the_passes_predicts_as_its_float_model(digits_d
     On the test split alone (360 images) both agreements move by int8's own noise on a few
     borderline images: between the two exports 98.6-100% across trained models, each export
     with the float model 98.6-100%, the one without the passes no closer than the one with."""
-    from lite_tf import rundir
     from lite_tf.data import pipeline, sources
     from lite_tf.deploy import export as exporter
 
@@ -215,39 +214,6 @@ def test_kernel_kinds_name_what_xnnpack_runs():
         layers.ReLU()]]
     assert kinds == ["conv 1x1", "conv 3x3 stride 2", "grouped conv 1x1 (3 groups)",
                      "depthwise 5x5", "depthwise 3x3 stride 2", "dense", None]
-
-
-@pytest.mark.slow
-def test_latency_by_kernel_times_every_convolution_and_sums_by_kind(tmp_path):
-    """lite-tf profile --latency --by kernel: every conv and dense layer timed alone, summed by
-    kind; all the MACs are in them; the table is reused."""
-    import json
-
-    from lite_tf.deploy.breakdown import kernel_kind
-    from lite_tf.models import create_model
-    from lite_tf.models.units import layer_unit
-
-    table = tmp_path / "table.json"
-    args = ["shufflenet_v1_g3_050", "--input-size", "32", "--latency", "--by", "kernel", "--table",
-            str(table), "--json"]
-    proc = run_command("profile", args, "profile")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout)
-    model = create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3))
-    timed = [layer for layer in model.layers if kernel_kind(layer)]
-    counts = {r["kernel"]: r["layers"] for r in result["kernels"]}
-    assert counts == {k: [kernel_kind(layer) for layer in timed].count(k)
-                      for k in {kernel_kind(layer) for layer in timed}}
-    assert "grouped conv 1x1 (3 groups)" in counts and "depthwise 3x3 stride 2" in counts
-    assert sum(r["macs"] for r in result["kernels"]) == result["macs"] > 0
-    assert all(r["ms"] > 0 for r in result["kernels"]) and result["measured_ms"] > 0
-    times = [r["ms"] for r in result["kernels"]]
-    assert times == sorted(times, reverse=True)
-    entries = json.loads(table.read_text())["entries"]
-    assert len(entries) == len({layer_unit(model, layer.name).key for layer in timed})
-    again = run_command("profile", args[:-1], "profile")
-    assert again.returncode == 0 and "latency table: units" not in again.stderr, again.stderr
-    assert "between the kernels" in again.stdout and "GMAC/s" in again.stdout
 
 
 @pytest.mark.parametrize("multiplier", [1 / 2, pytest.param(1 / 6, marks=pytest.mark.slow)])
