@@ -1,18 +1,24 @@
 """The Fashion-MNIST leaderboard: one model per zoo family, trained, exported to int8 and measured.
 
     python benchmarks/fashion_mnist_leaderboard.py [--models NAME ...] [--epochs 10]
-        [--root runs/fashion_mnist_leaderboard] [--runs RUN ...] [--out docs/fashion_mnist.md]
-        [--gin_bindings BINDING ...]
+        [--root runs/fashion_mnist_leaderboard] [--runs RUN ...] [--retrain NAME ...]
+        [--out docs/fashion_mnist.md] [--gin_bindings BINDING ...]
 
-Each model trains with the recipe of ``configs/fashion_mnist.gin`` (32x32, ``drop_strides=1``) at
-the width in ``ENTRIES``, for ``--epochs``, in its own run directory ``ROOT/<model>``: a normal run
-(``python -m export``, ``python -m export.report`` work on it). A rerun skips finished models and
-resumes an interrupted one from its last epoch, so the whole board can run in the background
-(``nohup ... &``) across sessions. ``--runs`` adds finished runs trained elsewhere (the full
-recipe's). After each model the table is rewritten: input, epochs, params, MACs, float and int8
-top-1 on the 10,000 test images, int8 size, host int8 latency (1 thread, p50, by the code of
-``python -m export.benchmark``) and training minutes, with the accuracy-latency plot beside it and
-the figures as JSON in ``benchmarks/results/``.
+Each model trains with the recipe of ``configs/fashion_mnist.gin`` (32x32, ``drop_strides=1``; a
+family that needs its own has it in ``CONFIGS``) at the width in ``ENTRIES``, for ``--epochs``, in
+its own run directory ``ROOT/<model>``: a normal run (``python -m export``, ``python -m
+export.report`` work on it). A rerun skips finished models and resumes an interrupted one from its
+last epoch, so the whole board can run in the background (``nohup ... &``) across sessions.
+
+The committed JSON is part of that state: its rows stay on the board until their run is given
+again, and a model recorded there is not trained again even when its run directory is gone
+(another machine, a wiped ``runs/``; ``--retrain`` forces it); the latency of such a row is
+measured anew, with the others, on an int8 model of the same architecture with random weights
+(int8 latency does not depend on the weights' values). ``--runs`` adds finished runs trained
+elsewhere (the full recipe's). After each model the table is rewritten: input, epochs, params,
+MACs, float and int8 top-1 on the 10,000 test images, int8 size, host int8 latency (1 thread, p50,
+by the code of ``python -m export.benchmark``) and training minutes, with the accuracy-latency plot
+beside it and the figures as JSON in ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import io
+import json
 import os
+import shutil
 import sys
+import tempfile
 
 import gin
 
@@ -29,7 +38,8 @@ from lite_tf import files, rundir
 from lite_tf.deploy import report
 from lite_tf.errors import InputError
 from lite_tf.deploy.benchmark import host, render, results
-from lite_tf.models import get_entry, list_families
+from lite_tf.deploy.convert import write_random_int8
+from lite_tf.models import create_model, get_entry, list_families
 from lite_tf.training.launch import launch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,7 +59,10 @@ ENTRIES = {
     "mnasnet": "mnasnet_050",
     "ghostnet": "ghostnet_100",
 }
+# The recipe, configs/<name>.gin: fashion_mnist.gin's, but where a family needs its own.
+CONFIGS = {"squeezenet_11": "fashion_mnist_squeezenet"}  # no BatchNorm: AdamW
 OVERRIDES = {"drop_strides": 1, "bn_momentum": 0.99}  # as configs/fashion_mnist.gin
+CLASSES = 10  # Fashion-MNIST's (and the digits' the tests train on)
 COLUMNS = ("model", "input", "epochs", "params", "MACs", "top-1 float", "top-1 int8", "int8 size",
            "int8 ms (1 thread)", "training min")
 
@@ -59,7 +72,7 @@ def train(model: str, workdir: str, epochs: int, bindings: list[str]) -> None:
     if rundir.RunDir(workdir).finished():
         return
     try:
-        launch(["fashion_mnist"], [f"train.model = {model!r}",
+        launch([CONFIGS.get(model, "fashion_mnist")], [f"train.model = {model!r}",
                                    f"train.model_overrides = {OVERRIDES!r}",
                                    f"train.epochs = {epochs}", "train.verbose = 2", *bindings],
                workdir)
@@ -74,8 +87,29 @@ def row(workdir: str) -> dict:
     metrics = rundir.read_metrics(run.dir)
     final = metrics["final"]
     return {**figures, "input": run["image_size"], "epochs": final["epochs"],
+            "overrides": run["model_overrides"] or {},
             "train_minutes": final["wall_seconds"] / 60, "tflite": report.int8_file(run),
             "curve": [(e["wall_seconds"] / 60, e["val_top1"]) for e in metrics["history"]]}
+
+
+def recorded(path: str) -> dict[str, dict]:
+    """The rows of the results JSON at ``path`` (if any), by run name."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {r["run"]: r for r in json.load(f)["rows"]}
+
+
+def twins(rows: list[dict], folder: str) -> None:
+    """Give each row whose int8 model is gone one of its architecture with random weights to time
+    (``timed``, in ``folder``); its other figures are the row's."""
+    gone = [r for r in rows if not os.path.exists(r["tflite"])]
+    models = {r["run"]: create_model(r["model"], num_classes=CLASSES,
+                                     input_shape=(r["input"], r["input"], 3),
+                                     **r.get("overrides", OVERRIDES)) for r in gone}
+    paths = write_random_int8(models, folder)
+    for r in gone:
+        r["timed"], r["latency_of"] = paths[r["run"]], "architecture"
 
 
 def curves(rows: list[dict]) -> bytes:
@@ -104,11 +138,12 @@ def curves(rows: list[dict]) -> bytes:
 
 
 def measure(rows: list[dict], runs: int) -> dict:
-    """Host int8 latency of every row's model (1 thread), as a ``lite_tf.benchmark/2`` document;
-    each row gets its p50 as ``latency_ms``."""
-    document = host.measure_all([r["tflite"] for r in rows], [1], runs)
+    """Host int8 latency of every row's model (1 thread), as a ``lite_tf.benchmark/2`` document
+    with each row's name and int8 top-1; each row gets its p50 as ``latency_ms``."""
+    document = host.measure_all([r.get("timed", r["tflite"]) for r in rows], [1], runs)
     for r, result in zip(rows, document["results"]):
         r["latency_ms"] = result["p50_ms"]
+        result.update(model=r["model"], top1=r["int8_top1"])
     return document
 
 
@@ -120,7 +155,9 @@ def markdown(rows: list[dict], pending: list[str], epochs: int) -> str:
         f"Generated by `python benchmarks/fashion_mnist_leaderboard.py` on {datetime.date.today()}: "
         f"{device['cpu']}, {device['cores']} cores. One model per family, each trained from scratch "
         f"with the recipe of `configs/fashion_mnist.gin` (SGD, cosine, pad-and-crop + flips + random "
-        f"erasing; 28x28 images resized to 32x32, `drop_strides=1`), {epochs} epochs at the width that "
+        f"erasing; 28x28 images resized to 32x32, `drop_strides=1`; "
+        + "; ".join(f"`{m}`: `configs/{c}.gin`" for m, c in CONFIGS.items())
+        + f"), {epochs} epochs at the width that "
         f"fits the time (other rows: the runs named, e.g. the full recipe), then exported to full-integer int8 (`python -m export --int8`). Top-1 "
         f"on the 10,000 test images; latency is the int8 model's p50 on this host, 1 thread "
         f"(ai_edge_litert + XNNPACK); training minutes are wall time on these 2 cores.",
@@ -132,10 +169,16 @@ def markdown(rows: list[dict], pending: list[str], epochs: int) -> str:
     pct = render.percent
     for r in sorted(rows, key=lambda r: -r["int8_top1"]):
         lines.append("| " + " | ".join([
-            f"`{r['model']}`", f"{r['input']}x{r['input']}", str(r["epochs"]),
+            f"`{r['model']}`" + ("\\*" if r.get("latency_of") == "architecture" else ""),
+            f"{r['input']}x{r['input']}", str(r["epochs"]),
             f"{r['params'] / 1e6:.2f}M", f"{r['macs'] / 1e6:.1f}M", pct(r["float_top1"]),
             pct(r["int8_top1"]), f"{r['size_bytes'] / 1024:.0f} KiB", f"{r['latency_ms']:.2f}",
             f"{r['train_minutes']:.0f}"]) + " |")
+    if any(r.get("latency_of") == "architecture" for r in rows):
+        lines += ["", "Rows marked \\* were trained earlier (their run directories are gone): their "
+                  "figures are as recorded in `benchmarks/results/fashion_mnist_leaderboard.json`; "
+                  "their latency was measured with the others, on an int8 model of the same "
+                  "architecture with random weights."]
     if pending:
         lines += ["", f"Not yet trained: {', '.join(f'`{m}`' for m in pending)}."]
     return "\n".join(lines) + "\n"
@@ -156,6 +199,9 @@ def main(argv=None) -> None:
     parser.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results",
                                                           "fashion_mnist_leaderboard.json"),
                         help="the figures as JSON")
+    parser.add_argument("--retrain", nargs="+", default=[], metavar="NAME",
+                        help="models of --models to train afresh: their run directories are "
+                             "deleted and their rows replaced (e.g. after a change of recipe)")
     parser.add_argument("--latency-runs", type=int, default=50, help="timed invocations (default: 50)")
     parser.add_argument("--gin_bindings", nargs="+", default=[], metavar="BINDING",
                         help="extra train.* bindings for every model (e.g. train.data_dir = '/data')")
@@ -167,6 +213,8 @@ def main(argv=None) -> None:
     try:  # every input checked before any work
         for name in args.models:
             get_entry(name)
+        for name in set(args.retrain) - set(args.models):
+            raise InputError(f"--retrain {name}: not among --models")
         report.check_runs(args.runs)
         for path in (args.out, args.results):
             files.writable_dir(os.path.dirname(os.path.abspath(path)), "the output folder")
@@ -174,6 +222,20 @@ def main(argv=None) -> None:
         parser.error(str(e))
 
     finished = [row(workdir) for workdir in args.runs]
+    live = {r["run"] for r in finished}
+    for name in args.retrain:
+        shutil.rmtree(os.path.join(args.root, name), ignore_errors=True)
+
+    def redone(name: str, r: dict) -> bool:  # a recorded row this run replaces
+        return name in live or name in args.models and (
+            name in args.retrain or r["epochs"] != args.epochs
+            or rundir.RunDir(os.path.join(args.root, name)).finished())
+
+    carried = [r for name, r in recorded(args.results).items() if not redone(name, r)]
+    twin_dir = tempfile.TemporaryDirectory()
+    twins(carried, twin_dir.name)
+    finished += carried
+    todo = [m for m in args.models if m not in {r["run"] for r in carried}]
 
     def publish(pending: list[str]) -> None:
         document = measure(finished, args.latency_runs)
@@ -183,14 +245,14 @@ def main(argv=None) -> None:
         files.write_json(args.results, {"rows": finished, "benchmark": document})
 
     if finished:
-        publish(args.models)
-    for i, model in enumerate(args.models):
+        publish(todo)
+    for i, model in enumerate(todo):
         workdir = os.path.join(args.root, model)
-        print(f"[{i + 1}/{len(args.models)}] {model}: {workdir}", file=sys.stderr, flush=True)
+        print(f"[{i + 1}/{len(todo)}] {model}: {workdir}", file=sys.stderr, flush=True)
         train(model, workdir, args.epochs, args.gin_bindings)
         finished.append(row(workdir))
-        publish(args.models[i + 1:])
-        print(f"[{i + 1}/{len(args.models)}] {model}: int8 top-1 {finished[-1]['int8_top1']:.2%}, "
+        publish(todo[i + 1:])
+        print(f"[{i + 1}/{len(todo)}] {model}: int8 top-1 {finished[-1]['int8_top1']:.2%}, "
               f"{finished[-1]['latency_ms']:.2f} ms; wrote {args.out}", file=sys.stderr, flush=True)
 
 if __name__ == "__main__":

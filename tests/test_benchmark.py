@@ -3,12 +3,13 @@
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
 
 import conftest
-from conftest import ROOT, run_module, run_script, snapshot
+from conftest import ROOT, run_command, run_module, run_script, snapshot
 from lite_tf import rundir
 from lite_tf.deploy import convert
 from lite_tf.deploy.benchmark import host, results
@@ -206,6 +207,31 @@ def test_fashion_mnist_leaderboard_resumes_and_adds_runs(tmp_path, trained, digi
     assert (tmp_path / "board.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "board_curves.png").read_bytes()[:4] == b"\x89PNG"
     assert [len(r["curve"]) for r in saved["rows"]] == [6, 1, 1]
+    # Its run directory gone (a wiped runs/), a model recorded in the results is not trained
+    # again: its figures stay, its latency is timed on its architecture with random weights.
+    shutil.rmtree(root / "mobilenet_v1_025")
+    third = run_script(script, ["--models", "mobilenet_v1_025", "shufflenet_v2_050", *common])
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert not (root / "mobilenet_v1_025").exists()
+    rows = {line.split("|")[1].strip() for line in out.read_text().splitlines()
+            if line.startswith("| `")}
+    assert rows == {"`mobilenet_v1_025`\\*", "`shufflenet_v2_050`", "`mobilenext_035`"}
+    kept = {r["model"]: r for r in json.loads(figures.read_text())["rows"]}
+    before = {r["model"]: r for r in saved["rows"]}
+    for key in ("float_top1", "int8_top1", "train_minutes", "curve", "params", "macs"):
+        assert kept["mobilenet_v1_025"][key] == before["mobilenet_v1_025"][key], key
+    assert kept["mobilenet_v1_025"]["latency_of"] == "architecture"
+    assert kept["mobilenet_v1_025"]["latency_ms"] > 0
+    assert "latency_of" not in kept["shufflenet_v2_050"]
+    # --retrain trains a recorded model afresh (after a change of recipe) and replaces its row.
+    bad = run_script(script, ["--models", "shufflenet_v2_050", "--retrain", "mobilenet_v1_025", *common])
+    assert bad.returncode == 2 and "--retrain mobilenet_v1_025: not among --models" in bad.stderr
+    fourth = run_script(script, ["--models", "mobilenet_v1_025", "--retrain", "mobilenet_v1_025",
+                                 *common])
+    assert fourth.returncode == 0, fourth.stderr[-2000:]
+    assert (root / "mobilenet_v1_025" / "run.json").exists()
+    rows = {r["model"]: r for r in json.loads(figures.read_text())["rows"]}
+    assert "latency_of" not in rows["mobilenet_v1_025"] and set(rows) == set(kept)
 
 
 @pytest.mark.slow  # a QAT epoch from the trained run, on the digits
@@ -242,3 +268,48 @@ def test_int8_latency_compares_the_zoo_keras_applications_and_mobilenext_identit
         assert 0.5 < with_passes < 2 and 0.5 < without < 2, line
     assert re.search(r"^zoo mobilenet_v2_100 / keras.applications MobileNetV2 int8 latency: \d\.\d{3}$",
                      lines[-1]), lines[-1]
+
+
+@pytest.mark.slow  # times every convolution of two small models on their own
+def test_int8_kernels_finds_each_models_kernel_mix(tmp_path):
+    """benchmarks/int8_kernels.py, and the command it stands on (lite-tf profile --latency --by
+    kernel) reusing its latency table."""
+    from lite_tf.deploy.breakdown import kernel_kind
+    from lite_tf.models import create_model
+    from lite_tf.models.units import layer_unit
+
+    script = os.path.join(ROOT, "benchmarks", "int8_kernels.py")
+    out, figures, table = tmp_path / "benchmarks.md", tmp_path / "kernels.json", tmp_path / "table.json"
+    out.write_text("# Benchmarks\n\nkept\n")
+    args = ["--models", "shufflenet_v1_g3_050", "--baseline", "mobilenet_v1_025", "--input-size",
+            "32", "--table", str(table), "--out", str(out), "--results", str(figures)]
+    proc = run_script(script, args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    document = json.loads(figures.read_text())
+    assert list(document["results"]) == ["mobilenet_v1_025", "shufflenet_v1_g3_050"]
+    result = document["results"]["shufflenet_v1_g3_050"]
+    model = create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3))
+    timed = [layer for layer in model.layers if kernel_kind(layer)]
+    counts = {r["kernel"]: r["layers"] for r in result["kernels"]}
+    assert counts == {k: [kernel_kind(layer) for layer in timed].count(k)
+                      for k in {kernel_kind(layer) for layer in timed}}
+    assert "grouped conv 1x1 (3 groups)" in counts and "depthwise 3x3 stride 2" in counts
+    assert sum(r["macs"] for r in result["kernels"]) == result["macs"] > 0
+    assert all(r["ms"] > 0 for r in result["kernels"]) and result["measured_ms"] > 0
+    times = [r["ms"] for r in result["kernels"]]
+    assert times == sorted(times, reverse=True)
+    text = out.read_text()
+    assert text.startswith("# Benchmarks\n\nkept\n") and "<!-- /int8_kernels -->" in text
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert [r.split("|")[1].strip() for r in rows] == ["`mobilenet_v1_025`", "`shufflenet_v1_g3_050`"]
+    # The baseline at its own kernel rates is the baseline, less the time between its kernels.
+    base = document["results"]["mobilenet_v1_025"]
+    in_kernels = sum(k["ms"] for k in base["kernels"])
+    assert float(rows[0].split("|")[7]) == pytest.approx(base["macs"] / in_kernels / 1e6, abs=0.5)
+    # Every layer is in the table now: the command measures only the whole model.
+    entries = json.loads(table.read_text())["entries"]
+    assert {layer_unit(model, layer.name).key for layer in timed} <= set(entries)
+    again = run_command("profile", ["shufflenet_v1_g3_050", "--input-size", "32", "--latency",
+                                    "--by", "kernel", "--table", str(table)], "profile")
+    assert again.returncode == 0 and "latency table: units" not in again.stderr, again.stderr
+    assert "between the kernels" in again.stdout and "grouped conv 1x1 (3 groups)" in again.stdout
