@@ -106,9 +106,9 @@ def conv_bn_act(x, filters, kernel_size=3, strides=1, *, groups=1, dilation=1, a
 
     ``padding=None`` pads strided convs in ``cfg.padding`` style and uses 'same' otherwise; an int
     (or ((t, b), (l, r))) pads explicitly, 0 meaning VALID. ``norm=False`` drops the BatchNorm
-    and gives the conv a bias and He-uniform initial weights (torchvision's ``kaiming_uniform_``),
-    so a deep ReLU stack with no BatchNorm starts with its signal intact (SqueezeNet: with Keras's
-    Glorot default it sat dead at loss log(10) from the first epoch on Fashion-MNIST at lr 0.1).
+    and gives the conv a bias and He-uniform initial weights (torchvision's ``kaiming_uniform_``
+    for SqueezeNet), so a deep ReLU stack with no BatchNorm starts with its signal intact rather
+    than shrinking it layer by layer as Keras's Glorot default does.
     """
     x, mode = _pad_for(x, kernel_size, strides, padding, dilation, cfg, name)
     x = layers.Conv2D(filters, kernel_size, strides, padding=mode, groups=groups,
