@@ -180,7 +180,7 @@ def markdown(rows: list[dict], pending: list[str], epochs: int) -> str:
                   "their latency was measured with the others, on an int8 model of the same "
                   "architecture with random weights."]
     if pending:
-        lines += ["", f"Not yet trained: {', '.join(f'`{m}`' for m in pending)}."]
+        lines += ["", f"Not yet on the board: {', '.join(f'`{m}`' for m in pending)}."]
     return "\n".join(lines) + "\n"
 
 
@@ -237,7 +237,9 @@ def main(argv=None) -> None:
     finished += carried
     todo = [m for m in args.models if m not in {r["run"] for r in carried}]
 
-    def publish(pending: list[str]) -> None:
+    def publish() -> None:
+        on_board = {r["model"] for r in finished}
+        pending = [m for m in dict.fromkeys([*todo, *ENTRIES.values()]) if m not in on_board]
         document = measure(finished, args.latency_runs)
         files.write_atomic(args.out, markdown(finished, pending, args.epochs))
         files.write_atomic(os.path.splitext(args.out)[0] + ".png", render.plot([document]))
@@ -245,13 +247,13 @@ def main(argv=None) -> None:
         files.write_json(args.results, {"rows": finished, "benchmark": document})
 
     if finished:
-        publish(todo)
+        publish()
     for i, model in enumerate(todo):
         workdir = os.path.join(args.root, model)
         print(f"[{i + 1}/{len(todo)}] {model}: {workdir}", file=sys.stderr, flush=True)
         train(model, workdir, args.epochs, args.gin_bindings)
         finished.append(row(workdir))
-        publish(todo[i + 1:])
+        publish()
         print(f"[{i + 1}/{len(todo)}] {model}: int8 top-1 {finished[-1]['int8_top1']:.2%}, "
               f"{finished[-1]['latency_ms']:.2f} ms; wrote {args.out}", file=sys.stderr, flush=True)
 
