@@ -106,14 +106,12 @@ def conv_bn_act(x, filters, kernel_size=3, strides=1, *, groups=1, dilation=1, a
 
     ``padding=None`` pads strided convs in ``cfg.padding`` style and uses 'same' otherwise; an int
     (or ((t, b), (l, r))) pads explicitly, 0 meaning VALID. ``norm=False`` drops the BatchNorm
-    and gives the conv a bias and He-uniform initial weights (torchvision's ``kaiming_uniform_``
-    for SqueezeNet), so a deep ReLU stack with no BatchNorm starts with its signal intact rather
-    than shrinking it layer by layer as Keras's Glorot default does.
+    and gives the conv a bias.
     """
     x, mode = _pad_for(x, kernel_size, strides, padding, dilation, cfg, name)
     x = layers.Conv2D(filters, kernel_size, strides, padding=mode, groups=groups,
                       dilation_rate=dilation, use_bias=(not norm) if use_bias is None else use_bias,
-                      kernel_initializer="glorot_uniform" if norm else "he_uniform", name=name)(x)
+                      name=name)(x)
     if norm:
         x = batch_norm(x, cfg, f"{name}_bn")
     return activation(x, activation_fn, name)

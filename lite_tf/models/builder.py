@@ -53,8 +53,7 @@ def build_model(name, features, *, input_shape, num_classes, include_top=True, p
     elif head == "conv":
         if dropout:
             x = layers.Dropout(dropout, name="dropout")(x)
-        x = layers.Conv2D(num_classes, 1, kernel_initializer=keras.initializers.RandomNormal(
-            stddev=0.01), name="logits")(x)  # as torchvision's SqueezeNet final_conv
+        x = layers.Conv2D(num_classes, 1, name="logits")(x)
         x = layers.ReLU(name="logits_relu")(x)
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     else:

@@ -114,9 +114,8 @@ def _entries(entry: dict, spec: dict) -> list[dict]:
     def layer(name, inbound, **changes):
         config = copy.deepcopy(base)
         config.update(name=name, **changes)
-        if name != base["name"]:  # a linear factor starts variance-preserving, whatever the
-            config.update(use_bias=False, activation="linear",  # layer's own init (He before a ReLU)
-                          kernel_initializer={"class_name": "GlorotUniform", "config": {"seed": None}})
+        if name != base["name"]:
+            config.update(use_bias=False, activation="linear")
         return {"class_name": entry["class_name"], "config": config, "name": name,
                 "inbound_nodes": [inbound]}
 
