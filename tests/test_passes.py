@@ -139,26 +139,32 @@ def test_unknown_pass_is_one_line(digits_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_mobilefacenet_int8_with_the_passes_predicts_as_its_float_model(digits_dir, tmp_path):
-    """MobileFaceNet trained on the digits at 32x32 (12 epochs, float about 98%): its int8 export
-    with the passes (its 33 PReLUs as depthwise convolutions) predicts as the float model and as
-    the export without them on >= 99% of all 1,797 digits (issue 23's bar), and scores what the
-    float model scores on the test split (to 1%).
+@pytest.mark.parametrize("model, rewrite, gone, epochs, overrides", [
+    ("mobilefacenet", "prelu_as_depthwise", "PRELU", 12, {}),
+    ("shufflenet_v2_050", "route_channels", "TRANSPOSE", 20, {"drop_strides": 1})])
+def test_trained_int8_with_a_pass_predicts_as_its_float_model(digits_dir, tmp_path, model, rewrite,
+                                                               gone, epochs, overrides):
+    """A model trained on the digits at 32x32 (float 95-98%): its int8 export with the pass
+    (MobileFaceNet: its 33 PReLUs as depthwise convolutions; ShuffleNetV2: its shuffles routed)
+    predicts as the float model and as the export without it on >= 99% of all 1,797 digits
+    (issue 23's bar), and scores what the float model scores on the test split (to 1%).
 
     On the test split alone (360 images) both agreements move by int8's own noise on a few
-    borderline images: between the two exports 98.6-100% across trained models, each export
-    with the float model 98.6-100%, the one without the passes no closer than the one with."""
+    borderline images: between the two MobileFaceNet exports 98.6-100% across trained models,
+    each export with the float model 98.6-100%, the one without the pass no closer than the one
+    with."""
     from lite_tf.data import pipeline, sources
     from lite_tf.deploy import export as exporter
 
     run = stage("quickstart", None, tmp_path / "run", f"train.data_dir = '{digits_dir}'",
-                "train.model = 'mobilefacenet'", epochs=12)
+                f"train.model = '{model}'", f"train.model_overrides = {dict(bn_momentum=0.9, **overrides)!r}",
+                epochs=epochs)
     reports = {name: exporter.export(run, "int8", out_dir=str(tmp_path / name), progress=lambda _: None,
                                      skip_passes=skip)
-               for name, skip in (("with", []), ("without", ["prelu_as_depthwise"]))}
-    assert reports["with"]["passes"] == ["prelu_as_depthwise"] and reports["without"]["passes"] == []
-    assert "PRELU" in {o["op"] for o in reports["without"]["ops"]}
-    assert "PRELU" not in {o["op"] for o in reports["with"]["ops"]}
+               for name, skip in (("with", []), ("without", [rewrite]))}
+    assert reports["with"]["passes"] == [rewrite] and reports["without"]["passes"] == []
+    assert gone in {o["op"] for o in reports["without"]["ops"]}
+    assert gone not in {o["op"] for o in reports["with"]["ops"]}
     assert reports["with"]["float_top1"] >= 0.95, reports["with"]
     assert reports["with"]["tflite_top1"] >= reports["with"]["float_top1"] - 0.01, reports["with"]
     builder = sources.get_builder("sklearn_digits", digits_dir)
@@ -173,7 +179,7 @@ def test_mobilefacenet_int8_with_the_passes_predicts_as_its_float_model(digits_d
     agree = {pair: float((predictions[pair[0]] == predictions[pair[1]]).mean())
              for pair in (("with", "without"), ("with", "float"), ("without", "float"))}
     print(f"agreement on the 1,797 digits: {agree}; on the test split, with the float model: with the "
-          f"passes {reports['with']['agreement']:.4f}, without {reports['without']['agreement']:.4f}")
+          f"pass {reports['with']['agreement']:.4f}, without {reports['without']['agreement']:.4f}")
     assert agree["with", "without"] >= 0.99 and agree["with", "float"] >= 0.99, agree
 
 
@@ -246,3 +252,51 @@ def test_partial_identity_keeps_its_two_channel_ranges_apart_with_the_same_outpu
     full = create_model("mobilenext_035", input_shape=(32, 32, 3), num_classes=10)
     assert passes.apply(full, "int8") == (full, [])  # nothing to do at multiplier 1
     assert passes.apply(model, "int8")[1] == ["partial_identity_in_two"]  # the model is left as it was
+
+
+def shuffled_model(rng, groups_after=1):
+    """A ShuffleNetV2-like pair of units (split, branch, concat, shuffle) at 8x8, then a 1x1
+    convolution with ``groups_after`` groups; BatchNorm statistics away from the init's."""
+    from lite_tf.blocks.shufflenet import shufflenet_v2_unit
+
+    inputs = keras.Input((8, 8, 3), name="input")
+    x = layers.Conv2D(16, 3, padding="same", name="stem")(inputs)
+    x = shufflenet_v2_unit(x, 16, 1, name="u1")
+    x = shufflenet_v2_unit(x, 32, 2, name="u2")
+    x = shufflenet_v2_unit(x, 32, 1, name="u3")
+    x = layers.Conv2D(8, 1, groups=groups_after, name="head")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    model = keras.Model(inputs, layers.Dense(10, name="logits")(x))
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32")
+                               for w in layer.get_weights()])
+    return model
+
+
+def test_shuffles_and_splits_become_routing_with_the_same_outputs(rng):
+    """ShuffleNetV2's channel split, concat and shuffle emit no RESHAPE/TRANSPOSE: each consumer
+    takes its channels from where they were computed; float outputs equal, int8 outputs as the
+    unchanged export's, every op but the softmax-less head in XNNPACK."""
+    model = shuffled_model(rng)
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied == ["route_channels"]
+    x = rng.uniform(-1, 1, (4, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    assert passes.apply(model, "int8")[1] == ["route_channels"]  # the model given is unchanged
+    content = {name: calibrated_int8(model, np.random.default_rng(0), skip_passes=skip)
+               for name, skip in (("before", ["route_channels"]), ("after", []))}
+    ops = {name: [op for op, _ in litert.tensor_types(c)] for name, c in content.items()}
+    assert ops["before"].count("TRANSPOSE") == 3 and ops["before"].count("RESHAPE") == 6
+    assert "TRANSPOSE" not in ops["after"] and "RESHAPE" not in ops["after"], ops["after"]
+    assert all(runs for _, runs in ops_and_delegation(content["after"]))
+    outputs = {name: litert.TFLiteModel(c)(x) for name, c in content.items()}
+    scale = np.abs(outputs["before"]).max()
+    np.testing.assert_allclose(outputs["after"], outputs["before"], atol=0.05 * scale)
+
+
+def test_a_shuffle_before_a_grouped_convolution_stays(rng):
+    """Only a layer that mixes all its channels can take them in any order: before a grouped
+    convolution (ShuffleNetV1) the shuffle would have to become a gather, so the pass does nothing."""
+    model = shuffled_model(rng, groups_after=2)
+    assert "route_channels" not in passes.apply(model, "int8")[1]
