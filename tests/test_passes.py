@@ -91,13 +91,39 @@ def test_hard_swish_becomes_depthwise_and_multiply_in_xnnpack(rng):
     rewritten, applied = passes.apply(model, "int8")
     assert applied == ["hard_swish_as_multiply"]
     x = rng.uniform(-3, 3, (4, 12, 12, 3)).astype("float32")
-    inner = [keras.Model(m.input, m.get_layer("hswish1").output)(x).numpy() for m in (model, rewritten)]
+    inner = [keras.Model(m.input, m.get_layer(name).output)(x).numpy()
+             for m, name in ((model, "hswish1"), (rewritten, "hswish1"), (model, "dw"), (rewritten, "dw"))]
     assert np.abs(inner[0]).max() > 1 and (inner[0] < 0).any()  # both pieces of the curve in use
-    np.testing.assert_allclose(inner[1], inner[0], rtol=1e-5, atol=1e-6 * np.abs(inner[0]).max())
-    before = ops_and_delegation(calibrated_int8(model, rng, skip_passes=["hard_swish_as_multiply"]))
-    after = ops_and_delegation(calibrated_int8(model, rng))
+    # The 1/6 of each hard-swish went into the kernel after it (the depthwise; the dense after
+    # the pooling): the tensors between are 6x, what the kernels compute is the same.
+    np.testing.assert_allclose(inner[1], 6 * inner[0], rtol=1e-5, atol=1e-5 * np.abs(inner[0]).max())
+    np.testing.assert_allclose(inner[3], inner[2], rtol=1e-5, atol=1e-6 * np.abs(inner[2]).max())
+    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    assert not any(l.name.endswith("_scaled") for l in rewritten.layers)
+    content = [calibrated_int8(model, np.random.default_rng(0), skip_passes=skip)
+               for skip in (["hard_swish_as_multiply"], [])]
+    before, after = map(ops_and_delegation, content)
+    outputs = [litert.TFLiteModel(c)(x[:1]) for c in content]  # int8 as the reference kernel's
+    np.testing.assert_allclose(outputs[1], outputs[0], atol=0.05 * np.abs(outputs[0]).max())
     assert ("HARD_SWISH", False) in before
     assert "HARD_SWISH" not in [op for op, _ in after] and all(runs for _, runs in after), after
+    assert [op for op, _ in after].count("DEPTHWISE_CONV_2D") == 3  # dw and one gate per hard-swish
+
+
+def test_a_hard_swish_whose_result_a_multiply_takes_keeps_its_factor(rng):
+    """Squeeze-and-excite multiplies the hard-swish's result by its gate: nothing folds the 1/6
+    there, so it stays a depthwise convolution of its own."""
+    from lite_tf.blocks.activations import HardSwish
+
+    inputs = keras.Input((8, 8, 4), name="input")
+    x = HardSwish(name="hswish")(layers.Conv2D(4, 1, name="conv")(inputs))
+    gate = layers.Conv2D(4, 1, activation="sigmoid", name="gate")(layers.GlobalAveragePooling2D(
+        keepdims=True, name="pool")(x))
+    model = keras.Model(inputs, layers.Conv2D(2, 1, name="project")(layers.Multiply(name="se")([x, gate])))
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied == ["hard_swish_as_multiply"] and "hswish_scaled" in [l.name for l in rewritten.layers]
+    x = rng.uniform(-4, 4, (2, 8, 8, 4)).astype("float32")
+    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow  # 20 s; the default suite is full
