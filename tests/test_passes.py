@@ -110,20 +110,27 @@ def test_hard_swish_becomes_depthwise_and_multiply_in_xnnpack(rng):
     assert [op for op, _ in after].count("DEPTHWISE_CONV_2D") == 3  # dw and one gate per hard-swish
 
 
-def test_a_hard_swish_whose_result_a_multiply_takes_keeps_its_factor(rng):
-    """Squeeze-and-excite multiplies the hard-swish's result by its gate: nothing folds the 1/6
-    there, so it stays a depthwise convolution of its own."""
+def test_a_hard_swish_before_squeeze_and_excite_folds_its_factor_into_both_paths(rng):
+    """Squeeze-and-excite multiplies the hard-swish's result by a gate computed from it: the 1/6
+    goes into the gate's first convolution and the projection after the multiply. An Add that
+    takes the result keeps the 1/6 a depthwise convolution of its own."""
     from lite_tf.blocks.activations import HardSwish
 
-    inputs = keras.Input((8, 8, 4), name="input")
-    x = HardSwish(name="hswish")(layers.Conv2D(4, 1, name="conv")(inputs))
-    gate = layers.Conv2D(4, 1, activation="sigmoid", name="gate")(layers.GlobalAveragePooling2D(
-        keepdims=True, name="pool")(x))
-    model = keras.Model(inputs, layers.Conv2D(2, 1, name="project")(layers.Multiply(name="se")([x, gate])))
-    rewritten, applied = passes.apply(model, "int8")
-    assert applied == ["hard_swish_as_multiply"] and "hswish_scaled" in [l.name for l in rewritten.layers]
+    def se_model(residual):
+        inputs = keras.Input((8, 8, 4), name="input")
+        x = HardSwish(name="hswish")(layers.Conv2D(4, 1, name="conv")(inputs))
+        gate = layers.Conv2D(4, 1, activation="sigmoid", name="gate")(layers.GlobalAveragePooling2D(
+            keepdims=True, name="pool")(x))
+        y = layers.Conv2D(4, 1, name="project")(layers.Multiply(name="se")([x, gate]))
+        return keras.Model(inputs, layers.Add(name="add")([x, y]) if residual else y)
+
     x = rng.uniform(-4, 4, (2, 8, 8, 4)).astype("float32")
-    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    for residual, scaled in ((False, False), (True, True)):
+        model = se_model(residual)
+        rewritten, applied = passes.apply(model, "int8")
+        assert applied == ["hard_swish_as_multiply"]
+        assert ("hswish_scaled" in [l.name for l in rewritten.layers]) == scaled
+        np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.slow  # 20 s; the default suite is full
