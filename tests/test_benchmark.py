@@ -222,6 +222,10 @@ def test_fashion_mnist_leaderboard_resumes_and_adds_runs(tmp_path, trained, digi
         assert kept["mobilenet_v1_025"][key] == before["mobilenet_v1_025"][key], key
     assert kept["mobilenet_v1_025"]["latency_of"] == "architecture"
     assert kept["mobilenet_v1_025"]["latency_ms"] > 0
+    # No path to the deleted temporary file that was timed: the result says what it was.
+    assert "timed" not in kept["mobilenet_v1_025"]
+    assert all(os.path.exists(r["path"]) or r["path"].startswith("random weights in the architecture of ")
+               for r in json.loads(figures.read_text())["benchmark"]["results"])
     assert "latency_of" not in kept["shufflenet_v2_050"]
     # --retrain trains a recorded model afresh (after a change of recipe) and replaces its row.
     bad = run_script(script, ["--models", "shufflenet_v2_050", "--retrain", "mobilenet_v1_025", *common])
