@@ -399,9 +399,9 @@ def route_channels(model: keras.Model) -> keras.Model | None:
     output is the same sum of the same products (float: equal up to summation order). Left alone:
     models without a shuffle, and models where a reordered tensor would have to be gathered back
     into order (ShuffleNetV1: its shuffle feeds a grouped convolution). At 224x224, int8, 1 thread,
-    AMD EPYC, 5 alternating rounds (a training sharing the 2 cores): ShuffleNetV2 1.0 2.08 ->
-    1.64 ms (0.79x; its 16 shuffles, 48 RESHAPE/TRANSPOSE, gone; STRIDED_SLICE 26 -> 65, smaller),
-    SNet-146 2.73 -> 2.17 ms (0.80x)."""
+    AMD EPYC (benchmarks/int8_efficiency.py, 5 alternating rounds): ShuffleNetV2 1.0 2.01 -> 1.62
+    ms (0.81x; its 16 shuffles, 48 RESHAPE/TRANSPOSE, gone; STRIDED_SLICE 26 -> 65, smaller),
+    SNet-146 2.71 -> 2.18 ms (0.80x)."""
     uses: dict[str, list] = {}
     for layer in model.layers:
         if layer.inbound_nodes:
@@ -410,7 +410,7 @@ def route_channels(model: keras.Model) -> keras.Model | None:
     shuffles = {l.name: s for l in model.layers if (s := _shuffle_permutation(l, uses))}
     if not shuffles:
         return None
-    skipped = {l.name for permute, _, _ in shuffles.values() for l in [permute]}
+    skipped = {permute.name for permute, _, _ in shuffles.values()}
     values, copies, slices, joined = {}, [], {}, {}
 
     def routed(value) -> Routed:
@@ -450,7 +450,9 @@ def route_channels(model: keras.Model) -> keras.Model | None:
 
     def gathered(value: Routed, name: str, any_order: bool):
         """``value`` as one tensor and the order it came in (its channel i is ``value``'s channel
-        ``order[i]``): in order, or (``any_order``) each tensor's channels together, ascending."""
+        ``order[i]``): in order, or (``any_order``) each tensor's channels together, ascending;
+        slices of contiguous channel ranges and one concatenation, or ``_Gather`` if that cannot
+        be done taking each tensor's channels in one range."""
         key = (id(value), any_order)
         if key not in joined:
             at = {c: i for i, c in enumerate((id(t), i) for t, i in value.channels)}
@@ -461,7 +463,7 @@ def route_channels(model: keras.Model) -> keras.Model | None:
                 channels = sorted(channels, key=lambda c: (rank[id(c[0])], c[1]))
             order = np.array([at[(id(t), i)] for t, i in channels])
             ranges = runs(channels)
-            if not any_order and len(ranges) > 2:
+            if len(ranges) > len({id(t) for t, _ in channels}):  # a tensor's channels apart
                 raise _Gather(name)
             joined[key] = (concatenated([piece(*r) for r in ranges], f"{name}_in{len(joined)}_"), order)
         return joined[key]
