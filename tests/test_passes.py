@@ -333,3 +333,22 @@ def test_a_shuffle_before_a_grouped_convolution_stays(rng):
     convolution (ShuffleNetV1) the shuffle would have to become a gather, so the pass does nothing."""
     model = shuffled_model(rng, groups_after=2)
     assert "route_channels" not in passes.apply(model, "int8")[1]
+
+
+def test_routing_keeps_a_plain_concatenation_whole_where_order_matters(rng):
+    """A concatenation of three tensors that an ADD takes (order matters there) is emitted as it
+    was, one CONCATENATION, while the shuffles elsewhere in the model are routed."""
+    from lite_tf.blocks.channels import channel_shuffle
+
+    inputs = keras.Input((8, 8, 6), name="input")
+    parts = [layers.Conv2D(4, 1, name=f"c{i}")(inputs) for i in range(3)]
+    joined = layers.Concatenate(name="cat")(parts)
+    x = layers.Add(name="add")([joined, layers.Conv2D(12, 1, name="side")(inputs)])
+    x = layers.Conv2D(8, 1, name="mix")(channel_shuffle(x, 3, name="shuffle"))
+    model = keras.Model(inputs, x)
+    rewritten, applied = passes.apply(model, "float32")
+    assert applied == ["route_channels"]
+    x = rng.uniform(-1, 1, (2, 8, 8, 6)).astype("float32")
+    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    ops = [op for op, _ in litert.tensor_types(convert(model, "float32"))]
+    assert ops.count("CONCATENATION") == 1 and "TRANSPOSE" not in ops and "STRIDED_SLICE" not in ops, ops
