@@ -260,6 +260,53 @@ def _sliced(layer, start: int, stop: int, name: str, out_channels_only: bool):
     return copy, weights
 
 
+class _Regraph:
+    """A functional model rebuilt layer by layer, in the order of its layers: ``values`` holds
+    what each layer computes, under its name: a tensor, or a pass's own form of one that
+    ``plain(value, name)`` turns into a tensor where a layer takes it as it is. Every layer of the
+    new graph is a new one (the model given stays as it was); weights are set once it is built."""
+
+    def __init__(self, model: keras.Model, plain: Callable):
+        self.model, self.plain, self.copies = model, plain, []
+        self.values = {l.name: l.output for l in model.layers if isinstance(l, layers.InputLayer)}
+
+    def layers(self) -> list:
+        """The layers to rebuild, in order (the inputs already have their values)."""
+        return [l for l in self.model.layers if not isinstance(l, layers.InputLayer)]
+
+    def source(self, layer):
+        """The value of the one layer ``layer`` was called on; None if it takes several."""
+        inbound = _inbound(layer)
+        return self.values[inbound.name] if isinstance(inbound, layers.Layer) else None
+
+    def add(self, layer: layers.Layer, weights: list, *args):
+        """``layer`` (a new one) called on ``args``; ``weights`` go into it once the graph is built."""
+        self.copies.append((layer, weights))
+        return layer(*args)
+
+    def call(self, layer: layers.Layer):
+        """A copy of ``layer`` called as in the model given, on plain tensors: its value."""
+        node = layer.inbound_nodes[0]  # the call that built the model
+
+        def plain(t):
+            history = getattr(t, "_keras_history", None)
+            return t if history is None else self.plain(self.values[history.layer.name], layer.name)
+
+        args = tf.nest.map_structure(plain, node.call_args)
+        kwargs = tf.nest.map_structure(plain, node.call_kwargs)
+        copy = type(layer).from_config(layer.get_config())
+        self.copies.append((copy, layer.get_weights()))
+        self.values[layer.name] = copy(*args, **kwargs)
+
+    def rebuilt(self) -> keras.Model:
+        outputs = [self.plain(self.values[t._keras_history.layer.name], "output") for t in self.model.outputs]
+        rebuilt = keras.Model(self.model.inputs, outputs if len(outputs) > 1 else outputs[0],
+                              name=self.model.name)
+        for copy, weights in self.copies:
+            copy.set_weights(weights)
+        return rebuilt
+
+
 def partial_identity_in_two(model: keras.Model) -> keras.Model | None:
     """The identity multiplier's partial shortcut (MobileNeXt: the first C/m channels of the
     block's input added to its output) without slicing and concatenating wide tensors: the
@@ -276,9 +323,9 @@ def partial_identity_in_two(model: keras.Model) -> keras.Model | None:
         return None
     sources = {_source_name(y): (k, channels) for _, y, k, channels in shortcuts.values()}
     skipped = {l.name for name in shortcuts for l in _shortcut_layers(model.get_layer(name))}
-    values, joined, copies = {}, {}, []
+    joined = {}
 
-    def join(value):
+    def join(value, _consumer=None):  # _Regraph's plain(value, consumer): the name is not needed here
         if not isinstance(value, Split):
             return value
         if id(value) not in joined:
@@ -295,17 +342,11 @@ def partial_identity_in_two(model: keras.Model) -> keras.Model | None:
         return layers.Cropping2D(((0, 0), (start, channels - stop)), data_format="channels_first",
                                  name=name)(join(value))
 
-    def mapped(tensor):
-        history = getattr(tensor, "_keras_history", None)
-        return values[history.layer.name] if history is not None else tensor
-
-    for layer in model.layers:
-        if isinstance(layer, layers.InputLayer):
-            values[layer.name] = layer.output
-            continue
+    graph = _Regraph(model, join)
+    values = graph.values
+    for layer in graph.layers():
         if layer.name in skipped:
             continue
-        node = layer.inbound_nodes[0]  # the call that built the model
         if layer.name in shortcuts:
             x, y, k, channels = shortcuts[layer.name]
             head = layers.Add(name=f"{layer.name}_head")(
@@ -313,29 +354,19 @@ def partial_identity_in_two(model: keras.Model) -> keras.Model | None:
             values[layer.name] = Split(((head, 0, k), (part(values[y.name], k, channels, f"{layer.name}_rest"),
                                                        k, channels)))
             continue
-        inbound = node.inbound_layers
-        source = values[inbound.name] if isinstance(inbound, layers.Layer) else None
+        source = graph.source(layer)
         if layer.name in sources or (isinstance(source, Split) and isinstance(layer, PER_CHANNEL)):
             if layer.name in sources:
                 k, channels = sources[layer.name]
                 ranges, inputs = [(0, k), (k, channels)], [join(source)] * 2
             else:
                 ranges, inputs = [(a, b) for _, a, b in source.parts], [t for t, _, _ in source.parts]
-            parts = []
-            for i, ((a, b), x) in enumerate(zip(ranges, inputs)):
-                copy, weights = _sliced(layer, a, b, f"{layer.name}_part{i}", layer.name in sources)
-                parts.append((copy(x), a, b))
-                copies.append((copy, weights))
-            values[layer.name] = Split(tuple(parts))
+            values[layer.name] = Split(tuple(
+                (graph.add(*_sliced(layer, a, b, f"{layer.name}_part{i}", layer.name in sources), x), a, b)
+                for i, ((a, b), x) in enumerate(zip(ranges, inputs))))
             continue
-        args = tf.nest.map_structure(lambda t: join(mapped(t)), node.call_args)
-        kwargs = tf.nest.map_structure(lambda t: join(mapped(t)), node.call_kwargs)
-        values[layer.name] = layer(*args, **kwargs)
-    outputs = [join(values[t._keras_history.layer.name]) for t in model.outputs]
-    rebuilt = keras.Model(model.inputs, outputs if len(outputs) > 1 else outputs[0], name=model.name)
-    for copy, weights in copies:
-        copy.set_weights(weights)
-    return rebuilt
+        graph.call(layer)
+    return graph.rebuilt()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -411,7 +442,7 @@ def route_channels(model: keras.Model) -> keras.Model | None:
     if not shuffles:
         return None
     skipped = {permute.name for permute, _, _ in shuffles.values()}
-    values, copies, slices, joined = {}, [], {}, {}
+    slices, joined = {}, {}
 
     def routed(value) -> Routed:
         if isinstance(value, Routed):
@@ -468,18 +499,16 @@ def route_channels(model: keras.Model) -> keras.Model | None:
             joined[key] = (concatenated([piece(*r) for r in ranges], f"{name}_in{len(joined)}_"), order)
         return joined[key]
 
-    def mapped(tensor):
-        history = getattr(tensor, "_keras_history", None)
-        return values[history.layer.name] if history is not None else tensor
+    def plain(value, name):
+        return gathered(value, name, any_order=False)[0] if isinstance(value, Routed) else value
 
+    graph = _Regraph(model, plain)
+    values = graph.values
     try:
-        for layer in model.layers:
-            if isinstance(layer, layers.InputLayer):
-                values[layer.name] = layer.output
-                continue
+        for layer in graph.layers():
             if layer.name in skipped:
                 continue
-            inbound = layer.inbound_nodes[0].inbound_layers
+            inbound = _inbound(layer)
             if layer.name in shuffles:
                 _, back, perm = shuffles[layer.name]
                 values[back.name] = routed(values[inbound.name])[list(perm)]
@@ -491,7 +520,7 @@ def route_channels(model: keras.Model) -> keras.Model | None:
             if type(layer) is layers.Concatenate and layer.axis in (-1, 3) and len(layer.output_shape) == 4:
                 values[layer.name] = Routed(sum((routed(values[l.name]).channels for l in inbound), ()))
                 continue
-            source = values[inbound.name] if isinstance(inbound, layers.Layer) else None
+            source = graph.source(layer)
             if isinstance(source, Routed):
                 mixes = type(layer) in ABSORBING and getattr(layer, "groups", 1) == 1
                 per_channel = isinstance(layer, (*PER_CHANNEL, *SPATIAL)) \
@@ -500,32 +529,14 @@ def route_channels(model: keras.Model) -> keras.Model | None:
                     and getattr(layer, "activation", None) is not keras.activations.softmax
                 if mixes or per_channel:
                     tensor, order = gathered(source, layer.name, any_order=True)
-                    copy, weights = _permuted_copy(layer, order, axis_in=mixes)
-                    copies.append((copy, weights))
-                    out = copy(tensor)
+                    out = graph.add(*_permuted_copy(layer, order, axis_in=mixes), tensor)
                     values[layer.name] = out if mixes else Routed(tuple(
                         (out, i) for i in np.argsort(order)))
                     continue
-            node = layer.inbound_nodes[0]
-
-            def plain(t):
-                value = mapped(t)
-                return gathered(value, layer.name, any_order=False)[0] if isinstance(value, Routed) else value
-
-            args = tf.nest.map_structure(plain, node.call_args)
-            kwargs = tf.nest.map_structure(plain, node.call_kwargs)
-            copy = type(layer).from_config(layer.get_config())  # the model given stays as it was
-            copies.append((copy, layer.get_weights()))
-            values[layer.name] = copy(*args, **kwargs)
-        outputs = [values[t._keras_history.layer.name] for t in model.outputs]
-        outputs = [gathered(o, "output", any_order=False)[0] if isinstance(o, Routed) else o
-                   for o in outputs]
+            graph.call(layer)
+        return graph.rebuilt()
     except _Gather:
         return None
-    rebuilt = keras.Model(model.inputs, outputs if len(outputs) > 1 else outputs[0], name=model.name)
-    for copy, weights in copies:
-        copy.set_weights(weights)
-    return rebuilt
 
 
 class _Gather(Exception):
