@@ -97,10 +97,11 @@ def table(rows: list[dict], threads: list[int], runs: int) -> str:
                   "its 33 PReLUs splits the graph and runs on TFLite's reference kernel (19-21 ms at "
                   "112x112, 1 thread, on an AMD EPYC; float32 2.5 ms). The export's "
                   "`prelu_as_depthwise` pass (docs/export.md) re-expresses a PReLU with per-channel "
-                  "slopes as two 1x1 depthwise convolutions and an ADD, all in XNNPACK: 2.1-2.2 ms "
-                  "with random per-channel slopes (its row here), 0.85x its float32 time; an "
-                  "untrained model's slopes are all 0, which the pass makes a ReLU fused into the "
-                  "convolution (about 1 ms)."]
+                  "slopes as one 1x1 depthwise convolution and an ADD, all in XNNPACK: 0.59x its "
+                  "float32 time with random per-channel slopes (7 alternating rounds, 2026-12-04; "
+                  "its row here was timed on 2026-12-02 with the pass's earlier form, two depthwise "
+                  "convolutions and an ADD, 0.81-0.85x float32); an untrained model's slopes are "
+                  "all 0, which the pass makes a ReLU fused into the convolution (about 1 ms)."]
     if any(r["family"] == "mobilenet_v3" for r in rows):
         lines += ["", "MobileNetV3's int8 HARD_SWISH ops do not run in XNNPACK in this runtime (TFLite's "
                   "reference kernel: a HARD_SWISH between two 1x1 convs on a 56x56x96 tensor added "

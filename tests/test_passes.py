@@ -62,6 +62,9 @@ def test_int8_prelu_leaves_the_graph_to_xnnpack_and_the_pass_can_be_turned_off(r
     assert ("PRELU", False) in before  # TFLite's reference kernel: the reason for the pass
     assert "PRELU" not in [op for op, _ in after]
     assert all(runs for _, runs in after), after
+    # One pass over the tensor per PReLU (x + relu((a - 1) x)): a depthwise convolution and an ADD.
+    counts = {op: [o for o, _ in after].count(op) for op in ("DEPTHWISE_CONV_2D", "ADD")}
+    assert counts == {"DEPTHWISE_CONV_2D": 2 + 2, "ADD": 2}, counts
 
 
 def test_one_slope_for_every_channel_becomes_leaky_relu(rng):
