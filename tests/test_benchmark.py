@@ -199,6 +199,10 @@ def test_fashion_mnist_leaderboard_resumes_and_adds_runs(tmp_path, trained, digi
     assert set(rows) == {"`mobilenet_v1_025`", "`shufflenet_v2_050`", "`mobilenext_035`"}
     assert rows["`mobilenet_v1_025`"][:2] == ["32x32", "1"]
     assert rows["`mobilenext_035`"][1] == "6"  # the outside run keeps its own epochs
+    # A family the board leaves out is said so, with the reason, and not listed as pending.
+    text = out.read_text()
+    assert "\n\nLeft out: `mobilefacenet`, a face-verification embedding network" in text
+    assert "`mobilefacenet`" not in next(l for l in text.splitlines() if l.startswith("Not yet on"))
     saved = json.loads(figures.read_text())
     assert [r["model"] for r in saved["rows"]] == ["mobilenext_035", "mobilenet_v1_025",
                                                    "shufflenet_v2_050"]
