@@ -242,6 +242,26 @@ def test_fashion_mnist_leaderboard_resumes_and_adds_runs(tmp_path, trained, digi
     assert "latency_of" not in rows["mobilenet_v1_025"] and set(rows) == set(kept)
 
 
+
+def test_fashion_mnist_leaderboard_names_the_longer_runs_and_the_time_budget():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "leaderboard", os.path.join(ROOT, "benchmarks", "fashion_mnist_leaderboard.py"))
+    board = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(board)
+
+    def row(run, epochs, minutes):
+        return {"run": run, "model": "mobilenet_v2_100", "input": 32, "epochs": epochs,
+                "params": 2.2e6, "macs": 24e6, "float_top1": 0.9399, "int8_top1": 0.94,
+                "size_bytes": 2.7e6, "latency_ms": 0.3, "train_minutes": minutes,
+                "curve": [(minutes * (e + 1) / epochs, 0.9) for e in range(epochs)]}
+
+    short = board.markdown([row("a", 10, 20)], [], 10, {})
+    assert "Longer runs" not in short
+    text = board.markdown([row("a", 10, 20), row("full", 25, 61)], [], 10, {})
+    assert ("Longer runs: `mobilenet_v2_100` (full, 25 epochs) ends at 94.00% int8 after 61 "
+            "minutes. The dashed line") in text
+
 @pytest.mark.slow  # a QAT epoch from the trained run, on the digits
 def test_fashion_mnist_compression_steps_from_a_base_run(tmp_path, trained, digits_dir):
     script = os.path.join(ROOT, "benchmarks", "fashion_mnist_compression.py")
