@@ -1,6 +1,7 @@
 import lite_tf  # noqa: F401  (selects tf_keras before TensorFlow is imported anywhere)
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -133,6 +134,14 @@ def run_script(script, args, cwd=ROOT, env=None):
     env = dict(env or os.environ, PYTHONPATH=ROOT)
     return subprocess.run([sys.executable, *script, *args], capture_output=True, text=True,
                           cwd=cwd, env=env)
+
+
+def load_script(path):
+    """The Python file at ``path`` (a benchmark script, not a package module) as a module."""
+    spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def one_error_line(proc, prog, code=2):

@@ -242,13 +242,8 @@ def test_fashion_mnist_leaderboard_resumes_and_adds_runs(tmp_path, trained, digi
     assert "latency_of" not in rows["mobilenet_v1_025"] and set(rows) == set(kept)
 
 
-
 def test_fashion_mnist_leaderboard_names_the_longer_runs_and_the_time_budget():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "leaderboard", os.path.join(ROOT, "benchmarks", "fashion_mnist_leaderboard.py"))
-    board = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(board)
+    board = conftest.load_script(os.path.join(ROOT, "benchmarks", "fashion_mnist_leaderboard.py"))
 
     def row(run, epochs, minutes):
         return {"run": run, "model": "mobilenet_v2_100", "input": 32, "epochs": epochs,
@@ -261,6 +256,7 @@ def test_fashion_mnist_leaderboard_names_the_longer_runs_and_the_time_budget():
     text = board.markdown([row("a", 10, 20), row("full", 25, 61)], [], 10, {})
     assert ("Longer runs: `mobilenet_v2_100` (full, 25 epochs) ends at 94.00% int8 after 61 "
             "minutes. The dashed line") in text
+
 
 @pytest.mark.slow  # a QAT epoch from the trained run, on the digits
 def test_fashion_mnist_compression_steps_from_a_base_run(tmp_path, trained, digits_dir):

@@ -1,22 +1,18 @@
 """benchmarks/search_estimators.py: each estimator's ranking against stand-alone training (Kendall's
 tau, Spearman's rho), every score saved as measured and a rerun resuming; bad input exit 2."""
 
-import importlib.util
 import json
 import os
 
 import pytest
 
-from conftest import ROOT, run_script
+from conftest import ROOT, load_script, run_script
 
 SCRIPT = os.path.join(ROOT, "benchmarks", "search_estimators.py")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("search_estimators", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_the_ranking_is_kendalls_tau_over_the_architectures_trained_stand_alone():
