@@ -1,6 +1,7 @@
 """Compression to fewer bits: low-bit weights (4-, 2-bit, ternary, binary) by QAT, clustering with
 cluster- and sparsity-preserving QAT; each through to an int8 .tflite that keeps the few values."""
 
+import gzip
 import json
 
 import numpy as np
@@ -14,7 +15,7 @@ from lite_tf import rundir
 from lite_tf.backend import keras
 from lite_tf.compression import cluster, lowbit, prune
 from lite_tf.compression import stage as stages
-from lite_tf.deploy import litert, precision
+from lite_tf.deploy import codebook, litert, precision
 from lite_tf.deploy.convert import convert
 from lite_tf.deploy.export import export
 from lite_tf.models import create_model
@@ -119,7 +120,8 @@ def test_prune_sparse_cluster_pcqat_stages_export_zeros_and_clusters(pruned_run,
     int8 = export(run, "int8", eval_samples=64, progress=lambda _: None)
     pruned = [w for w in int8["weights"] if prune.prunable_name(w["layer"]) and w["op"] == "CONV_2D"
               and w["layer"] != "stem"]
-    assert min(w["zeros"] for w in pruned) >= 0.74 and max(w["most_values_per_channel"] for w in pruned) <= 16
+    assert min(w["zeros"] for w in pruned) >= 0.74 and max(w["values"] for w in pruned) <= 16
+    assert sorted(int8["shared_codes"]) == sorted(w["layer"] for w in pruned)  # one code per value
     # Three zeros in four and at most 16 values per channel: about 2 of int8's 8 bits of
     # information, so the kernels compress to about a quarter of the dense model's. (The whole
     # file does not follow them there: this small model's depthwise kernels, biases and
@@ -215,3 +217,49 @@ def test_export_keeps_the_worst_layers_in_float(trained, tmp_path):
     assert cost["size_ratio"] == round(report["size_bytes"] / cost["int8_size_bytes"], 4) > 0.9
     assert cost["p50_ms"] > 0 and cost["int8_p50_ms"] > 0
     assert cost["latency_ratio"] == pytest.approx(cost["p50_ms"] / cost["int8_p50_ms"], rel=1e-3)
+
+
+def clustered_model(rng):
+    """A 1x1 convolution whose kernel holds 16 shared values (+-1/8 ... +-1) and zeros, three
+    in four weights zero, channels reaching different largest values, then BatchNorm with some
+    negative scales."""
+    x = inputs = keras.Input((6, 6, 32))
+    x = keras.layers.Conv2D(64, 1, use_bias=False, name="pw")(x)
+    x = keras.layers.BatchNormalization(name="pw_bn")(x)
+    x = keras.layers.ReLU(name="pw_relu")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    model = keras.Model(inputs, keras.layers.Dense(10, name="fc")(x))
+    magnitudes = np.arange(1, 9) / 8
+    kernel = np.stack([rng.choice(np.concatenate([magnitudes[:top], -magnitudes[:top], np.zeros(6 * top)]), 32)
+                       for top in [8, *rng.randint(1, 9, 63)]], -1)
+    model.get_layer("pw").set_weights([kernel.reshape(1, 1, 32, 64).astype("float32")])
+    model.get_layer("pw_bn").set_weights([rng.uniform(-2, 2, 64), rng.normal(0, 0.1, 64),
+                                          rng.normal(0, 0.1, 64), rng.uniform(0.5, 2, 64)])
+    return model
+
+
+def test_clustered_kernels_share_one_code_per_value_in_every_channel(rng):
+    model = clustered_model(rng)
+    x = rng.uniform(-1, 1, (64, 6, 6, 32)).astype("float32")
+    int8 = convert(model, "int8", lambda: (x[i:i + 1] for i in range(64)))
+    shared, names = codebook.share_codes(int8, model)
+    assert names == ["pw"]
+    (before,), (after,) = ([k for n, k in int8_kernels(c).items() if "pw" in n] for c in (int8, shared))
+    # The converter scales each channel by its own largest value: the same value, many codes.
+    assert len(np.unique(np.abs(before))) > 9
+    # Shared: one code per value (8 magnitudes and zero) up to the sign BatchNorm's negative
+    # scales give a channel.
+    assert len(np.unique(np.abs(after))) <= 9 and np.mean(after == 0) == np.mean(before == 0)
+    assert len(gzip.compress(after.tobytes(), 9)) < len(gzip.compress(before.tobytes(), 9))
+    # The same arithmetic: the outputs stay within a step or two of int8's.
+    want, old, new = model.predict(x, verbose=0), litert.TFLiteModel(int8)(x), litert.TFLiteModel(shared)(x)
+    step = np.abs(want).max() / 127
+    assert np.abs(new - old).max() <= 3 * step and np.abs(new - want).max() <= 4 * step
+
+
+def test_kernels_of_many_values_keep_the_converters_codes(rng):
+    model = clustered_model(rng)
+    model.get_layer("pw").set_weights([rng.normal(size=(1, 1, 32, 64)).astype("float32")])
+    x = rng.uniform(-1, 1, (16, 6, 6, 32)).astype("float32")
+    int8 = convert(model, "int8", lambda: (x[i:i + 1] for i in range(16)))
+    assert codebook.share_codes(int8, model) == (int8, [])

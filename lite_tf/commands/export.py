@@ -132,6 +132,8 @@ def run(args, parser) -> int:
             ("ops", ", ".join(sorted({o['op'] for o in report['ops']}))),
             *(_kept_float_rows(report["kept_float"]) if "kept_float" in report else []),
             ("passes", ", ".join(report["passes"]) or "none applied"),
+            *([("shared codes", f"{len(report['shared_codes'])} clustered kernels coded alike in "
+                                f"every channel")] if report["shared_codes"] else []),
             ("report", out.report)]
     if report["device_samples"]:
         rows.append(("samples", f"{out.samples} ({report['device_samples']} images, for "

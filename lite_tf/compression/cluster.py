@@ -4,8 +4,8 @@
 depthwise ones, the stem and the classifier, as pruning chooses) tied to ``clusters`` shared
 values (centroids, k-means++ initialized, trained), then strips the wrappers: every kernel holds
 at most that many distinct values, which gzip stores in about log2(clusters) bits per weight.
-``preserve_sparsity`` (from a pruned run) keeps the zeros zero. The int8 export keeps the clusters
-per output channel (int8 scales are per channel). ``cqat`` and ``pcqat``
+``preserve_sparsity`` (from a pruned run) keeps the zeros zero. The int8 export codes each shared
+value alike in every output channel (``lite_tf.deploy.codebook``). ``cqat`` and ``pcqat``
 (``lite_tf.compression.qat``) then train the clustered model with 8-bit fake quantization,
 clusters (and zeros) preserved.
 """

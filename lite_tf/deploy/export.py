@@ -20,7 +20,7 @@ from lite_tf import files, trust
 from lite_tf.backend import tf
 from lite_tf.compression import stage as stages
 from lite_tf.data import pipeline, sources
-from lite_tf.deploy import litert, passes, samples
+from lite_tf.deploy import codebook, litert, passes, samples
 from lite_tf.deploy import precision
 from lite_tf.deploy.benchmark import host
 from lite_tf.deploy.convert import CALIBRATED, convert
@@ -165,6 +165,9 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     rewritten, applied = passes.apply(model, mode, skip_passes)  # here, to report what applied
     content = convert(rewritten, mode, io_type=io_type, sparse=sparse, skip_passes=list(passes.PASSES),
                       representative_data=(lambda: (x for x, _ in calibration)) if calibration else None)
+    shared = []
+    if mode == "int8":  # clustered kernels: one code per shared value (lite_tf.deploy.codebook)
+        content, shared = codebook.share_codes(content, rewritten)
     ops = litert.tensor_types(content)
     if mode in CALIBRATED and float_kernels(ops):
         raise ExportError(f"the {mode} export kept float kernels: {', '.join(float_kernels(ops))}")
@@ -203,6 +206,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         "input_shape": [1, *model.input_shape[1:]],
         "ops": [{"op": op, "type": dtype} for op, dtype in ops],
         "passes": applied,
+        "shared_codes": shared,
         **({"kept_float": kept} if kept else {}),
         "weights": weights,
         "seconds": round(time.time() - start, 1),
