@@ -14,6 +14,8 @@ by at most ``M / 254``. The export reports its top-1 as measured, after this.
 from __future__ import annotations
 
 import numpy as np
+from tensorflow.lite.python import schema_py_generated as schema
+from tensorflow.lite.tools import flatbuffer_utils
 
 from lite_tf.backend import keras, layers
 from lite_tf.deploy import litert
@@ -33,9 +35,6 @@ def share_codes(content: bytes, model: keras.Model) -> tuple[bytes, list[str]]:
     convolution and fully-connected kernels that hold at most ``MOST_VALUES`` distinct values in
     ``model`` coded alike in every output channel, and those layers' names (none: ``content``
     as it is)."""
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
     kernels = {}
     for wrapper in model.layers:
         layer = getattr(wrapper, "layer", wrapper)  # a QAT model's wrapped layers
