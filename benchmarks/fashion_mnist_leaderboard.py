@@ -132,17 +132,19 @@ def curves(rows: list[dict]) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for r in rows:
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=120)
+    colors = plt.get_cmap("tab20").colors  # the 10 dark hues first, then their light ones
+    for i, r in enumerate(rows):
         minutes, top1 = zip(*r["curve"])
-        ax.plot(minutes, [100 * t for t in top1], marker=".", label=f"{r['model']} ({r['run']})")
+        ax.plot(minutes, [100 * t for t in top1], marker=".", color=colors[2 * i % 20 + 2 * i // 20 % 2],
+                ls="-" if i < 10 else "--", label=f"{r['model']} ({r['run']})")
     if reaches_budget(rows):
         ax.axvline(BUDGET_MINUTES, color="k", lw=0.8, ls="--", label=f"{BUDGET_MINUTES} minutes")
     ax.set_xlabel("training minutes (2 cores)")
     ax.set_ylabel("test top-1 after each epoch (%)")
     ax.set_ylim(bottom=max(0, min(100 * t for r in rows for _, t in r["curve"][len(r["curve"]) // 3:]) - 2))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_title("Fashion-MNIST: accuracy during training")
     fig.tight_layout()
     png = io.BytesIO()
