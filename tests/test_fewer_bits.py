@@ -263,3 +263,15 @@ def test_kernels_of_many_values_keep_the_converters_codes(rng):
     x = rng.uniform(-1, 1, (16, 6, 6, 32)).astype("float32")
     int8 = convert(model, "int8", lambda: (x[i:i + 1] for i in range(16)))
     assert codebook.share_codes(int8, model) == (int8, [])
+
+
+def test_a_low_bit_grid_keeps_its_codes(rng):
+    model = clustered_model(rng)
+    # Binary, scaled per channel (eight scales: 16 values, few enough to be offered to the pass).
+    grid = np.sign(rng.normal(size=(1, 1, 32, 64))) * rng.choice(np.arange(1, 9) / 8, 64)
+    model.get_layer("pw").set_weights([grid.astype("float32")])
+    x = rng.uniform(-1, 1, (16, 6, 6, 32)).astype("float32")
+    int8 = convert(model, "int8", lambda: (x[i:i + 1] for i in range(16)))
+    (codes,) = [k for n, k in int8_kernels(int8).items() if "pw" in n]
+    assert set(np.unique(codes)) <= {-127, 127}  # one code per value already
+    assert codebook.share_codes(int8, model) == (int8, [])

@@ -8,7 +8,8 @@ same value with the same byte: channel c's scale becomes ``s_c * M / m_c`` (``m_
 magnitude in the Keras kernel, ``M`` the tensor's) and its codes ``round(127 * w / M)``, its bias
 re-expressed in the new scale. The arithmetic is the same int8 convolution; only channels whose
 values are all small lose resolution (their codes span less than +-127): each shared value moves
-by at most ``M / 254``. The export reports its top-1 as measured, after this.
+by at most ``M / 254``. Kernels the converter already codes alike (low-bit grids scaled per channel)
+keep their codes. The export reports its top-1 as measured, after this.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def share_codes(content: bytes, model: keras.Model) -> tuple[bytes, list[str]]:
         new_scale[live] = scale[live] * top.max() / top[live]
         codes = old.copy()
         codes[live] = sign * _codes(kernel[live], np.full(live.sum(), top.max()))
+        if np.unique(codes).size >= np.unique(old).size:  # e.g. low-bit grids, coded alike already
+            continue
         flat.buffers[weight.buffer].data = codes.astype(np.int8).view(np.uint8).ravel()
         weight.quantization.scale = new_scale.astype(np.float32)
         bias_scale = np.asarray(bias.quantization.scale, np.float64)
