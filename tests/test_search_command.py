@@ -10,7 +10,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from conftest import configs_by_kind, one_error_line, run_command, run_module, snapshot
-from lite_tf.search import launch
+from lite_tf.models import create_model
+from lite_tf.search import latency, launch
 from lite_tf.search import settings as search_settings
 from lite_tf.search.latency import LatencyTable
 from lite_tf.search.space import Space, build
@@ -103,7 +104,7 @@ def test_a_search_writes_its_front_and_best_config_and_a_rerun_resumes(tmp_path,
         over = t["latency_ms"] > budget
         assert (t["state"] == "pruned") if over else (t["state"] == "complete" or t["pruned"] ==
                                                        "the estimator gave -inf"), t
-        assert (t["pruned"] == f"over the budget of {budget} ms") == over, t
+        assert (t["pruned"] == f"over the budget of {budget:.4g} ms") == over, t
     done = [t for t in doc["trials"] if t["state"] == "complete" and t["same_as"] is None]
     best = max(done, key=lambda t: (t["score"], -t["latency_ms"]))
     assert doc["best"] == best["trial"]
@@ -138,6 +139,55 @@ def test_a_search_writes_its_front_and_best_config_and_a_rerun_resumes(tmp_path,
     other = search(tmp_path, cfg, f"search.budget_ms = {budget * 2}")
     assert f"holds a search with search.budget_ms = {budget}" in one_error_line(other, PROG)
     assert snapshot(out) == before
+
+
+def test_a_budget_given_as_a_zoo_model_is_its_measured_latency_kept_from_the_first_start(
+        tmp_path, digits_dir, phone_table, monkeypatch):
+    """search.budget_model: the zoo model converted whole and timed by the device's measurer (a
+    fake phone here); the budget the study starts with stays when the figure differs later."""
+    table, predicted = phone_table
+    first = sorted(predicted.values())[len(predicted) // 2]
+    timed = []
+
+    def fake_phone(adb, threads):
+        def measured(paths):
+            timed.append([os.path.getsize(p) for p in paths])
+            return PHONE, [first * len(timed)]  # a later start measures another figure
+        return measured
+
+    monkeypatch.setattr(latency, "phone_measurer", fake_phone)
+    cfg = config_file(tmp_path, digits_dir, table, "search.device = 'phone'\n"
+                                                   "search.budget_model = 'shufflenet_v2_050'\n")
+    said = []
+    try:
+        for trials in (4, 6):
+            launch.search([cfg], [f"search.trials = {trials}"], str(tmp_path / "out"), said.append)
+    finally:
+        gin.clear_config()
+    zoo = create_model("shufflenet_v2_050", num_classes=10, input_shape=(32, 32, 3))
+    assert len(timed) == 2 and timed[0][0] > zoo.count_params()  # the whole int8 model, once a start
+    assert f"budget: shufflenet_v2_050 at 32x32 measures {first:.3f} ms on Pixel 8, 1 thread" in said
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["budget_ms"] == first and doc["budget_model"] == "shufflenet_v2_050"
+    assert doc["counts"]["complete"] == 6
+    for t in doc["trials"]:  # the second start still prunes at the first figure
+        assert (t["pruned"] == f"over the budget of {first:.4g} ms") == (t["latency_ms"] > first), t
+
+
+@pytest.mark.parametrize("bindings, says", [
+    (("search.budget_model = 'shufflenet_v2_050'",),
+     "search.budget_model is measured on the device, and 'table' has none: set search.budget_ms"),
+    (("search.budget_model = 'shufflenet_v2_050'", "search.budget_ms = 1.0"),
+     "search.budget_ms and search.budget_model both set the budget: bind one"),
+    (("search.budget_model = 'mobilenet_v9'", "search.device = 'phone'"), "mobilenet_v9"),
+])
+def test_a_bad_budget_model_is_one_line_exit_2_and_nothing_written(bindings, says, tmp_path,
+                                                                   digits_dir, phone_table):
+    cfg = config_file(tmp_path, digits_dir, phone_table[0])
+    before = snapshot(tmp_path)
+    proc = search(tmp_path, cfg, *bindings)
+    assert says in one_error_line(proc, PROG)
+    assert snapshot(tmp_path) == before and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("binding, says", [

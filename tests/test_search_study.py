@@ -62,7 +62,7 @@ def test_a_budgeted_search_trains_only_candidates_under_the_budget(name, tmp_pat
     assert all(t.user_attrs["latency_ms"] <= budget for t in done)
     pruned = trials(url, states=(optuna.trial.TrialState.PRUNED,))
     assert all((t.user_attrs["latency_ms"] > budget) ==
-               (t.user_attrs["pruned"] == f"over the budget of {budget} ms") for t in pruned)
+               (t.user_attrs["pruned"] == f"over the budget of {budget:.4g} ms") for t in pruned)
     assert all(t.user_attrs["pruned"] == "the estimator gave -inf" for t in pruned
                if t.user_attrs["latency_ms"] <= budget)
     if chosen.multi_objective:

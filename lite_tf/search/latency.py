@@ -61,11 +61,13 @@ def _overhead_model():
 Measurer = Callable[[list[str]], tuple[dict, list[float]]]
 
 
-def host_measurer(threads: int) -> Measurer:
+def host_measurer(threads: int, seconds: dict | None = None) -> Measurer:
     """This machine, with the host benchmark's measuring code: the fastest of ``ROUNDS`` fresh
-    processes."""
+    processes, each file timed for ``seconds`` (default: ``SECONDS``, a unit's)."""
+    seconds = SECONDS if seconds is None else seconds
+
     def measured(paths):
-        rounds = [[r["p50_ms"] for r in host.benchmark_many(paths, threads, **SECONDS)]
+        rounds = [[r["p50_ms"] for r in host.benchmark_many(paths, threads, **seconds)]
                   for _ in range(ROUNDS)]
         return host_device(), [min(times) for times in zip(*rounds)]
     return measured
@@ -225,6 +227,17 @@ class LatencyTable:
         return len(pending)
 
 
+def measure_whole(models, measurer: Measurer) -> tuple[dict, list[float]]:
+    """Each of ``models`` converted whole (as the table's units are) and timed end to end by
+    ``measurer``: (the device, each model's p50 ms)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, model in enumerate(models):
+            paths.append(os.path.join(tmp, f"{i}.tflite"))
+            _write(model, paths[-1])
+        return measurer(paths)
+
+
 DEVICES = ("host", "phone", "table")
 
 
@@ -261,6 +274,15 @@ class Predictor:
                                  f"of {model.name} (first: {lacking[0].name}): it was measured for "
                                  f"other models; measure on the device itself instead of 'table'")
         return [self.table.predict(model) for model in models]
+
+    def measured(self, model) -> float:
+        """``model``'s int8 latency measured whole on the device, not predicted (a budget given as
+        a model's latency); one line with 'table', which has no device to measure on."""
+        if self.measurer is None:
+            raise InputError(f"{model.name} cannot be measured with the latency device 'table'")
+        device, (ms,) = measure_whole([model], self.measurer)
+        self.table.check_device(device)
+        return ms
 
     @property
     def device(self) -> str:

@@ -15,6 +15,7 @@ import optuna
 from lite_tf import rundir
 from lite_tf.data import sources
 from lite_tf.errors import InputError
+from lite_tf.models import create_model
 from lite_tf.search import estimate, latency, results, strategy, study
 from lite_tf.search import settings as search_settings
 from lite_tf.search.space import Space, build
@@ -48,6 +49,18 @@ def fastest(space: Space):
             for b in space.blocks]
 
 
+def measured_budget(s: search_settings.SearchSettings, predict: latency.Predictor, classes: int,
+                    progress: Callable[[str], None]) -> float:
+    """``search.budget_model``'s int8 latency, measured whole on the search's device at the
+    space's smallest resolution (with the candidates' ``model_overrides``)."""
+    r = min(s.space.resolutions)
+    model = create_model(s.budget_model, num_classes=classes, input_shape=(r, r, 3),
+                         **(s.model_overrides or {}))
+    ms = predict.measured(model)
+    progress(f"budget: {s.budget_model} at {r}x{r} measures {ms:.3f} ms on {predict.device}")
+    return ms
+
+
 def search(configs: list[str], bindings: list[str], workdir: str | None = None,
            progress: Callable[[str], None] = print) -> Searched:
     """Run (or resume) the search the configs and bindings describe."""
@@ -74,12 +87,17 @@ def search(configs: list[str], bindings: list[str], workdir: str | None = None,
     command = {"config": paths, "gin_bindings": bindings}
     predict = latency.Predictor(s.device, s.threads, s.latency_table, s.adb, progress,
                                 what="search.latency_table")
-    if s.budget_ms is not None:
+    budget = s.budget_ms
+    if s.budget_model is not None:
+        budget = measured_budget(s, predict, classes, progress)
+    if budget is not None:
         ms, quickest = min(((predict(build(a, num_classes=classes, **(s.model_overrides or {}))), a)
                             for a in fastest(s.space)),
                            key=lambda found: found[0])
-        if ms > s.budget_ms:
-            raise InputError(f"search.budget_ms = {s.budget_ms} is below the space's fastest "
+        if ms > budget:
+            said = (f"search.budget_ms = {budget}" if s.budget_model is None else
+                    f"the budget ({s.budget_model}: {budget:.3f} ms)")
+            raise InputError(f"{said} is below the space's fastest "
                              f"candidate ({ms:.3f} ms predicted on {predict.device}, "
                              f"{results.summary(quickest.to_dict())}): raise the budget or "
                              f"shrink the space")
@@ -91,16 +109,19 @@ def search(configs: list[str], bindings: list[str], workdir: str | None = None,
     progress(f"search folder: {folder.path}")
     store = store or study.storage(folder.study_url)
     trials = study.open_study(store, s.study, chosen, s.seed)
-    objective = study.Objective(s.space, predict, estimator, chosen, s.budget_ms, classes,
+    if s.budget_model is not None:  # measured again on every start: keep the first figure
+        budget = study.kept_budget(trials, budget)
+    record = {**s.record(), "budget_ms": budget}
+    objective = study.Objective(s.space, predict, estimator, chosen, budget, classes,
                                 s.model_overrides)
     started = time.time()
 
     def report(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        done = results.write(folder, st, training, s.record(), predict.device)
+        done = results.write(folder, st, training, record, predict.device)
         progress(_trial_line(trial, done, s, time.time() - started))
 
     study.run(trials, objective, s.trials, callbacks=[report])
-    return Searched(folder, results.write(folder, trials, training, s.record(), predict.device))
+    return Searched(folder, results.write(folder, trials, training, record, predict.device))
 
 
 def _trial_line(trial, done: dict, s: search_settings.SearchSettings, seconds: float) -> str:

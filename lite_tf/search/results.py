@@ -97,7 +97,7 @@ def plot(trials: list[dict], path: str, budget_ms: float | None, estimator: str,
     ax.plot([t["latency_ms"] for t in edge], [t["score"] for t in edge], "o-", c="C0", ms=5,
             label="front")
     if budget_ms is not None:
-        ax.axvline(budget_ms, c="C3", ls="--", lw=1, label=f"budget {budget_ms:g} ms")
+        ax.axvline(budget_ms, c="C3", ls="--", lw=1, label=f"budget {budget_ms:.3g} ms")
     ax.set_xlabel(f"predicted int8 latency (ms), {device}")
     ax.set_ylabel(f"score ({estimator})")
     ax.grid(alpha=0.3)
@@ -116,7 +116,8 @@ def write(folder: SearchDir, study: optuna.Study, settings: Settings, search: di
     trials = rows(study)
     edge, top = front(trials), best(trials)
     doc = {"schema": SCHEMA, "strategy": search["strategy"], "estimator": search["estimator"],
-           "budget_ms": search["budget_ms"], "device": device,
+           "budget_ms": search["budget_ms"], "budget_model": search.get("budget_model"),
+           "device": device,
            "counts": {s: sum(t["state"] == s for t in trials) for s in STATES.values()},
            "front": [t["trial"] for t in edge], "best": top["trial"] if top else None,
            "trials": trials}

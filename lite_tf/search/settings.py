@@ -50,6 +50,10 @@ class SearchSettings:
                           at_least(1))
     budget_ms: float | None = setting(None, "int8 latency budget in ms on the device (candidates "
                                             "predicted over it are pruned unestimated)", above(0))
+    budget_model: str | None = setting(None, "a zoo model (e.g. 'mobilenet_v2_035') whose int8 "
+                                             "latency, measured whole on the device at the "
+                                             "space's smallest resolution with "
+                                             "search.model_overrides, is the budget")
     device: str = setting("host", "where latency is measured: host (this CPU), phone (the "
                                   "benchmark app over adb) or table (only the latency table's "
                                   "entries, measured before)", one_of(*DEVICES))
@@ -66,6 +70,12 @@ class SearchSettings:
         checks.validate(self, "search")
         if not isinstance(self.space, Space):
             raise InputError(f"search.space must be @search.Space(), got {self.space!r}")
+        if self.budget_ms is not None and self.budget_model is not None:
+            raise InputError("search.budget_ms and search.budget_model both set the budget: "
+                             "bind one")
+        if self.device == "table" and self.budget_model is not None:
+            raise InputError("search.budget_model is measured on the device, and 'table' has "
+                             "none: set search.budget_ms")
         if self.device == "table" and self.latency_table is None:
             raise InputError("search.device = 'table' predicts from a table measured "
                                     "before: set search.latency_table")

@@ -50,6 +50,16 @@ def open_study(store, name: str, strategy: Strategy, seed: int = 0) -> optuna.St
     return study
 
 
+def kept_budget(study: optuna.Study, ms: float) -> float:
+    """The latency budget the study started with, or ``ms`` (kept for every later start and
+    worker): a budget measured on the device comes out a little different each time."""
+    kept = study.user_attrs.get("budget_ms")
+    if kept is None:
+        study.set_user_attr("budget_ms", ms)
+        return ms
+    return kept
+
+
 class Objective:
     """What a trial does: ``latency(model) -> ms`` (the latency table's prediction),
     ``estimate(model, arch) -> score`` (an estimator on the search's data); candidates are built
@@ -77,7 +87,7 @@ class Objective:
         ms = float(self.latency(model))
         trial.set_user_attr("latency_ms", ms)
         if self.budget_ms is not None and ms > self.budget_ms:
-            raise _pruned(trial, f"over the budget of {self.budget_ms} ms")
+            raise _pruned(trial, f"over the budget of {self.budget_ms:.4g} ms")
         score = float(self.estimate(model, arch))
         if not math.isfinite(score):
             raise _pruned(trial, f"the estimator gave {score}")
