@@ -69,6 +69,23 @@ def test_a_budgeted_search_trains_only_candidates_under_the_budget(name, tmp_pat
         assert all(t.values[1] == t.user_attrs["latency_ms"] for t in done)
 
 
+def test_a_study_whose_candidates_miss_the_budget_moves_towards_it():
+    """Each budgeted trial carries its predicted latency less the budget as an Optuna constraint:
+    TPE then suggests near the trials closest to the budget, where random search keeps missing."""
+    budget = 0.95  # about 5% of TINY's candidates
+
+    def feasible(sampler) -> int:
+        s = optuna.create_study(direction="maximize", sampler=sampler)
+        s.optimize(study.Objective(TINY, params_ms, lambda model, arch: 1.0,
+                                   strategy.get("constrained"), budget), n_trials=30)
+        for t in s.trials:
+            assert t.constraints == {"latency": t.user_attrs["latency_ms"] - budget}
+        return sum(t.state == COMPLETE for t in s.trials[10:])  # after TPE's 10 random ones
+
+    steered, blind = (feasible(strategy.get(n).sampler(0)) for n in ("constrained", "random"))
+    assert steered >= 5 and steered > 2 * blind, (steered, blind)
+
+
 def test_an_architecture_is_estimated_once(tmp_path, rng):
     two = Space(blocks=("inverted_residual",), kernels=(3,), expansions=(3,), depths=(1,),
                 widths=(1.0,), se=(False,), activations=("relu", "hard_swish"),

@@ -108,9 +108,10 @@ def search(configs: list[str], bindings: list[str], workdir: str | None = None,
     folder.start(command, recorded)
     progress(f"search folder: {folder.path}")
     store = store or study.storage(folder.study_url)
-    trials = study.open_study(store, s.study, chosen, s.seed)
-    if s.budget_model is not None:  # measured again on every start: keep the first figure
-        budget = study.kept_budget(trials, budget)
+    trials = study.open_study(store, s.study, chosen, s.seed, budget,
+                              measured=s.budget_model is not None)
+    if s.budget_model is not None:  # measured again on every start: the first start's stays
+        budget = trials.user_attrs["budget_ms"]
     record = {**s.record(), "budget_ms": budget}
     objective = study.Objective(s.space, predict, estimator, chosen, budget, classes,
                                 s.model_overrides)

@@ -6,7 +6,10 @@
   Talwalkar 2019).
 
 With a budget, a candidate predicted over it is pruned before it is estimated (lite_tf/search/
-study.py): the samplers learn from pruned trials that the region is bad.
+study.py) with an Optuna constraint, its predicted latency less the budget: TPE and NSGA-II
+suggest near the trials closest to the budget while none meets it, so a study whose first
+candidates all miss the budget moves towards it. (A pruned trial alone tells TPE nothing: with no
+intermediate values, all pruned trials rank alike.)
 """
 
 from __future__ import annotations

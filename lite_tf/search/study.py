@@ -36,9 +36,12 @@ def storage(url: str, heartbeat: int = HEARTBEAT, grace: int = GRACE) -> optuna.
         raise InputError(f"cannot open the search's storage {url}: {said}") from None
 
 
-def open_study(store, name: str, strategy: Strategy, seed: int = 0) -> optuna.Study:
+def open_study(store, name: str, strategy: Strategy, seed: int = 0, budget_ms: float | None = None,
+               measured: bool = False) -> optuna.Study:
     """The study ``name`` in ``store`` (created if new); one line if it was started with another
-    strategy. Each worker passes its own ``seed``."""
+    strategy. Each worker passes its own ``seed``. A ``measured`` ``budget_ms`` (a model's latency
+    on the device, a little different each time) is kept from the study's first start: the
+    study's ``budget_ms`` attribute."""
     study = optuna.create_study(storage=store, study_name=name, sampler=strategy.sampler(seed),
                                 directions=list(strategy.directions), load_if_exists=True)
     started = study.user_attrs.get("strategy")
@@ -47,17 +50,9 @@ def open_study(store, name: str, strategy: Strategy, seed: int = 0) -> optuna.St
     elif started != strategy.name:
         raise InputError(f"search {name!r} was started with strategy {started!r}, not "
                          f"{strategy.name!r}: use its strategy or a new name")
+    if measured and budget_ms is not None:
+        study.set_user_attr("budget_ms", study.user_attrs.get("budget_ms", budget_ms))
     return study
-
-
-def kept_budget(study: optuna.Study, ms: float) -> float:
-    """The latency budget the study started with, or ``ms`` (kept for every later start and
-    worker): a budget measured on the device comes out a little different each time."""
-    kept = study.user_attrs.get("budget_ms")
-    if kept is None:
-        study.set_user_attr("budget_ms", ms)
-        return ms
-    return kept
 
 
 class Objective:
@@ -86,6 +81,8 @@ class Objective:
         model = build(arch, num_classes=self.num_classes, **self.overrides)
         ms = float(self.latency(model))
         trial.set_user_attr("latency_ms", ms)
+        if self.budget_ms is not None:  # the samplers steer by how far over the budget it is
+            trial.set_constraint("latency", ms - self.budget_ms)
         if self.budget_ms is not None and ms > self.budget_ms:
             raise _pruned(trial, f"over the budget of {self.budget_ms:.4g} ms")
         score = float(self.estimate(model, arch))
