@@ -337,3 +337,37 @@ def test_int8_kernels_finds_each_models_kernel_mix(tmp_path):
                                     "--by", "kernel", "--table", str(table)], "profile")
     assert again.returncode == 0 and "latency table: units" not in again.stderr, again.stderr
     assert "between the kernels" in again.stdout and "grouped conv 1x1 (3 groups)" in again.stdout
+
+
+def test_search_vs_zoo_states_the_margin_over_the_best_zoo_model_that_fits():
+    script = conftest.load_script(os.path.join(ROOT, "benchmarks", "search_vs_zoo.py"))
+    facts = {"name": "search_x", "budget_model": "b", "study_budget_ms": 0.1, "resolution": 32,
+             "overrides": {"drop_strides": 1}, "threads": 1}
+    searched = {"run": "best", "macs": 5e6, "latency_ms": 0.09, "float_top1": 0.92,
+                "int8_top1": 0.9150, "epochs": 10}
+    zoo = [{"model": "b", "macs": 4e6, "latency_ms": 0.1, "fits": True, "float_top1": 0.91,
+            "int8_top1": 0.9100, "epochs": 10},
+           {"model": "weak", "macs": 3e6, "latency_ms": 0.08, "fits": True, "float_top1": 0.90,
+            "int8_top1": 0.9000, "epochs": 10},
+           {"model": "untrained", "macs": 3e6, "latency_ms": 0.07, "fits": True},
+           {"model": "slow", "macs": 9e6, "latency_ms": 0.3, "fits": False, "float_top1": 0.95,
+            "int8_top1": 0.95, "epochs": 10}]
+    text = script.markdown(facts, {"cpu": "CPU"}, 0.1, searched, zoo, "x.png")
+    rows = [l.split("|")[1].strip() for l in text.splitlines() if l.startswith("| ") and "---" not in l]
+    assert rows == ["model", "searched (`best`)", "`b`", "`weak`", "`untrained`"]  # no `slow`
+    assert "is within the budget (0.90x) and is +0.50 points int8 against the most accurate " \
+           "trained zoo model that fits, `b`." in text
+    assert "have no 10-epoch run yet: `untrained`" in text
+    over = script.markdown(facts, {"cpu": "CPU"}, 0.1, {**searched, "latency_ms": 0.11}, zoo, "x.png")
+    assert "is OVER the budget (1.10x)" in over
+
+
+def test_search_vs_zoo_wants_a_search_whose_budget_is_a_zoo_model(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps({"budget_ms": 0.3, "budget_model": None}))
+    (tmp_path / "search.json").write_text(json.dumps({"command": {"config": ["s.gin"]},
+                                                      "settings": {"search.device": "host"}}))
+    before = snapshot(tmp_path)
+    proc = run_script(os.path.join(ROOT, "benchmarks", "search_vs_zoo.py"),
+                      ["--search", str(tmp_path), "--run", str(tmp_path)])
+    assert "its budget is not a zoo model's latency" in conftest.one_error_line(proc, "search_vs_zoo.py")
+    assert snapshot(tmp_path) == before

@@ -227,15 +227,16 @@ class LatencyTable:
         return len(pending)
 
 
-def measure_whole(models, measurer: Measurer) -> tuple[dict, list[float]]:
-    """Each of ``models`` converted whole (as the table's units are) and timed end to end by
-    ``measurer``: (the device, each model's p50 ms)."""
+def measure_whole(models, measurer: Measurer, extra=()) -> tuple[dict, list[float]]:
+    """Each of ``models`` converted whole (as the table's units are), then the ``.tflite`` files
+    ``extra`` as they are, timed end to end by ``measurer`` together: (the device, each one's
+    p50 ms, models first)."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for i, model in enumerate(models):
             paths.append(os.path.join(tmp, f"{i}.tflite"))
             _write(model, paths[-1])
-        return measurer(paths)
+        return measurer(paths + list(extra))
 
 
 DEVICES = ("host", "phone", "table")

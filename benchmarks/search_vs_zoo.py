@@ -1,0 +1,205 @@
+"""The search's headline: its model, trained fully, against every zoo model that fits its budget.
+
+    python benchmarks/search_vs_zoo.py --search runs/searches/search_fashion_mnist_035 --run RUN
+        [--leaderboard benchmarks/results/fashion_mnist_leaderboard.json] [--epochs 10]
+        [--train] [--root runs/fashion_mnist_leaderboard] [--out docs/search.md]
+
+In one process, on this host at the search's threads: the search's budget model, every registered
+zoo model (built at the search's resolution with its ``model_overrides``, random weights: int8
+latency does not depend on their values) and the searched run's exported int8 model, each timed by
+the latency table's code (the fastest of 3 fresh processes). Zoo models within the budget model's
+latency fit the budget; their accuracy is their Fashion-MNIST leaderboard row of ``--epochs``
+epochs (the same recipe as the searched run), else with ``--train`` they train first, in the
+leaderboard's run directories (resumable: rerun after a kill). The table and the accuracy-latency
+plot go into ``--out`` (a section per search), the figures into
+``benchmarks/results/<search>_vs_zoo.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import json
+import os
+import sys
+
+from lite_tf import files, rundir
+from lite_tf.deploy.benchmark.render import percent
+from lite_tf.errors import InputError
+from lite_tf.models import create_model, list_models
+from lite_tf.models.profile import profile_model
+from lite_tf.search import latency
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fashion_mnist_leaderboard as board  # noqa: E402 (the script beside this one)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEARCHED_FAMILY = "searched"  # the registry's entry for search candidates, not a zoo model
+
+
+def search_facts(folder: str) -> dict:
+    """What the comparison needs from a finished search's folder: its name, budget model,
+    resolution, ``model_overrides`` and threads."""
+    try:
+        with open(os.path.join(folder, "results.json")) as f:
+            result = json.load(f)
+        with open(os.path.join(folder, "search.json")) as f:
+            search = json.load(f)
+    except (OSError, ValueError) as e:
+        raise InputError(f"--search {folder}: not a finished search ({e})") from None
+    if not result.get("budget_model"):
+        raise InputError(f"--search {folder}: its budget is not a zoo model's latency "
+                         "(search.budget_model), so there is no zoo model to compare with")
+    settings = search["settings"]
+    if settings["search.device"] != "host":
+        raise InputError(f"--search {folder}: searched for device {settings['search.device']!r}; "
+                         "this comparison times models on this host")
+    return {"name": os.path.splitext(os.path.basename(search["command"]["config"][-1]))[0],
+            "budget_model": result["budget_model"], "study_budget_ms": result["budget_ms"],
+            "resolution": min(settings["search.space"]["resolutions"]),
+            "overrides": settings["search.model_overrides"] or {},
+            "threads": settings["search.threads"]}
+
+
+def zoo_latency(facts: dict, exported: str) -> tuple[dict, dict[str, float], float]:
+    """(device, each zoo model's int8 ms, the exported model's ms), timed together."""
+    r = facts["resolution"]
+    names = [m for m in list_models() if m != SEARCHED_FAMILY]
+    models = []
+    for i, name in enumerate(names):
+        print(f"[{i + 1}/{len(names)}] converting {name}", file=sys.stderr, flush=True)
+        models.append(create_model(name, num_classes=board.CLASSES, input_shape=(r, r, 3),
+                                   **facts["overrides"]))
+    device, ms = latency.measure_whole(models, latency.host_measurer(facts["threads"]),
+                                       extra=[exported])
+    return device, dict(zip(names, ms)), ms[-1]
+
+
+def accuracies(rows: list[dict], epochs: int, resolution: int) -> dict[str, dict]:
+    """The leaderboard's own runs (one per model) of ``epochs`` at ``resolution``, by model."""
+    return {r["model"]: r for r in rows
+            if r["run"] == r["model"] and r["epochs"] == epochs and r["input"] == resolution}
+
+
+def plot(zoo: list[dict], searched: dict, budget: float, title: str) -> bytes:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    trained = [z for z in zoo if z.get("int8_top1")]
+    ax.scatter([z["latency_ms"] for z in trained], [100 * z["int8_top1"] for z in trained],
+               color="tab:blue", label="zoo (10-epoch leaderboard runs)")
+    for z in trained:
+        ax.annotate(z["model"], (z["latency_ms"], 100 * z["int8_top1"]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    ax.scatter([searched["latency_ms"]], [100 * searched["int8_top1"]], color="tab:red",
+               marker="*", s=150, label="searched")
+    ax.axvline(budget, color="k", ls="--", lw=0.8, label=f"budget {budget:.3f} ms")
+    ax.set_xlabel("int8 latency, ms (this host, 1 thread)")
+    ax.set_ylabel("test top-1 int8 (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title)
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    return png.getvalue()
+
+
+def markdown(facts: dict, device: dict, budget: float, searched: dict, zoo: list[dict],
+             picture: str) -> str:
+    fits = [z for z in zoo if z["fits"]]
+    best = max((z for z in fits if z.get("int8_top1")), key=lambda z: z["int8_top1"], default=None)
+    untrained = [z["model"] for z in fits if not z.get("int8_top1")]
+    lines = [
+        f"### `{facts['name']}`: the searched model against the zoo under `{facts['budget_model']}`'s latency",
+        "",
+        f"Generated by `python benchmarks/search_vs_zoo.py` on {datetime.date.today()}: "
+        f"{device['cpu']}, 1 thread, {facts['resolution']}x{facts['resolution']} inputs, "
+        f"model_overrides {facts['overrides']}. Every latency below was measured in one process "
+        f"(int8, the fastest of 3 fresh processes): the budget is `{facts['budget_model']}`'s "
+        f"**{budget:.3f} ms** (the study pruned at {facts['study_budget_ms']:.3f} ms). "
+        f"{len(fits)} of {len(zoo)} zoo models fit it.",
+        "",
+        f"![accuracy against latency]({picture})",
+        "",
+        "| model | MACs | int8 ms | x budget | top-1 float | top-1 int8 | epochs |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for z in [searched, *sorted(fits, key=lambda z: -(z.get("int8_top1") or 0))]:
+        name = "searched (`" + searched["run"] + "`)" if z is searched else f"`{z['model']}`"
+        lines.append(f"| {name} | {z['macs'] / 1e6:.1f}M | {z['latency_ms']:.3f} | "
+                     f"{z['latency_ms'] / budget:.2f} | {percent(z.get('float_top1'))} | "
+                     f"{percent(z.get('int8_top1'))} | {z.get('epochs', '')} |")
+    lines.append("")
+    within = searched["latency_ms"] <= budget
+    if best:
+        margin = 100 * (searched["int8_top1"] - best["int8_top1"])
+        lines.append(f"The searched model {'is within' if within else 'is OVER'} the budget "
+                     f"({searched['latency_ms'] / budget:.2f}x) and is {margin:+.2f} points "
+                     f"int8 against the most accurate trained zoo model that fits, `{best['model']}`.")
+    if untrained:
+        lines.append(f"Zoo models that fit but have no {searched.get('epochs')}-epoch run yet: "
+                     + ", ".join(f"`{m}`" for m in untrained) + " (`--train` trains them).")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--search", required=True, help="a finished search's folder (results.json)")
+    parser.add_argument("--run", required=True, help="the searched model's finished training run")
+    parser.add_argument("--leaderboard", default=os.path.join(
+        ROOT, "benchmarks", "results", "fashion_mnist_leaderboard.json"),
+        help="the zoo models' accuracy: the Fashion-MNIST leaderboard's figures")
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="the zoo runs' epochs, as the searched run's (default: 10)")
+    parser.add_argument("--train", action="store_true",
+                        help="train the zoo models that fit but have no run of --epochs")
+    parser.add_argument("--root", default=os.path.join("runs", "fashion_mnist_leaderboard"),
+                        help="where --train's runs go (default: the leaderboard's)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "search.md"),
+                        help="the Markdown page the table goes into (a section per search)")
+    args = parser.parse_args(argv)
+    try:
+        facts = search_facts(args.search)
+        rundir.find_run(args.run)
+        files.writable_dir(os.path.dirname(os.path.abspath(args.out)), "the output folder")
+    except InputError as e:
+        parser.error(str(e))
+
+    searched = board.row(args.run)
+    device, zoo_ms, searched["latency_ms"] = zoo_latency(facts, searched["tflite"])
+    budget = zoo_ms[facts["budget_model"]]
+    known = accuracies(board.recorded(args.leaderboard).values(), args.epochs, facts["resolution"])
+    zoo = []
+    for name, ms in zoo_ms.items():
+        r = facts["resolution"]
+        profile = profile_model(create_model(name, num_classes=board.CLASSES,
+                                             input_shape=(r, r, 3), **facts["overrides"]))
+        z = {"model": name, "latency_ms": ms, "fits": ms <= budget, "macs": profile["macs"]}
+        workdir = os.path.join(args.root, name)
+        if z["fits"] and name not in known and args.train:
+            board.train(name, workdir, args.epochs, [])
+        if name in known:
+            z.update({k: known[name][k] for k in ("float_top1", "int8_top1", "epochs")})
+        elif z["fits"] and rundir.RunDir(workdir).finished():
+            z.update({k: v for k, v in board.row(workdir).items()
+                      if k in ("float_top1", "int8_top1", "epochs")})
+        zoo.append(z)
+    name = facts["name"] + "_vs_zoo"
+    picture = os.path.join(os.path.dirname(os.path.abspath(args.out)), name + ".png")
+    files.write_atomic(picture, plot(zoo, searched, budget, f"Fashion-MNIST under "
+                                                             f"{facts['budget_model']}'s latency"))
+    text = markdown(facts, device, budget, searched, zoo, os.path.basename(picture))
+    files.write_section(args.out, name, text)
+    files.write_json(os.path.join(ROOT, "benchmarks", "results", name + ".json"), {
+        "search": facts, "device": device, "budget_ms": budget,
+        "searched": {k: v for k, v in searched.items() if k != "curve"}, "zoo": zoo})
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
