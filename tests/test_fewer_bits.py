@@ -85,6 +85,25 @@ def test_low_bit_model_saves_and_exports_what_it_trained(kind):
     assert len(kept) == 2 and min(len(np.unique(k)) for k in kept) > 15
 
 
+def test_cqat_keeps_a_kernels_shared_values_shared_across_its_channels():
+    # Every output channel holds all four of the kernel's values: TF-MOT 0.8 alone gives each
+    # channel centroids of its own, which training moves apart (16 values after one step).
+    inputs = keras.Input((4, 4, 8), name="input")
+    conv = keras.layers.Conv2D(4, 1, use_bias=False, name="pw")
+    outputs = keras.layers.Dense(2, name="logits")(keras.layers.GlobalAveragePooling2D(name="pool")(conv(inputs)))
+    net = keras.Model(inputs, outputs, name="net")
+    shared = np.array([-0.3, -0.1, 0.1, 0.3], "float32")
+    conv.kernel.assign(shared[(np.arange(8)[:, None] + np.arange(4)) % 4].reshape(1, 1, 8, 4))
+    prepared = stages.get("cqat").prepare(net, None, None)
+    prepared.model.compile(keras.optimizers.SGD(0.5), "mse")
+    x = np.random.default_rng(0).normal(size=(16, 4, 4, 8)).astype("float32")
+    prepared.model.fit(x, np.random.default_rng(1).normal(size=(16, 2)), epochs=2, verbose=0)
+    wrapper = next(layer for layer in prepared.final_model().layers if layer.name == "quant_pw")
+    kernel = next(np.asarray(w) for w in wrapper.weights if w.name.split("/")[-1].startswith("kernel"))
+    assert len(np.unique(kernel)) == 4
+    assert not np.allclose(np.unique(kernel), shared)  # the centroids trained
+
+
 @pytest.mark.slow  # 40 s; the default suite is full
 def test_pcqat_keeps_the_zeros_and_the_clusters_in_int8():
     net = create_model("mobilenet_v1_025", num_classes=10, input_shape=(32, 32, 3))

@@ -11,10 +11,13 @@ save it as a plain QAT model (their extra variables, centroids and masks, are on
 
 from __future__ import annotations
 
+from unittest import mock
+
 import tensorflow_model_optimization as tfmot
 from tensorflow_model_optimization.python.core.quantization.keras.collab_opts.cluster_preserve import (
     cluster_preserve_quantize_registry as cluster_registry)
 
+from lite_tf.backend import tf
 from lite_tf.compression import prune, stage
 from lite_tf.compression.quantize import quantize_model, transfer_weights
 from lite_tf.errors import InputError
@@ -64,6 +67,23 @@ class _ClusterPreserveScheme(tfmot.experimental.combine.Default8BitClusterPreser
         return _ClusterPreserveRegistry(self.preserve_sparsity)
 
 
+def _per_kernel_centroids(layer, weight, data_format):
+    """TF-MOT's ``get_centroids``, but one set of centroids per kernel, as ``cluster`` shares them.
+    TF-MOT 0.8 gives a Conv2D one set per output channel when every channel holds about as many
+    of the values (all 15 or 16 of 16), and trains them apart: the kernel then holds up to 16 per
+    channel but hundreds in all (831 in a MobileNeXt-0.35 layer), and its int8 codes can no longer
+    be shared (``lite_tf.deploy.codebook``)."""
+    centroids, index = cluster_registry.get_unique(weight)
+    return centroids, tf.size(centroids), index, False
+
+
+def cluster_preserving(net, preserve_sparsity: bool):
+    """``net`` (a clustered run's model) for (P)CQAT: fake-quantized, each kernel's shared values
+    kept shared (their centroids train), and with ``preserve_sparsity`` its zeros kept zero."""
+    with mock.patch.object(cluster_registry, "get_centroids", _per_kernel_centroids):
+        return quantize_model(net, scheme=_ClusterPreserveScheme(preserve_sparsity))
+
+
 @stage.register
 class CQAT(QAT):
     """TF-MOT's Default8BitClusterPreserveQuantizeScheme: the fake-quantized kernels keep the
@@ -80,7 +100,7 @@ class CQAT(QAT):
             raise InputError(f"train.compress = {self.name!r} needs a clustered run that kept a "
                              f"pruned run's zeros (cluster.Clustering.preserve_sparsity = True); "
                              f"this one holds {prune.summary(net)['prunable_sparsity']:.1%} zeros")
-        trained = quantize_model(net, scheme=_ClusterPreserveScheme(self.preserve_sparsity))
+        trained = cluster_preserving(net, self.preserve_sparsity)
 
         def final():
             plain = self.rebuild(net)
