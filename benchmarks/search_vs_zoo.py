@@ -68,9 +68,11 @@ def zoo_latency(facts: dict, exported: str) -> tuple[dict, dict[str, float], flo
     names = list_models()  # the zoo (search candidates build through create_model, unlisted)
     models = []
     for i, name in enumerate(names):
-        print(f"[{i + 1}/{len(names)}] converting {name}", file=sys.stderr, flush=True)
+        print(f"[{i + 1}/{len(names)}] building {name}", file=sys.stderr, flush=True)
         models.append(create_model(name, num_classes=board.CLASSES, input_shape=(r, r, 3),
                                    **facts["overrides"]))
+    print(f"converting the {len(names)} to int8 and timing them with {exported} (about 10 "
+          "minutes on 2 cores)", file=sys.stderr, flush=True)
     device, ms = latency.measure_whole(models, latency.host_measurer(facts["threads"]),
                                        extra=[exported])
     return device, dict(zip(names, ms)), ms[-1]
