@@ -93,9 +93,9 @@ def plot(zoo: list[dict], searched: dict, budget: float, title: str) -> bytes:
     trained = [z for z in zoo if z.get("int8_top1") and z["latency_ms"] <= 3 * budget]
     ax.scatter([z["latency_ms"] for z in trained], [100 * z["int8_top1"] for z in trained],
                color="tab:blue", label="zoo (trained alike, up to 3x the budget)")
-    for z in trained:
-        ax.annotate(z["model"], (z["latency_ms"], 100 * z["int8_top1"]), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
+    for z in trained:  # those that fit in black, the rest in grey
+        ax.annotate(z["model"], (z["latency_ms"], 100 * z["int8_top1"]), fontsize=7 if z["fits"] else 6,
+                    color="k" if z["fits"] else "0.5", xytext=(3, 3), textcoords="offset points")
     ax.scatter([searched["latency_ms"]], [100 * searched["int8_top1"]], color="tab:red",
                marker="*", s=150, label="searched")
     ax.axvline(budget, color="k", ls="--", lw=0.8, label=f"budget {budget:.3f} ms")
