@@ -87,7 +87,7 @@ def test_low_bit_model_saves_and_exports_what_it_trained(kind):
 
 def test_cqat_keeps_a_kernels_shared_values_shared_across_its_channels():
     # Every output channel holds all four of the kernel's values: TF-MOT 0.8 alone gives each
-    # channel centroids of its own, which training moves apart (16 values after one step).
+    # channel centroids of its own, which training moves apart (16 values after two steps).
     inputs = keras.Input((4, 4, 8), name="input")
     conv = keras.layers.Conv2D(4, 1, use_bias=False, name="pw")
     outputs = keras.layers.Dense(2, name="logits")(keras.layers.GlobalAveragePooling2D(name="pool")(conv(inputs)))
