@@ -62,8 +62,8 @@ def search_facts(folder: str) -> dict:
             "threads": settings["search.threads"]}
 
 
-def zoo_latency(facts: dict, exported: str) -> tuple[dict, dict[str, float], float]:
-    """(device, each zoo model's int8 ms, the exported model's ms), timed together."""
+def zoo_latency(facts: dict, exported: str) -> tuple[dict, dict[str, tuple[float, int]], float]:
+    """(device, each zoo model's int8 ms and MACs, the exported model's ms), timed together."""
     r = facts["resolution"]
     names = list_models()  # the zoo (search candidates build through create_model, unlisted)
     models = []
@@ -75,7 +75,7 @@ def zoo_latency(facts: dict, exported: str) -> tuple[dict, dict[str, float], flo
           "minutes on 2 cores)", file=sys.stderr, flush=True)
     device, ms = latency.measure_whole(models, latency.host_measurer(facts["threads"]),
                                        extra=[exported])
-    return device, dict(zip(names, ms)), ms[-1]
+    return device, {n: (t, profile_model(m)["macs"]) for n, t, m in zip(names, ms, models)}, ms[-1]
 
 
 def accuracies(rows: list[dict], epochs: int, resolution: int) -> dict[str, dict]:
@@ -176,14 +176,11 @@ def main(argv=None) -> None:
 
     searched = board.row(args.run)
     device, zoo_ms, searched["latency_ms"] = zoo_latency(facts, searched["tflite"])
-    budget = zoo_ms[facts["budget_model"]]
+    budget = zoo_ms[facts["budget_model"]][0]
     known = accuracies(board.recorded(args.leaderboard).values(), args.epochs, facts["resolution"])
-    r, zoo = facts["resolution"], []
-    for name, ms in zoo_ms.items():
-        profile = profile_model(create_model(name, num_classes=board.CLASSES,
-                                             input_shape=(r, r, 3), **facts["overrides"]))
-        zoo.append({"model": name, "latency_ms": ms, "fits": ms <= budget, "macs": profile["macs"],
-                    **{k: known[name][k] for k in ACCURACY if name in known}})
+    zoo = [{"model": name, "latency_ms": ms, "fits": ms <= budget, "macs": macs,
+            **{k: known[name][k] for k in ACCURACY if name in known}}
+           for name, (ms, macs) in zoo_ms.items()]
     name = facts["name"] + "_vs_zoo"
     picture = os.path.join(os.path.dirname(os.path.abspath(args.out)), name + ".png")
 
