@@ -141,6 +141,28 @@ def test_a_search_writes_its_front_and_best_config_and_a_rerun_resumes(tmp_path,
     assert snapshot(out) == before
 
 
+@pytest.mark.slow  # about 12 candidate-epochs of training on the digits
+def test_a_search_with_a_pruner_trains_only_the_candidates_ahead_for_all_epochs(tmp_path,
+                                                                              digits_dir,
+                                                                              phone_table):
+    cfg = config_file(tmp_path, digits_dir, phone_table[0])
+    proc = search(tmp_path, cfg, "search.estimator = 'train'", "search.epochs = 3",
+                  "search.pruner = 'halving'", "search.trials = 6", "search.strategy = 'random'")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    ran = [t for t in doc["trials"] if t["same_as"] is None]
+    assert doc["estimated"] == 6 and all(t["state"] in ("complete", "pruned") for t in ran)
+    halted = [t for t in ran if t["halted"]]
+    assert halted and len(halted) < len(ran), [t["curve"] for t in ran]
+    for t in ran:  # a top-1 after every epoch it trained; the finished ones trained all 3
+        assert all(0 <= v <= 1 for v in t["curve"])
+        assert len(t["curve"]) == (t["halted"] or 3) and t["score"] == t["curve"][-1]
+    assert doc["counts"]["complete"] == len(ran) - len(halted)
+    assert "6/6 estimated" in proc.stdout and "halted after epoch 1 of 3" in proc.stdout
+    best = next(t for t in ran if t["trial"] == doc["best"])
+    assert best["halted"] is None and best["score"] == max(t["score"] for t in ran if not t["halted"])
+
+
 def test_a_budget_given_as_a_zoo_model_is_its_measured_latency_kept_from_the_first_start(
         tmp_path, digits_dir, phone_table, monkeypatch):
     """search.budget_model: the zoo model converted whole and timed by the device's measurer (a
@@ -200,6 +222,9 @@ def test_a_bad_budget_model_is_one_line_exit_2_and_nothing_written(bindings, say
     ("search.latency_table = '/no/such/table.json'", "search.latency_table /no/such/table.json "
                                                      "does not exist"),
     ("search.epochs = 0", "search.epochs must be >= 1, got 0"),
+    ("search.pruner = 'median'", "search.pruner must be one of halving, hyperband"),
+    ("search.pruner = 'halving'", "search.pruner stops candidates between epochs of training: it "
+                                  "needs search.estimator = 'train' and search.epochs >= 2"),
     ("search.trails = 3", "Configurable 'search' doesn't have a parameter named 'trails'"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(binding, says, tmp_path, digits_dir,

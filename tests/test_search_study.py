@@ -3,6 +3,7 @@ candidates over the budget pruned, an architecture estimated once, a killed sear
 no trial lost or repeated, two workers sharing one study; and the NASWOT proxy."""
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,8 @@ from conftest import ROOT
 from lite_tf import rundir
 from lite_tf.backend import keras, layers
 from lite_tf.errors import InputError
-from lite_tf.search import estimate, strategy, study
+from lite_tf.search import estimate, results, strategy, study
+from lite_tf.search.settings import SearchSettings
 from lite_tf.search.space import Space
 
 TINY = Space(depths=(1,), resolutions=(32,), widths=(1.0,), head=64,
@@ -98,6 +100,56 @@ def test_an_architecture_is_estimated_once(tmp_path, rng):
     done = trials(url)
     assert len(done) == 6 and len(calls) == 2
     assert sum("same_as" in t.user_attrs for t in done) == 4
+
+
+@pytest.mark.parametrize("pruner", ["halving", "hyperband"])
+def test_a_pruner_halts_candidates_behind_at_an_epoch_and_counts_them_as_estimated(pruner,
+                                                                                   tmp_path):
+    epochs, trained = 3, []
+
+    def score(model, arch, report):  # a stand-in learning curve: the smaller, the better
+        final = 1 - params_ms(model) / 10
+        for epoch in range(1, epochs + 1):
+            trained.append(epoch)
+            report(epoch, final * epoch / epochs)
+        return final
+
+    chosen = strategy.get("random")
+    url = rundir.SearchDir(str(tmp_path)).study_url
+    s = study.open_study(study.storage(url), "s", chosen, pruner=strategy.PRUNERS[pruner](epochs))
+    study.run(s, study.Objective(TINY, params_ms, score, chosen, epochs=epochs), trials=9)
+    every = trials(url, states=(COMPLETE, optuna.trial.TrialState.PRUNED))
+    assert study.estimated(s) == len(every) == 9  # halted ones count: they cost their epochs
+    ran = sorted((t for t in every if "same_as" not in t.user_attrs), key=lambda t: t.number)
+    halted = [t for t in ran if t.state != COMPLETE]
+    assert halted and len(halted) < len(ran) and len(trained) < epochs * len(ran)
+    for t in ran:
+        if t.state == COMPLETE:
+            assert sorted(t.intermediate_values) == [1, 2, 3]
+        else:
+            assert sorted(t.intermediate_values) == list(range(1, t.user_attrs["halted"] + 1))
+            assert t.user_attrs["pruned"].startswith(f"halted after epoch {t.user_attrs['halted']}"
+                                                     f" of 3 at ")
+    # A candidate ahead of every one before it at an epoch is never halted there.
+    for i, t in enumerate(ran):
+        for epoch, value in t.intermediate_values.items():
+            if all(value > o.intermediate_values.get(epoch, -1) for o in ran[:i]):
+                assert t.user_attrs.get("halted") != epoch, (t.number, epoch)
+    rows = results.rows(s)
+    assert {r["trial"]: r["curve"] for r in rows} == {
+        t.number: [t.intermediate_values[e] for e in sorted(t.intermediate_values)] or None
+        for t in every}
+    assert all(r["score"] == r["curve"][-1] for r in rows if r["halted"] and r["curve"])
+
+
+def test_a_pruner_needs_a_single_score_trained_over_epochs():
+    for given, says in (({"estimator": "proxy", "epochs": 3}, "needs search.estimator = 'train' "
+                                                              "and search.epochs >= 2"),
+                        ({"epochs": 1}, "(here 'train', 1)"),
+                        ({"epochs": 3, "strategy": "pareto"}, "Optuna prunes no multi-objective")):
+        with pytest.raises(InputError, match=re.escape(says)):
+            SearchSettings(pruner="halving", **given)
+    assert SearchSettings(pruner="halving", epochs=3).pruner == "halving"
 
 
 WORKER = textwrap.dedent('''

@@ -36,6 +36,8 @@ def run(args, parser) -> int:
     top = next((t for t in r["trials"] if t["trial"] == r["best"]), None)
     rows = [("strategy", r["strategy"]), ("estimator", r["estimator"]),
             ("trials", ", ".join(f"{n} {s}" for s, n in r["counts"].items() if n)),
+            ("estimated", f"{r['estimated']} candidates, "
+                          f"{sum(t['halted'] is not None for t in r['trials'])} halted early"),
             ("budget", f"{r['budget_ms']} ms" if r["budget_ms"] else "none"),
             ("device", r["device"]), ("front", f"{len(r['front'])} candidates")]
     if top:

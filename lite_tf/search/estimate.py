@@ -6,7 +6,9 @@ data, the optimizer; its epochs, space, model overrides and folder) and then sco
 
 - ``train``: short training: the candidate trained from scratch for ``epochs`` as ``train.*``
   says (its learning-rate schedule fitted to those epochs, the same seed for every candidate),
-  scored by its top-1 on ``train.eval_split``.
+  scored by its top-1 on ``train.eval_split``. Given ``report``, it scores the candidate after
+  every epoch and calls ``report(epoch, top1)``, which may stop it by raising (the study's
+  pruner: lite_tf/search/strategy.py).
 - ``supernet``: a weight-sharing supernet of the space (lite_tf/search/supernet.py) trained once,
   for ``epochs``, in the search's folder (a rerun or a second worker reuses it); a candidate's
   weights are sliced out of it, its BatchNorm statistics recomputed, and it is scored by its top-1
@@ -34,7 +36,9 @@ from lite_tf.search.space import Space
 from lite_tf.training import trainer
 from lite_tf.training.settings import Settings
 
-Estimator = Callable[[keras.Model, Architecture], float]  # (candidate as built, its architecture)
+# (candidate as built, its architecture[, report(epoch, score) after each epoch]) -> score
+Estimator = Callable[..., float]
+Report = Callable[[int, float], None]
 RECTIFIERS = ("ReLU", "HardSwish")  # layers whose sign pattern NASWOT reads
 PROXY_BATCH = 64
 
@@ -94,12 +98,18 @@ def short_training(context: Context) -> Estimator:
     settings = context.settings.replace(epochs=context.epochs)
     data = _Data(settings)
 
-    def estimate(model, arch) -> float:
+    def estimate(model, arch, report: Report | None = None) -> float:
         d = data(model.input_shape[1])
         keras.utils.set_random_seed(settings.distribution.seed)
         trainer.compile_model(model, settings, d.steps_per_epoch, d.classes)
-        model.fit(d.train, epochs=context.epochs, steps_per_epoch=d.steps_per_epoch, verbose=0)
-        return float(model.evaluate(d.eval, verbose=0, return_dict=True)["top1"])
+        if report is None:
+            model.fit(d.train, epochs=context.epochs, steps_per_epoch=d.steps_per_epoch, verbose=0)
+            return float(model.evaluate(d.eval, verbose=0, return_dict=True)["top1"])
+        scored = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: report(epoch + 1, float(logs["val_top1"])))
+        history = model.fit(d.train, epochs=context.epochs, steps_per_epoch=d.steps_per_epoch,
+                            validation_data=d.eval, callbacks=[scored], verbose=0)
+        return float(history.history["val_top1"][-1])
     return estimate
 
 

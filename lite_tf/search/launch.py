@@ -109,12 +109,13 @@ def search(configs: list[str], bindings: list[str], workdir: str | None = None,
     progress(f"search folder: {folder.path}")
     store = store or study.storage(folder.study_url)
     trials = study.open_study(store, s.study, chosen, s.seed, budget,
-                              measured=s.budget_model is not None)
+                              measured=s.budget_model is not None,
+                              pruner=strategy.PRUNERS[s.pruner](s.epochs) if s.pruner else None)
     if s.budget_model is not None:  # measured again on every start: the first start's stays
         budget = trials.user_attrs["budget_ms"]
     record = {**s.record(), "budget_ms": budget}
     objective = study.Objective(s.space, predict, estimator, chosen, budget, classes,
-                                s.model_overrides)
+                                s.model_overrides, epochs=s.epochs if s.pruner else None)
     started = time.time()
 
     def report(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -138,5 +139,5 @@ def _trial_line(trial, done: dict, s: search_settings.SearchSettings, seconds: f
         what = trial.state.name.lower()
     top = next((t for t in done["trials"] if t["trial"] == done["best"]), None)
     best = f"best {top['score']:.4f} at {top['latency_ms']:.3f} ms" if top else "no best yet"
-    return (f"{head} {what} | {done['counts']['complete']}/{s.trials} finished, {best} "
+    return (f"{head} {what} | {done['estimated']}/{s.trials} estimated, {best} "
             f"[{seconds:.0f} s]")

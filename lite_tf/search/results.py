@@ -29,19 +29,25 @@ STATES = {optuna.trial.TrialState.COMPLETE: "complete", optuna.trial.TrialState.
 
 
 def rows(study: optuna.Study) -> list[dict]:
-    """One row per trial: its number, state, score (finished ones), predicted latency, seconds,
-    why it was pruned (pruned ones) and architecture."""
+    """One row per trial: its number, state, score (finished ones; a halted one's at the epoch it
+    was halted), predicted latency, seconds, why it was pruned (pruned ones), with search.pruner
+    its score after each epoch (``curve``) and the epoch it was halted at, and its
+    architecture."""
     found = []
     for t in study.get_trials(deepcopy=False):
         score = None
         if t.state == optuna.trial.TrialState.COMPLETE:
             score = t.values[0]
+        elif "halted" in t.user_attrs and t.intermediate_values:
+            score = t.intermediate_values[max(t.intermediate_values)]
         seconds = (t.datetime_complete - t.datetime_start).total_seconds() \
             if t.datetime_complete and t.datetime_start else None
         found.append({"trial": t.number, "state": STATES[t.state], "score": score,
                       "latency_ms": t.user_attrs.get("latency_ms"), "seconds": seconds,
                       "same_as": t.user_attrs.get("same_as"), "pruned": t.user_attrs.get("pruned"),
-                      "arch": t.user_attrs.get("arch")})
+                      "halted": t.user_attrs.get("halted"),
+                      "curve": [t.intermediate_values[e] for e in sorted(t.intermediate_values)]
+                      or None, "arch": t.user_attrs.get("arch")})
     return found
 
 
@@ -119,6 +125,7 @@ def write(folder: SearchDir, study: optuna.Study, settings: Settings, search: di
            "budget_ms": search["budget_ms"], "budget_model": search.get("budget_model"),
            "device": device,
            "counts": {s: sum(t["state"] == s for t in trials) for s in STATES.values()},
+           "estimated": sum(t["state"] == "complete" or t["halted"] is not None for t in trials),
            "front": [t["trial"] for t in edge], "best": top["trial"] if top else None,
            "trials": trials}
     files.write_atomic(folder.results, json.dumps(doc, indent=1) + "\n")

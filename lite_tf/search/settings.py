@@ -19,7 +19,7 @@ from lite_tf.errors import InputError
 from lite_tf.search.estimate import ESTIMATORS
 from lite_tf.search.latency import DEVICES
 from lite_tf.search.space import Space
-from lite_tf.search.strategy import STRATEGIES
+from lite_tf.search.strategy import PRUNERS, STRATEGIES
 from lite_tf.training.settings import gin_settings
 
 gin.external_configurable(Space, module="search")  # search.space = @search.Space()
@@ -44,9 +44,15 @@ class SearchSettings:
                              one_of(*ESTIMATORS))
     epochs: int = setting(1, "epochs of the estimator's training: per candidate ('train') or of "
                              "the supernet, once ('supernet')", at_least(1))
+    pruner: str | None = setting(None, "stop candidates between epochs of the 'train' estimator "
+                                       "when behind the others at that epoch: halving "
+                                       "(successive halving) or hyperband; search.epochs is the "
+                                       "most one trains (lite_tf/search/strategy.py)",
+                                 one_of(*PRUNERS))
     model_overrides: dict | None = setting(None, "create_model overrides for every candidate, "
                                                  "e.g. {'bn_momentum': 0.9}")
-    trials: int = setting(20, "finished trials the study runs to (all workers together)",
+    trials: int = setting(20, "candidates the study estimates (finished, or halted by "
+                              "search.pruner), all workers together",
                           at_least(1))
     budget_ms: float | None = setting(None, "int8 latency budget in ms on the device (candidates "
                                             "predicted over it are pruned unestimated)", above(0))
@@ -73,6 +79,14 @@ class SearchSettings:
         if self.budget_ms is not None and self.budget_model is not None:
             raise InputError("search.budget_ms and search.budget_model both set the budget: "
                              "bind one")
+        if self.pruner is not None:
+            if self.estimator != "train" or self.epochs < 2:
+                raise InputError(f"search.pruner stops candidates between epochs of training: it "
+                                 f"needs search.estimator = 'train' and search.epochs >= 2 (here "
+                                 f"{self.estimator!r}, {self.epochs})")
+            if self.strategy == "pareto":
+                raise InputError("search.pruner compares one score per epoch: Optuna prunes no "
+                                 "multi-objective study; use strategy 'constrained' or 'random'")
         if self.device == "table" and self.budget_model is not None:
             raise InputError("search.budget_model is measured on the device, and 'table' has "
                              "none: set search.budget_ms")

@@ -10,6 +10,15 @@ study.py) with an Optuna constraint, its predicted latency less the budget: TPE 
 suggest near the trials closest to the budget while none meets it, so a study whose first
 candidates all miss the budget moves towards it. (A pruned trial alone tells TPE nothing: with no
 intermediate values, all pruned trials rank alike.)
+
+Pruners stop a candidate between epochs of the ``train`` estimator when its validation top-1 so
+far is not among the best of the candidates that got as far (multi-fidelity estimation): most
+candidates cost an epoch, the promising ones train for all of ``search.epochs``. Registered:
+
+- ``halving``: asynchronous successive halving (Li et al. 2020, "A System for Massively Parallel
+  Hyperparameter Tuning"): rungs at epochs 1, 3, 9, ..., the top third of each rung goes on;
+- ``hyperband``: Hyperband (Li et al. 2018): several successive-halving brackets, from
+  aggressive to none, so a candidate slow to start is not always cut after one epoch.
 """
 
 from __future__ import annotations
@@ -38,6 +47,14 @@ STRATEGIES = {s.name: s for s in (
     Strategy("constrained", ("maximize",), lambda seed: optuna.samplers.TPESampler(seed=seed)),
     Strategy("random", ("maximize",), lambda seed: optuna.samplers.RandomSampler(seed=seed)),
 )}
+
+
+PRUNERS: dict[str, Callable[[int], optuna.pruners.BasePruner]] = {  # epochs -> pruner
+    "halving": lambda epochs: optuna.pruners.SuccessiveHalvingPruner(min_resource=1,
+                                                                     reduction_factor=3),
+    "hyperband": lambda epochs: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs,
+                                                               reduction_factor=3),
+}
 
 
 def get(name: str) -> Strategy:
