@@ -38,7 +38,7 @@ def run(args, parser) -> int:
             ("trials", ", ".join(f"{n} {s}" for s, n in r["counts"].items() if n)),
             ("estimated", f"{r['estimated']} candidates, "
                           f"{sum(t['halted'] is not None for t in r['trials'])} halted early"),
-            ("budget", f"{r['budget_ms']} ms" if r["budget_ms"] else "none"),
+            ("budget", f"{r['budget_ms']:.4g} ms" if r["budget_ms"] else "none"),
             ("device", r["device"]), ("front", f"{len(r['front'])} candidates")]
     if top:
         rows += [("best", f"trial {top['trial']}: {top['score']:.4f} at {top['latency_ms']:.3f} ms"),
