@@ -20,6 +20,7 @@ import optuna  # noqa: E402
 
 from lite_tf import files  # noqa: E402
 from lite_tf.rundir import SearchDir  # noqa: E402
+from lite_tf.search import study as studies  # noqa: E402
 from lite_tf.training.settings import Settings  # noqa: E402
 
 SCHEMA = "lite_tf.search_results/1"
@@ -125,7 +126,7 @@ def write(folder: SearchDir, study: optuna.Study, settings: Settings, search: di
            "budget_ms": search["budget_ms"], "budget_model": search.get("budget_model"),
            "device": device,
            "counts": {s: sum(t["state"] == s for t in trials) for s in STATES.values()},
-           "estimated": sum(t["state"] == "complete" or t["halted"] is not None for t in trials),
+           "estimated": studies.estimated(study),
            "front": [t["trial"] for t in edge], "best": top["trial"] if top else None,
            "trials": trials}
     files.write_atomic(folder.results, json.dumps(doc, indent=1) + "\n")
