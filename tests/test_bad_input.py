@@ -41,6 +41,8 @@ BAD = [
      "argument --keep-float: must be 'auto' or a number of layers >= 1, got '0'"),
     ("float layers in a float16 export", ["export", "--float16", "--keep-float", "auto"],
      "--keep-float applies to --int8 only, not --float16"),
+    ("per-tensor scales in a float16 export", ["export", "--float16", "--per-tensor"],
+     "--per-tensor applies to --int8 only, not --float16"),
     ("int16x8 and int8 at once", ["export", "--int16x8", "--int8"],
      "argument --int8: not allowed with argument --int16x8"),
     ("unknown I/O type", ["export", "--io", "int16"],

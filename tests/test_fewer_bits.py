@@ -224,10 +224,14 @@ def test_keep_float_finds_the_fewest_layers_that_bring_int8_back(monkeypatch):
 
 @pytest.mark.slow  # an export that ranks the layers and converts twice
 def test_export_keeps_the_worst_layers_in_float(trained, tmp_path):
+    """With per-tensor weight scales, where int8 loses most: the kept layers are float, every
+    other kernel has one scale."""
     run = rundir.find_run(str(trained))
     report = export(run, "int8", eval_samples=64, out_dir=str(tmp_path), keep_float=2,
-                    selection_samples=64, progress=lambda _: None)
-    assert report["file"].endswith("_int8_mixed.tflite") and len(report["kept_float"]["layers"]) == 2
+                    selection_samples=64, progress=lambda _: None, per_tensor=True)
+    assert report["file"].endswith("_int8_per_tensor_mixed.tflite") and report["per_tensor"]
+    assert len(report["kept_float"]["layers"]) == 2
+    assert {w["scales"] for w in report["weights"] if w["type"] == "int8"} == {1}
     assert report["kept_float"]["errors"] == sorted(report["kept_float"]["errors"], reverse=True)
     ops = {(o["op"], o["type"]) for o in report["ops"]}
     kernels = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}  # which two: as the training went
@@ -257,6 +261,33 @@ def clustered_model(rng):
     model.get_layer("pw_bn").set_weights([rng.uniform(-2, 2, 64), rng.normal(0, 0.1, 64),
                                           rng.normal(0, 0.1, 64), rng.uniform(0.5, 2, 64)])
     return model
+
+
+def test_per_tensor_int8_has_one_weight_scale_per_kernel_and_loses_the_small_channels(rng):
+    """One scale for a kernel whose channels span 100x in range: the small channels keep few
+    int8 steps (per channel: each keeps 127)."""
+    x = inputs = keras.Input((6, 6, 32))
+    x = keras.layers.Conv2D(64, 1, name="pw")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    model = keras.Model(inputs, keras.layers.Dense(10, name="fc")(x))
+    kernel = rng.uniform(-1, 1, (1, 1, 32, 64)) * np.logspace(-2, 0, 64)
+    model.get_layer("pw").set_weights([kernel.astype("float32"), np.zeros(64, "float32")])
+    x = rng.uniform(-1, 1, (32, 6, 6, 32)).astype("float32")
+    scales, worst = {}, {}
+    for per_tensor in (False, True):
+        content = convert(model, "int8", lambda: (x[i:i + 1] for i in range(32)), per_tensor=per_tensor)
+        scales[per_tensor] = {w["layer"]: w["scales"] for w in litert.weights(content)}
+        interp, tensors = litert._plain_interpreter(content)
+        conv = next(op for op in interp._get_ops_details() if op["op_name"] == "CONV_2D")
+        stored = tensors[conv["inputs"][1]]
+        step = stored["quantization_parameters"]["scales"].reshape(-1, 1, 1, 1)
+        restored = interp.get_tensor(stored["index"]) * step  # [out, 1, 1, in]
+        want = kernel.transpose(3, 0, 1, 2)
+        worst[per_tensor] = (np.abs(restored - want).max((1, 2, 3)) / np.abs(want).max((1, 2, 3))).max()
+    assert scales == {False: {"pw": 64, "fc": 10}, True: {"pw": 1, "fc": 1}}
+    assert worst[False] <= 0.5 / 127 + 1e-4 and worst[True] > 10 * worst[False], worst
+    with pytest.raises(ValueError, match="per-tensor weight scales apply to int8 only"):
+        convert(model, "float16", per_tensor=True)
 
 
 def test_clustered_kernels_share_one_code_per_value_in_every_channel(rng):

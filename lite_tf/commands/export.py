@@ -1,4 +1,4 @@
-"""lite-tf export [--int8 | --int16x8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--keep-float auto|N [--keep-float-within POINTS]] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--no-pass NAME] [--out DIR]
+"""lite-tf export [--int8 | --int16x8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--per-tensor] [--keep-float auto|N [--keep-float-within POINTS]] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--no-pass NAME] [--out DIR]
 
 Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
 dataset it was trained on, to TFLite (python -m export is the same command); verifies it with
@@ -54,6 +54,12 @@ def add_arguments(parser) -> None:
                                                      "or export/ beside --model)")
     parser.add_argument("--io", default="int8", choices=("int8", "uint8", "float32"),
                         help="input/output type of an int8 model (default: int8)")
+    parser.add_argument("--per-tensor", action="store_true",
+                        help="int8 only: one scale per weight tensor instead of one per output "
+                             "channel, for accelerators without per-channel int8 (NNAPI drivers "
+                             "before 1.2, Android 10); costs accuracy where a kernel's channels "
+                             "differ in range (depthwise convolutions with BatchNorm folded in); "
+                             "writes <name>_int8_per_tensor.tflite")
     parser.add_argument("--calibration-samples", type=cli.flag(int, checks.at_least(1)), default=200, metavar="N",
                         help="training images for int8 and int16x8 calibration (default: 200)")
     parser.add_argument("--eval-samples", type=cli.flag(int, checks.at_least(1)), metavar="N",
@@ -101,8 +107,9 @@ def run(args, parser) -> int:
     mode = args.mode or "int8"
     if args.io != "int8" and mode != "int8":
         parser.error(f"--io {args.io} applies to --int8 only, not --{mode}")
-    if args.keep_float is not None and mode != "int8":
-        parser.error(f"--keep-float applies to --int8 only, not --{mode}")
+    for flag, given in (("--keep-float", args.keep_float is not None), ("--per-tensor", args.per_tensor)):
+        if given and mode != "int8":
+            parser.error(f"{flag} applies to --int8 only, not --{mode}")
     if args.model and not args.dataset:
         parser.error("--model needs --dataset: int8 calibration and the verification read its images")
     given = [flag for flag, name, default in MODEL_ONLY if getattr(args, name) != default]
@@ -119,12 +126,14 @@ def run(args, parser) -> int:
         report = export.export(run, mode, args.io, args.calibration_samples, args.eval_samples,
                                args.out, device_samples=args.device_samples,
                                skip_passes=args.no_pass, keep_float=args.keep_float,
-                               keep_float_within=args.keep_float_within / 100)
+                               keep_float_within=args.keep_float_within / 100,
+                               per_tensor=args.per_tensor)
     except export.ExportError as e:
         cli.print_error(parser.prog, e)
         return 1
     out = rundir.ExportFiles(args.out or run.dir.export_dir, os.path.splitext(report["file"])[0])
-    rows = [("model", out.model), ("mode", f"{report['mode']} (I/O {report['io_type']})"),
+    scales = ", per-tensor weight scales" if report["per_tensor"] else ""
+    rows = [("model", out.model), ("mode", f"{report['mode']} (I/O {report['io_type']}{scales})"),
             ("size", f"{report['size_bytes'] / 1024:.1f} KiB"),
             ("float top-1", f"{report['float_top1']:.4f}"),
             ("tflite top-1", f"{report['tflite_top1']:.4f}"),

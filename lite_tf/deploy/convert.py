@@ -16,10 +16,12 @@ CALIBRATED = ("int8", "int16x8")  # the modes that need representative data
 
 
 def converter_for(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
-                  io_type: str = "int8", sparse: bool = False, skip_passes=()):
+                  io_type: str = "int8", sparse: bool = False, skip_passes=(), per_tensor: bool = False):
     """The TFLiteConverter ``convert`` runs (for the quantization debugger, which runs it itself)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if per_tensor and mode != "int8":
+        raise ValueError(f"per-tensor weight scales apply to int8 only, not {mode}")
     model, _ = passes.apply(model, mode, skip_passes)
     spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32)
     # The converter saves what it is given as a SavedModel first. Given the Keras model, it would
@@ -48,11 +50,14 @@ def converter_for(model, mode: str = "int8", representative_data: Callable[[], I
         dtype = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io_type]
         converter.inference_input_type = dtype
         converter.inference_output_type = dtype
+        # One scale per weight tensor, not per output channel: for accelerators without per-channel
+        # int8 (NNAPI drivers before 1.2, Android 10). The converter's only switch for it is private.
+        converter._experimental_disable_per_channel = per_tensor  # noqa: SLF001
     return converter
 
 
 def convert(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
-            io_type: str = "int8", sparse: bool = False, skip_passes=()) -> bytes:
+            io_type: str = "int8", sparse: bool = False, skip_passes=(), per_tensor: bool = False) -> bytes:
     """Convert a tf_keras model at batch 1 (static shapes fold away), after the export's rewrite
     passes for ``mode`` (``lite_tf.deploy.passes``) but those in ``skip_passes``.
 
@@ -62,9 +67,9 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
     float than int8, run by reference kernels, not XNNPACK), float32 inputs/outputs, calibrated
     alike. ``float16``/``dynamic``: weight-only quantization; ``float32``. ``sparse`` adds
     TFLite's sparsity optimization (pruned weights stored sparse; float models run sparse in
-    XNNPACK).
+    XNNPACK). ``per_tensor`` (int8): one scale per weight tensor instead of per output channel.
     """
-    converter = converter_for(model, mode, representative_data, io_type, sparse, skip_passes)
+    converter = converter_for(model, mode, representative_data, io_type, sparse, skip_passes, per_tensor)
     with console.silenced():  # the converter prints its settings from C++
         return converter.convert()
 

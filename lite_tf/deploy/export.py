@@ -85,7 +85,7 @@ def _batches(run: Run, builder, split: str, batch_size: int, limit: int | None, 
 
 
 def _keep_float(run: Run, builder, model, calibration, keep, within: float, samples: int, io_type: str,
-                progress) -> tuple[bytes, dict]:
+                per_tensor: bool, progress) -> tuple[bytes, dict]:
     """The int8 model with layers kept in float (``export``'s ``keep_float``) and what was kept."""
     held = _batches(run, builder, run["train_split"], 32, samples, model.input_shape[1])
     x, y = np.concatenate([a for a, _ in held]), np.concatenate([b for _, b in held])
@@ -96,7 +96,7 @@ def _keep_float(run: Run, builder, model, calibration, keep, within: float, samp
     choice = precision.keep_float(
         model, lambda: (a for a, _ in calibration), lambda c: float((litert.TFLiteModel(c)(x).argmax(-1) == y).mean()),
         float_top1, within if keep == "auto" else None, io_type, None if keep == "auto" else int(keep),
-        skip_passes=list(passes.PASSES), progress=progress)
+        skip_passes=list(passes.PASSES), progress=progress, per_tensor=per_tensor)
     return choice.content, {"layers": [litert.layer_of(r["tensor"]) for r in choice.kept],
                             "errors": [round(r["error"], 4) for r in choice.kept],
                             "selection_images": int(len(y)), "selection_float_top1": float_top1,
@@ -126,7 +126,8 @@ def float_kernels(ops: list[tuple[str, str]]) -> list[str]:
 def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samples: int = 200,
            eval_samples: int | None = None, out_dir: str | None = None, progress=print,
            device_samples: int = 32, skip_passes=(), keep_float: str | int | None = None,
-           keep_float_within: float = 0.003, selection_samples: int = 1000) -> dict:
+           keep_float_within: float = 0.003, selection_samples: int = 1000,
+           per_tensor: bool = False) -> dict:
     """Convert, verify and write ``<model>_<mode>.tflite``, the labels, the report (and a copy as
     the folder's latest report) and the first ``device_samples`` evaluation images with the host's
     predictions (``lite_tf.deploy.samples``, for the phone app's accuracy check) to ``out_dir``
@@ -134,7 +135,9 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     export's rewrite passes (``lite_tf.deploy.passes``) apply but those in ``skip_passes``.
     ``keep_float`` (int8 only): 'auto' keeps the fewest layers int8 hurts most in float for
     top-1 on ``selection_samples`` training images within ``keep_float_within`` of the float
-    model's (``lite_tf.deploy.precision``), N the N worst; written as ``<model>_int8_mixed``."""
+    model's (``lite_tf.deploy.precision``), N the N worst; written as ``<model>_int8_mixed``.
+    ``per_tensor`` (int8 only): one scale per weight tensor, for accelerators without per-channel
+    int8; written as ``<model>_int8_per_tensor``."""
     start = time.time()
     passes.check(skip_passes)
     out_dir = out_dir or run.dir.export_dir
@@ -164,7 +167,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
              + (", sparse weights" if sparse else ""))
     rewritten, applied = passes.apply(model, mode, skip_passes)  # here, to report what applied
     content = convert(rewritten, mode, io_type=io_type, sparse=sparse, skip_passes=list(passes.PASSES),
-                      representative_data=(lambda: (x for x, _ in calibration)) if calibration else None)
+                      per_tensor=per_tensor, representative_data=(lambda: (x for x, _ in calibration)) if calibration else None)
     shared = []
     if mode == "int8":  # clustered kernels: one code per shared value (lite_tf.deploy.codebook)
         content, shared = codebook.share_codes(content, rewritten)
@@ -175,7 +178,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
     if keep_float is not None:
         int8 = content
         content, kept = _keep_float(run, builder, rewritten, calibration, keep_float,
-                                    keep_float_within, selection_samples, io_type, progress)
+                                    keep_float_within, selection_samples, io_type, per_tensor, progress)
         kept["cost"] = _cost(int8, content, progress)
         ops = litert.tensor_types(content)
 
@@ -190,11 +193,13 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
         got_lite.append(lite(x).argmax(-1))
     want, got_float, got_lite = map(np.concatenate, (want, got_float, got_lite))
 
-    out = ExportFiles(out_dir, f"{run['model']}_{mode}" + ("_mixed" if kept else ""))
+    out = ExportFiles(out_dir, f"{run['model']}_{mode}" + ("_per_tensor" if per_tensor else "")
+                      + ("_mixed" if kept else ""))
     weights = litert.weights(content)
     report = {
         "model": run["model"], "dataset": run["dataset"], "mode": mode,
-        "io_type": io_type if mode == "int8" else "float32", "compress": run.stage,
+        "io_type": io_type if mode == "int8" else "float32", "per_tensor": per_tensor,
+        "compress": run.stage,
         "file": os.path.basename(out.model), "size_bytes": len(content),
         "gzip_bytes": len(gzip.compress(content, 9)), "sparse": sparse,
         "eval_split": run["eval_split"], "eval_examples": int(len(want)),

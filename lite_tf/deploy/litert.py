@@ -115,7 +115,8 @@ def weights(model_content: bytes) -> list[dict]:
     """Every convolution and fully-connected weight tensor: the Keras layer it came from (read
     from the tensor name), its type, size, fraction of zeros (exact for int8: zero point 0),
     distinct values, the most distinct values of any output channel (clustered and low-bit
-    kernels hold few) and its bytes gzip-compressed on their own (where a download's bytes go)."""
+    kernels hold few), its quantization scales (one per output channel, or one: per-tensor;
+    none: float) and its bytes gzip-compressed on their own (where a download's bytes go)."""
     interp, tensors = _plain_interpreter(model_content)
     out = []
     for op in interp._get_ops_details():  # noqa: SLF001
@@ -132,5 +133,6 @@ def weights(model_content: bytes) -> list[dict]:
                     "type": np.dtype(tensor["dtype"]).name, "size": int(value.size),
                     "zeros": float(np.mean(value == 0)), "values": int(np.unique(value).size),
                     "most_values_per_channel": _most_values_per_channel(value, op["op_name"]),
+                    "scales": int(len(tensor["quantization_parameters"]["scales"])),
                     "gzip_bytes": len(gzip.compress(value.tobytes(), 9))})
     return out

@@ -25,8 +25,10 @@ from lite_tf.deploy.convert import converter_for
 _debugging = tf.lite.experimental
 
 
-def _debugger(model, calibration: Callable, keep=(), io_type: str = "int8", skip_passes=()):
-    converter = converter_for(model, "int8", calibration, io_type, skip_passes=skip_passes)
+def _debugger(model, calibration: Callable, keep=(), io_type: str = "int8", skip_passes=(),
+              per_tensor: bool = False):
+    converter = converter_for(model, "int8", calibration, io_type, skip_passes=skip_passes,
+                              per_tensor=per_tensor)
     # Float kernels allowed for the kept layers; every other op is int8 as before.
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
     options = _debugging.QuantizationDebugOptions(denylisted_nodes=list(keep),
@@ -37,12 +39,13 @@ def _debugger(model, calibration: Callable, keep=(), io_type: str = "int8", skip
             debug_options=options)
 
 
-def ranked(model, calibration: Callable, skip_passes=()) -> list[dict]:
+def ranked(model, calibration: Callable, skip_passes=(), per_tensor: bool = False) -> list[dict]:
     """Every quantized layer output: ``tensor`` name, ``op`` and ``error`` (RMSE / scale over
     the calibration images), worst first."""
     # Float I/O here: the debugger feeds float images, and quantizes them only where it finds
     # the input's scale (MobileNetV3's debug model had none).
-    debugger = _debugger(model, calibration, io_type="float32", skip_passes=skip_passes)
+    debugger = _debugger(model, calibration, io_type="float32", skip_passes=skip_passes,
+                         per_tensor=per_tensor)
     with console.silenced():
         debugger.run()
     dump = io.StringIO()
@@ -57,9 +60,9 @@ def ranked(model, calibration: Callable, skip_passes=()) -> list[dict]:
 
 
 def convert_keeping(model, calibration: Callable, keep: list[str], io_type: str = "int8",
-                    skip_passes=()) -> bytes:
+                    skip_passes=(), per_tensor: bool = False) -> bytes:
     """The int8 model with the layers producing the ``keep`` tensors in float."""
-    debugger = _debugger(model, calibration, keep, io_type, skip_passes)
+    debugger = _debugger(model, calibration, keep, io_type, skip_passes, per_tensor)
     with console.silenced():
         return debugger.get_nondebug_quantized_model()
 
@@ -74,18 +77,18 @@ class Choice:
 
 def keep_float(model, calibration: Callable, evaluate: Callable[[bytes], float], float_top1: float,
                within: float | None, io_type: str = "int8", limit: int | None = None,
-               skip_passes=(), progress=print) -> Choice:
+               skip_passes=(), progress=print, per_tensor: bool = False) -> Choice:
     """The fewest worst layers kept in float (up to ``limit``, default all) for which
     ``evaluate(content)`` (top-1 on held-out images) is within ``within`` (a fraction: 0.003 is
     0.3 points) of ``float_top1``; the most allowed when none is. ``within`` None: exactly the
-    ``limit`` worst."""
-    layers = ranked(model, calibration, skip_passes)[:limit]
+    ``limit`` worst. ``per_tensor``: int8 weights with one scale per tensor."""
+    layers = ranked(model, calibration, skip_passes, per_tensor)[:limit]
     tried, made = {}, {}
 
     def score(k):
         if k not in tried:
             made[k] = convert_keeping(model, calibration, [r["tensor"] for r in layers[:k]], io_type,
-                                      skip_passes)
+                                      skip_passes, per_tensor)
             tried[k] = evaluate(made[k])
             progress(f"{k} layer(s) in float: top-1 {tried[k]:.4f} (float {float_top1:.4f})")
         return within is not None and tried[k] >= float_top1 - within
