@@ -5,6 +5,7 @@ import importlib.util
 import io
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -79,9 +80,14 @@ def rng():
 
 def shared(tmp_path_factory, worker_id, name, make):
     """``root / name``, made by ``make(path)`` once per test run: with pytest-xdist the first
-    worker to ask makes it under a file lock and the others reuse it."""
+    worker to ask makes it under a file lock and the others reuse it. With LITE_TF_TEST_SHARED
+    set to a folder, once for every run given that folder: .ci/run's slow suite reuses what its
+    default suite made (the same source tree)."""
     base = tmp_path_factory.getbasetemp()
     root = base if worker_id == "master" else base.parent  # the run's folder, shared by workers
+    if os.environ.get("LITE_TF_TEST_SHARED"):
+        root = pathlib.Path(os.environ["LITE_TF_TEST_SHARED"])
+        root.mkdir(parents=True, exist_ok=True)
     path = root / name
     with FileLock(str(root / f"{name}.lock")):
         if not (root / f"{name}.done").exists():

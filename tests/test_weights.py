@@ -6,6 +6,7 @@ The torchvision comparisons need the optional extra (pip install 'lite_tf[torch]
 installs; without it they skip.
 """
 
+import hashlib
 import importlib.util
 import os
 import subprocess
@@ -14,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import one_error_line, run_module, snapshot, stage
+from conftest import one_error_line, run_module, shared, snapshot, stage
 from lite_tf import rundir
 from lite_tf.data import preprocessing
 from lite_tf.backend import keras
@@ -62,10 +63,13 @@ TORCHVISION = [  # zoo model, reference builder (torchvision's, or timm's as tim
     *((f"mobilenet_v4_conv_{size}", f"timm:mobilenetv4_conv_{size}", {})
       for size in ("small", "medium", "large")),
 ]
-# In the default suite: one port per reference layout; the other widths and variants are slow.
+# In the default suite: one port per reference layout; the other variants and the widest of each
+# layout are slow, the widths between them the sweep (python -m pytest -m sweep).
 DEFAULT_PORTS = {"mobilenet_v2", "shufflenet_v2_x0_5", "squeezenet1_1", "mobilenet_v3_small",
                  "timm:mobilenetv3_small_100", "timm:tf_efficientnet_lite0", "mnasnet0_5",
                  "timm:ghostnet_100", "timm:mobilenetv4_conv_small"}
+SWEEP_PORTS = {"shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "timm:mobilenetv3_large_075",
+               "timm:mobilenetv3_small_075", *(f"timm:tf_efficientnet_lite{i}" for i in (1, 2, 3))}
 
 # Runs in a process of its own: torchvision imported after TensorFlow crashes the process. timm's
 # models are saved as .safetensors, as timm publishes them on the Hugging Face hub.
@@ -112,23 +116,29 @@ def checkpoint_of(folder, builder):
 
 
 @pytest.fixture(scope="session")
-def torchvision_references(tmp_path_factory, request):
+def torchvision_references(tmp_path_factory, worker_id, request):
     """Each model of TORCHVISION built by torchvision (or timm) with random weights: its checkpoint
-    and its logits ``<builder>.npy`` on the batch ``x.npy``, made by the reference itself."""
+    and its logits ``<builder>.npy`` on the batch ``x.npy``, made by the reference itself (once
+    for the selection, by the first worker to ask)."""
     if importlib.util.find_spec("torchvision") is None or importlib.util.find_spec("timm") is None:
         pytest.skip("torchvision or timm is not installed (pip install 'lite_tf[torch]')")
-    out = tmp_path_factory.mktemp("torchvision")
-    selected = {item.callspec.params["builder"] for item in request.session.items
-                if "builder" in getattr(getattr(item, "callspec", None), "params", {})}
-    proc = subprocess.run([sys.executable, "-c", REFERENCES, str(out),  # only the ports selected
-                           *sorted(selected | {"squeezenet1_1"})],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return out
+    selected = sorted({item.callspec.params["builder"] for item in request.session.items
+                       if "builder" in getattr(getattr(item, "callspec", None), "params", {})}
+                      | {"squeezenet1_1"})
+
+    def make(out):
+        out.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([sys.executable, "-c", REFERENCES, str(out), *selected],  # only those selected
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+
+    digest = hashlib.sha256(" ".join(selected).encode()).hexdigest()[:12]
+    return shared(tmp_path_factory, worker_id, f"torchvision_{digest}", make)
 
 
 @pytest.mark.parametrize("name,builder,settings", [
-    pytest.param(*port, marks=() if port[1] in DEFAULT_PORTS else pytest.mark.slow) for port in TORCHVISION])
+    pytest.param(*port, marks=() if port[1] in DEFAULT_PORTS else
+                 pytest.mark.sweep if port[1] in SWEEP_PORTS else pytest.mark.slow) for port in TORCHVISION])
 def test_torchvision_checkpoint_gives_the_same_logits(name, builder, settings,
                                                       torchvision_references):
     build = fresh_builder(name)  # at the batch's 224x224 (TF padding depends on the input size)
