@@ -54,6 +54,21 @@ def test_a_level_that_saves_nothing_is_passed_over_and_an_unreachable_target_is_
                   progress=lambda line: None)
 
 
+def test_an_unreachable_target_is_known_before_the_first_step():
+    # a's smallest level runs as slow as its full size, its level 2 is its fastest: the fastest
+    # model is a=2, b=1 (3.5 ms), which the walk reaches; under that, no step is taken.
+    smaller, build, predict, score = toy({"a": 1.0, "b": 0.5}, {"a": 0.02, "b": 0.015}, {"a": (1,)})
+    steps = []
+    path = lt.shrink({"a": 4, "b": 4}, smaller, build, predict, score, target_ms=3.5,
+                     progress=steps.append)
+    assert path[-1].ms == pytest.approx(3.5) and path[-1].sizes == {"a": 2, "b": 1}
+    steps.clear()
+    with pytest.raises(InputError, match=r"cannot reach 3.4000 ms: .* predicted 3.5000 ms"):
+        lt.shrink({"a": 4, "b": 4}, smaller, build, predict, score, target_ms=3.4,
+                  progress=steps.append)
+    assert steps == []
+
+
 class Toy:
     """A predictor over toy sizes (see ``toy``)."""
 

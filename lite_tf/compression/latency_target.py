@@ -132,6 +132,22 @@ def resolve(target_ms: float | None, fraction: float | None, base_ms: float, dev
     return target
 
 
+def floor(start: dict, smaller, build, predict, start_ms: float) -> float:
+    """The predicted ms of ``start`` with each size at the level that alone predicts fastest:
+    about the fastest a walk reaches, known before it starts (a smaller level need not be faster:
+    a low-rank factorization can cost more than the full layer)."""
+    sizes = dict(start)
+    for name, size in start.items():
+        levels = []
+        while (size := smaller(name, size)) is not None:
+            levels.append(size)
+        times = predict([build({**start, name: level}) for level in levels]) if levels else []
+        best = min(zip(times, levels), default=(start_ms, None))
+        if best[0] < start_ms:
+            sizes[name] = best[1]
+    return predict([build(sizes)])[0]
+
+
 def shrink(start: dict, smaller: Callable[[str, object], object | None], build, predict, score,
            target_ms: float, progress: Callable[[str], None] = print) -> list[Point]:
     """The greedy walk from ``start`` (sizes) down to ``target_ms``: every point, the last the
@@ -140,6 +156,11 @@ def shrink(start: dict, smaller: Callable[[str, object], object | None], build, 
     of proposals, so a table measures what they lack together); ``score(model)``: (top-1, loss)."""
     model = build(start)
     path = [Point(dict(start), predict([model])[0], *score(model))]
+    if path[0].ms > target_ms:  # known before the walk, which can take many minutes
+        fastest = floor(start, smaller, build, predict, path[0].ms)
+        if fastest > target_ms:
+            raise InputError(f"cannot reach {target_ms:.4f} ms: with every size at its fastest "
+                             f"level the model is predicted {fastest:.4f} ms")
     while path[-1].ms > target_ms:
         here, best, best_key = path[-1], None, None
         # Each size one level down; a level that predicts no faster goes down another.
