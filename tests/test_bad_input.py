@@ -30,7 +30,8 @@ BAD = [
      "argument --threads: must be >= 1, got '0'"),
     ("unknown export pass", ["export", "--no-pass", "fold_everything"],
      "unknown export pass 'fold_everything'; the passes: prelu_as_depthwise, "
-     "hard_swish_as_multiply, average_pool_as_depthwise, partial_identity_in_two, route_channels"),
+     "hard_swish_as_multiply, average_pool_as_depthwise, large_depthwise_in_bands, "
+     "partial_identity_in_two, route_channels"),
     ("no calibration images", ["export", "--calibration-samples", "0"],
      "argument --calibration-samples: must be >= 1, got '0'"),
     ("negative evaluation images", ["export", "--eval-samples=-1"],

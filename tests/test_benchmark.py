@@ -168,7 +168,7 @@ def test_int8_efficiency_times_before_and_after_the_passes_into_its_section(tmp_
     rows = {r["model"]: r for r in json.loads(figures.read_text())["rows"]}
     assert list(rows) == ["mobilenet_v2_100", "mobilefacenet"]
     face, base = rows["mobilefacenet"], rows["mobilenet_v2_100"]
-    assert face["passes"] == ["prelu_as_depthwise"] and base["passes"] == []
+    assert face["passes"] == ["prelu_as_depthwise", "large_depthwise_in_bands"] and base["passes"] == []
     assert face["outside_xnnpack_before"] == ["PRELU"] and face["outside_xnnpack_after"] == []
     assert face["macs"] == 220_965_376 and base["ratio_after"] == base["ratio_before"] == 1.0
     assert face["ms_before"] > face["ms_after"] > 0  # the reference PRELU kernels cost 10x here
@@ -294,6 +294,23 @@ def test_int8_latency_compares_the_zoo_keras_applications_and_mobilenext_identit
                      lines[-1]), lines[-1]
 
 
+def test_int8_narrow_layers_times_each_kernel_with_its_macs(tmp_path):
+    """benchmarks/int8_narrow_layers.py at 8x8: every kernel converted, timed and written with its
+    MACs (GMAC/s = MACs / p50)."""
+    figures = tmp_path / "narrow.json"
+    proc = run_script(os.path.join(ROOT, "benchmarks", "int8_narrow_layers.py"), [
+        "--size", "8", "--runs", "3", "--rounds", "1", "--results", str(figures)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    document = json.loads(figures.read_text())
+    rows = {r["kernel"]: r for r in document["rows"]}
+    assert document["size"] == 8 and len(rows) == 13
+    assert rows["conv 1x1 16 -> 8"]["macs"] == 8 * 8 * 16 * 8
+    assert rows["depthwise 3x3 x24"]["macs"] == 8 * 8 * 9 * 24
+    assert all(r["ms"] > 0 and r["gmac_per_s"] == pytest.approx(r["macs"] / r["ms"] / 1e6) for r in rows.values())
+    printed = [l for l in proc.stdout.splitlines() if " GMAC/s" in l]
+    assert [l.split("  ")[0].strip() for l in printed] == list(rows)
+
+
 @pytest.mark.slow  # times every convolution of two small models on their own
 def test_int8_kernels_finds_each_models_kernel_mix(tmp_path):
     """benchmarks/int8_kernels.py, and the command it stands on (lite-tf profile --latency --by
@@ -332,6 +349,9 @@ def test_int8_kernels_finds_each_models_kernel_mix(tmp_path):
     base = document["results"]["mobilenet_v1_025"]
     in_kernels = sum(k["ms"] for k in base["kernels"])
     assert float(rows[0].split("|")[7]) == pytest.approx(base["macs"] / in_kernels / 1e6, abs=0.5)
+    # Kernels alone: the model's MACs over its kernels' own times, nothing between them.
+    in_kernels = sum(k["ms"] for k in result["kernels"])
+    assert float(rows[1].split("|")[9]) == pytest.approx(result["macs"] / in_kernels / 1e6, abs=0.5)
     # Every layer is in the table now: the command measures only the whole model.
     entries = json.loads(table.read_text())["entries"]
     assert {layer_unit(model, layer.name).key for layer in timed} <= set(entries)

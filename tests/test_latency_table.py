@@ -91,6 +91,35 @@ def test_a_killed_measurement_keeps_its_finished_batches(models, tmp_path, monke
                                                              for u in units(m)}) - latency.BATCH
 
 
+@pytest.mark.parametrize("passes", [["prelu_as_depthwise"], None])
+def test_a_table_measured_with_other_export_passes_is_measured_again(models, tmp_path, monkeypatch,
+                                                                     passes):
+    """A new export pass changes what some units become (MobileFaceNet's 7x7 depthwise head took
+    75-100x longer before ``large_depthwise_in_bands`` on an Intel Xeon): a table measured with
+    other passes, or one that does not name them, keeps none of its entries, says so once, and
+    does not take them back from the file when saved."""
+    monkeypatch.setattr(latency, "_write", lambda model, path: ([], []))  # the fake device reads none
+    path = tmp_path / "table.json"
+    LatencyTable.open(str(path), device=None).measure(models[1:], FakeDevice())
+    document = json.loads(path.read_text())
+    assert document["passes"] == latency.PASSES and "large_depthwise_in_bands" in latency.PASSES
+    measured = len(document["entries"])
+    if passes is None:
+        del document["passes"]
+    else:
+        document["passes"] = passes
+    path.write_text(json.dumps(document))
+    table = LatencyTable.open(str(path), device=PHONE)
+    assert table.entries == {} and table.stale == measured
+    said, device = [], FakeDevice()
+    assert table.measure(models[1:], device, progress=said.append) == measured
+    assert said[0] == (f"latency table: its {measured} entries were measured with other export "
+                       f"passes than these ({', '.join(latency.PASSES)}): measuring again")
+    again = json.loads(path.read_text())
+    assert again["passes"] == latency.PASSES and len(again["entries"]) == measured
+    assert LatencyTable.open(str(path), device=PHONE).stale == 0
+
+
 def test_a_unit_not_in_the_table_is_one_line(models, tmp_path):
     with pytest.raises(InputError, match=r"^mobilenet_v2_035: unit stem is not in the latency table"):
         LatencyTable.open(str(tmp_path / "t.json")).predict(models[0])

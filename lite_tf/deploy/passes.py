@@ -88,6 +88,15 @@ PASS_THROUGH = (layers.ZeroPadding2D, layers.GlobalAveragePooling2D, layers.Aver
                 layers.Dropout)  # linear and weightless: a factor passes them unchanged
 
 
+def _only_taker(model: keras.Model, layer):
+    """The one layer that takes ``layer``'s output, if one alone does and no model output is it."""
+    takers = [c for c in model.layers if c.inbound_nodes and any(
+        t is layer for t in tf.nest.flatten(_inbound(c)))]
+    if len(takers) == 1 and not any(t._keras_history.layer is layer for t in model.outputs):
+        return takers[0]
+    return None
+
+
 def _linear_consumers(model: keras.Model, layer) -> list | None:
     """The convolutions and dense layers whose kernels can take a constant factor off
     ``layer``'s output: all that take it, directly or through layers the factor passes
@@ -122,7 +131,9 @@ def hard_swish_as_multiply(model: keras.Model, entry: dict) -> Replacement | Non
     XNNPACK's graph (the same function; float rounding aside). Where only convolutions or dense
     layers take the result (through padding, pooling or squeeze-and-excite's multiply), the 1/6
     goes into their kernels instead:
-    ``x * relu6(x + 3)``, one depthwise convolution and a MUL. MobileNetV3-Large 1.0 at 224x224,
+    ``x * relu6(x + 3)``, one depthwise convolution and a MUL; where something else takes it but a
+    BatchNorm that nothing else reads makes ``x``, into that BatchNorm (``x / 6`` and a gate
+    ``relu6(6 (x / 6) + 3)``: MobileNetV3-Large's stem, whose block adds it back). MobileNetV3-Large 1.0 at 224x224,
     int8, 1 thread, AMD EPYC (benchmarks/int8_efficiency.py): 6.52 ms -> 2.19 ms; the 1/6 folded
     into the next kernels (19 of its 20 on feature maps, 55 -> 36 depthwise convolutions), 5
     alternating rounds with a training sharing the 2 cores: 0.91x that; MobileNetV3-Small 0.87x."""
@@ -138,6 +149,14 @@ def hard_swish_as_multiply(model: keras.Model, entry: dict) -> Replacement | Non
         return Replacement(
             [_entry(gate, inbound), _entry(layers.Multiply(name=name), [inbound[0], [gate.name, 0, 0, {}]])],
             {gate.name: gate_w, **{c.name: [c.get_weights()[0] / 6, *c.get_weights()[1:]] for c in folded}})
+    producer = _inbound(layer)
+    if type(producer) is layers.BatchNormalization and producer.scale and producer.center and \
+            _only_taker(model, producer) is layer:
+        # The 1/6 into the BatchNorm that makes x (its scale and shift), the gate reading 6x.
+        gamma, beta, mean, variance = producer.get_weights()
+        return Replacement(
+            [_entry(gate, inbound), _entry(layers.Multiply(name=name), [inbound[0], [gate.name, 0, 0, {}]])],
+            {gate.name: [gate_w[0] * 6, gate_w[1]], producer.name: [gamma / 6, beta / 6, mean, variance]})
     scaled, scaled_w = _depthwise_1x1(f"{name}_scaled", np.full(channels, 1 / 6), relu=False)
     return Replacement(
         [_entry(scaled, inbound), _entry(gate, inbound),
@@ -160,6 +179,85 @@ def average_pool_as_depthwise(model: keras.Model, entry: dict) -> Replacement | 
                                        name=entry["name"])
     return Replacement([_entry(depthwise, _inputs(entry))],
                        {depthwise.name: [np.full((kh, kw, channels, 1), 1 / (kh * kw), np.float32)]})
+
+
+MAX_DEPTHWISE_TAPS = 25  # the largest depthwise kernel (5x5) found fast in int8 on every CPU timed
+
+
+def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's SAME padding (before, after) along one axis of ``size``."""
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _large_depthwise(layer) -> bool:
+    """A depthwise convolution ``large_depthwise_in_bands`` splits."""
+    if type(layer) is not layers.DepthwiseConv2D or layer.data_format != "channels_last" or \
+            tuple(layer.dilation_rate) != (1, 1) or len(layer.input_shape) != 4:
+        return False
+    kh, kw = layer.kernel_size
+    return kh * kw > MAX_DEPTHWISE_TAPS and kw <= MAX_DEPTHWISE_TAPS
+
+
+def _folded_norm(model: keras.Model, layer):
+    """The inference BatchNorm that alone takes ``layer``'s (linear) output, if any."""
+    taker = _only_taker(model, layer)
+    if type(taker) is layers.BatchNormalization and taker.axis in ([3], [-1], 3, -1) and \
+            keras.activations.serialize(layer.activation) == "linear":
+        return taker
+    return None
+
+
+def large_depthwise_in_bands(model: keras.Model, entry: dict) -> Replacement | None:
+    """A depthwise convolution of more than 25 taps (MobileFaceNet's 7x7 global depthwise head, a
+    searched block's 7x7) as the sum of depthwise convolutions over bands of its kernel's rows,
+    each of at most 25 taps and reading its rows of the input (a crop): 7x7 is 3x7 + 3x7 + 1x7 and
+    two ADDs, the same sums of the same products. A BatchNorm after it goes into the bands'
+    weights (after an ADD the converter would keep it as a MUL and an ADD). XNNPACK in
+    ai_edge_litert 2.3.0 runs int8 depthwise kernels of up to 25 taps in its depthwise
+    microkernels and larger ones, on an Intel Xeon (AVX-512 VNNI, AMX), 75-100x slower: 1 thread,
+    3 alternating rounds, 28x28x256 input, 5x5 0.21 ms, 3x7 0.21 ms, 4x7 16.2 ms, 7x7 21.6 ms;
+    MobileFaceNet's 7x7 on 7x7x512 0.83 ms, 23% of the model (2026-12-06). SAME padding becomes
+    an explicit zero padding first."""
+    layer = model.get_layer(entry["name"])
+    if type(layer) is layers.BatchNormalization:
+        source = _inbound(layer)
+        if _large_depthwise(source) and _folded_norm(model, source) is layer:
+            return Replacement([_entry(layers.Activation("linear", name=layer.name), _inputs(entry))], {})
+        return None
+    if not _large_depthwise(layer):
+        return None
+    (kh, kw), name = layer.kernel_size, entry["name"]
+    inbound, entries, weights = _inputs(entry), [], {}
+    if layer.padding == "same":
+        pad = layers.ZeroPadding2D(tuple(_same_padding(size, k, s) for size, k, s in zip(
+            layer.input_shape[1:3], layer.kernel_size, layer.strides)), name=f"{name}_pad")
+        entries.append(_entry(pad, inbound))
+        inbound = [[pad.name, 0, 0, {}]]
+    kernel, *bias = layer.get_weights()
+    if (norm := _folded_norm(model, layer)) is not None:
+        scale = 1 / np.sqrt(norm.moving_variance.numpy() + norm.epsilon)
+        scale = scale * (norm.gamma.numpy() if norm.scale else 1)
+        shift = (norm.beta.numpy() if norm.center else 0) - norm.moving_mean.numpy() * scale
+        kernel = kernel * scale.reshape(kernel.shape[2:])
+        bias = [(bias[0] if bias else 0) * scale + shift]
+    rows = MAX_DEPTHWISE_TAPS // kw
+    bands = []
+    for i, top in enumerate(range(0, kh, rows)):
+        height = min(rows, kh - top)
+        crop = layers.Cropping2D(((top, kh - top - height), (0, 0)), name=f"{name}_rows{top}_{top + height}")
+        band = layers.DepthwiseConv2D((height, kw), layer.strides, padding="valid",
+                                      depth_multiplier=layer.depth_multiplier,
+                                      use_bias=bool(bias) and i == 0, name=f"{name}_band{i}")
+        entries += [_entry(crop, inbound), _entry(band, [[crop.name, 0, 0, {}]])]
+        weights[band.name] = [kernel[top:top + height], *(bias if i == 0 else [])]
+        bands.append([band.name, 0, 0, {}])
+    activation = keras.activations.serialize(layer.activation)
+    total = layers.Add(name=name if activation == "linear" else f"{name}_sum")
+    entries.append(_entry(total, bands))
+    if activation != "linear":
+        entries.append(_entry(layers.Activation(activation, name=name), [[total.name, 0, 0, {}]]))
+    return Replacement(entries, weights)
 
 
 def spread_prelu_slopes(model: keras.Model, seed: int = 0) -> keras.Model:
@@ -616,6 +714,7 @@ PASSES = {p.name: p for p in [
     Pass("prelu_as_depthwise", ("int8",), by_layer(prelu_as_depthwise)),
     Pass("hard_swish_as_multiply", ("int8",), by_layer(hard_swish_as_multiply)),
     Pass("average_pool_as_depthwise", ("int8",), by_layer(average_pool_as_depthwise)),
+    Pass("large_depthwise_in_bands", ("int8",), by_layer(large_depthwise_in_bands)),
     Pass("partial_identity_in_two", ("int8", "float16", "dynamic", "float32"), partial_identity_in_two),
     Pass("route_channels", ("int8", "float16", "dynamic", "float32"), route_channels),
 ]}

@@ -12,7 +12,10 @@ the table also times a model of one tiny convolution (``overhead_ms``), and a mo
 is ``overhead + sum(unit - overhead)``.
 
 The table is a JSON file (schema ``lite_tf.latency_table/1``): the device and thread count it was
-measured at, and one entry per key. Searches share it; it grows with every model whose units it
+measured at, the export's int8 rewrite passes its units were converted with (``passes``: a table
+measured with other passes, or before tables named them, is measured again: a new pass changes what
+some units become, and MobileFaceNet's or a searched 7x7 depthwise took 75-100x longer before
+``large_depthwise_in_bands`` on an Intel Xeon), and one entry per key. Searches share it; it grows with every model whose units it
 lacks, saved after each batch, so a killed measurement resumes.
 """
 
@@ -30,6 +33,7 @@ import numpy as np
 
 from lite_tf import checks, files
 from lite_tf.backend import keras, layers
+from lite_tf.deploy import passes as export_passes
 from lite_tf.deploy import phone
 from lite_tf.deploy.benchmark import host
 from lite_tf.deploy.benchmark.results import device as host_device
@@ -41,6 +45,7 @@ from lite_tf.models.units import Unit, unit_model, units
 from lite_tf.weights.pretrained import cache_dir
 
 SCHEMA = "lite_tf.latency_table/1"
+PASSES = sorted(name for name, p in export_passes.PASSES.items() if "int8" in p.modes)  # units convert with them
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "latency_table.schema.json")) as _f:
     VALIDATOR = jsonschema.Draft202012Validator(json.load(_f))
 BATCH = 16  # units measured per measuring process; the table is saved after each batch
@@ -101,6 +106,7 @@ class LatencyTable:
         self.path, self.device, self.threads = path, device, threads
         self.overhead_samples = list(overhead or [])
         self.entries = dict(entries or {})
+        self.stale = 0  # entries of the file measured with other export passes, left out
 
     @classmethod
     def open(cls, path: str | None, threads: int = 1, device: dict | None = HOST) -> "LatencyTable":
@@ -123,7 +129,9 @@ class LatencyTable:
             raise InputError(f"{path} is not a {SCHEMA} latency table: {wrong}")
         if doc["threads"] != threads:
             raise InputError(f"{path} was measured at {doc['threads']} thread(s), not {threads}")
-        table = cls(path, doc["device"], threads, doc["overhead_samples_ms"], doc["entries"])
+        current = doc.get("passes") == PASSES
+        table = cls(path, doc["device"], threads, doc["overhead_samples_ms"], doc["entries"] if current else {})
+        table.stale = 0 if current else len(doc["entries"])
         if device is not None:
             table.check_device(device)
         return table
@@ -146,7 +154,7 @@ class LatencyTable:
         return statistics.median(self.overhead_samples) if self.overhead_samples else 0.0
 
     def document(self) -> dict:
-        return {"schema": SCHEMA, "device": self.device, "threads": self.threads,
+        return {"schema": SCHEMA, "device": self.device, "threads": self.threads, "passes": PASSES,
                 "overhead_ms": self.overhead_ms, "overhead_samples_ms": self.overhead_samples,
                 "entries": self.entries}
 
@@ -161,7 +169,8 @@ class LatencyTable:
             try:
                 with open(self.path) as f:
                     theirs = json.load(f)
-                self.entries = {**theirs["entries"], **self.entries}
+                if theirs.get("passes") == PASSES:  # else they are the stale ones open() left out
+                    self.entries = {**theirs["entries"], **self.entries}
                 self.overhead_samples = list(dict.fromkeys(theirs["overhead_samples_ms"]
                                                            + self.overhead_samples))
             except (OSError, ValueError, KeyError, TypeError):
@@ -204,6 +213,10 @@ class LatencyTable:
             if u.key not in self.entries:
                 todo.setdefault(u.key, (model, u))
         pending = list(todo.values())
+        if progress and pending and self.stale:
+            progress(f"latency table: its {self.stale} entries were measured with other export passes "
+                     f"than these ({', '.join(PASSES)}): measuring again")
+            self.stale = 0
         for start in range(0, len(pending), BATCH):
             batch = pending[start:start + BATCH]
             if progress:
