@@ -111,6 +111,9 @@ def test_a_table_measured_with_other_export_passes_is_measured_again(models, tmp
     path.write_text(json.dumps(document))
     table = LatencyTable.open(str(path), device=PHONE)
     assert table.entries == {} and table.stale == measured
+    with pytest.raises(InputError, match=rf"unit stem is not in the latency table yet \(its {measured} "
+                                         r"entries were measured with other export passes: measure"):
+        table.predict(models[1])  # a table used as it is (device 'table') says why in its one line
     said, device = [], FakeDevice()
     assert table.measure(models[1:], device, progress=said.append) == measured
     assert said[0] == (f"latency table: its {measured} entries were measured with other export "

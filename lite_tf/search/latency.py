@@ -191,7 +191,9 @@ class LatencyTable:
         found = []
         for u in units(model):
             if u.key not in self.entries:
-                raise InputError(f"{model.name}: unit {u.name} is not in the latency table yet")
+                stale = (f" (its {self.stale} entries were measured with other export passes: "
+                         f"measure them again on the device)") if self.stale else ""
+                raise InputError(f"{model.name}: unit {u.name} is not in the latency table yet{stale}")
             found.append((u, max(0.0, self.entries[u.key]["ms"] - self.overhead_ms)))
         return found
 
