@@ -294,20 +294,25 @@ def test_int8_latency_compares_the_zoo_keras_applications_and_mobilenext_identit
                      lines[-1]), lines[-1]
 
 
-def test_int8_narrow_layers_times_each_kernel_with_its_macs(tmp_path):
-    """benchmarks/int8_narrow_layers.py at 8x8: every kernel converted, timed and written with its
-    MACs (GMAC/s = MACs / p50)."""
+def test_int8_narrow_layers_times_each_kernel_with_its_macs(tmp_path, monkeypatch, capsys):
+    """benchmarks/int8_narrow_layers.py: its 13 kernels with their MACs; run at 8x8 on one 1x1,
+    one depthwise and the two ghost modules (in this process: 30 s as a script with all 13),
+    each converted, timed and written (GMAC/s = MACs / p50) in the order printed."""
+    script = conftest.load_script(os.path.join(ROOT, "benchmarks", "int8_narrow_layers.py"))
+    every = script.kernels(8)
+    assert len(every) == 13 and every["conv 1x1 16 -> 8"][1] == 8 * 8 * 16 * 8
+    assert every["depthwise 3x3 x24"][1] == 8 * 8 * 9 * 24
+    assert every["ghost module as depth multiplier 2"][0].get_layer("both").depth_multiplier == 2
+    monkeypatch.setattr(script, "POINTWISE", ((16, 8),))
+    monkeypatch.setattr(script, "DEPTHWISE", (8,))
     figures = tmp_path / "narrow.json"
-    proc = run_script(os.path.join(ROOT, "benchmarks", "int8_narrow_layers.py"), [
-        "--size", "8", "--runs", "3", "--rounds", "1", "--results", str(figures)])
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert script.main(["--size", "8", "--runs", "3", "--rounds", "1", "--results", str(figures)]) == 0
     document = json.loads(figures.read_text())
     rows = {r["kernel"]: r for r in document["rows"]}
-    assert document["size"] == 8 and len(rows) == 13
-    assert rows["conv 1x1 16 -> 8"]["macs"] == 8 * 8 * 16 * 8
-    assert rows["depthwise 3x3 x24"]["macs"] == 8 * 8 * 9 * 24
+    assert document["size"] == 8 and list(rows) == [
+        "conv 1x1 16 -> 8", "depthwise 3x3 x8", "ghost module 16 -> 8 + 8", "ghost module as depth multiplier 2"]
     assert all(r["ms"] > 0 and r["gmac_per_s"] == pytest.approx(r["macs"] / r["ms"] / 1e6) for r in rows.values())
-    printed = [l for l in proc.stdout.splitlines() if " GMAC/s" in l]
+    printed = [l for l in capsys.readouterr().out.splitlines() if " GMAC/s" in l]
     assert [l.split("  ")[0].strip() for l in printed] == list(rows)
 
 
