@@ -214,6 +214,28 @@ def test_large_depthwise_becomes_bands_of_at_most_25_taps_with_the_same_outputs(
     assert agree >= 0.99, agree
 
 
+@pytest.mark.parametrize("size, stride, padding, kernels", [
+    (3, 1, "same", [(5, 5)]), (2, 2, "same", [(2, 2)]), (4, 1, "same", [(3, 7), (3, 7), (1, 7)]),
+    (10, 2, "valid", [(3, 7), (3, 7), (1, 7)])])
+def test_kernel_rows_that_only_read_padding_are_left_out(rng, size, stride, padding, kernels):
+    """A SAME 7x7 on a 3x3 map only ever reads the padding's zeros with its outer rows and
+    columns: it becomes the 5x5 that remains, one convolution (a band of zeros would have left
+    XNNPACK an int8 ADD whose input scale it refuses: "failed to prepare", seen on searched
+    candidates). The same outputs either way."""
+    inputs = keras.Input((size, size, 8), name="input")
+    x = layers.DepthwiseConv2D(7, strides=stride, padding=padding, name="dw")(inputs)
+    model = keras.Model(inputs, layers.BatchNormalization(name="bn")(x))
+    for layer in model.layers:
+        layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied == ["large_depthwise_in_bands"]
+    assert [l.kernel_size for l in rewritten.layers if isinstance(l, layers.DepthwiseConv2D)] == kernels
+    assert any(isinstance(l, layers.Add) for l in rewritten.layers) == (len(kernels) > 1)
+    x = rng.uniform(-1, 1, (2, size, size, 8)).astype("float32")
+    want = model(x).numpy()
+    np.testing.assert_allclose(rewritten(x).numpy(), want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
 def test_a_slope_above_one_keeps_its_prelu(rng):
     model = prelu_model(rng, [(0.0, 0.5), (0.5, 1.5)])
     rewritten, applied = passes.apply(model, "int8")

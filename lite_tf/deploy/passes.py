@@ -227,34 +227,47 @@ def large_depthwise_in_bands(model: keras.Model, entry: dict) -> Replacement | N
         return None
     if not _large_depthwise(layer):
         return None
-    (kh, kw), name = layer.kernel_size, entry["name"]
-    inbound, entries, weights = _inputs(entry), [], {}
-    if layer.padding == "same":
-        pad = layers.ZeroPadding2D(tuple(_same_padding(size, k, s) for size, k, s in zip(
-            layer.input_shape[1:3], layer.kernel_size, layer.strides)), name=f"{name}_pad")
+    name, inbound, entries, weights = entry["name"], _inputs(entry), [], {}
+    kernel, *bias = layer.get_weights()
+    pads, keep = [], []
+    for axis, (size, k, s) in enumerate(zip(layer.input_shape[1:3], layer.kernel_size, layer.strides)):
+        before, after = _same_padding(size, k, s) if layer.padding == "same" else (0, 0)
+        # Kernel rows (columns) that only ever read the padding's zeros go: on a 3x3 map a SAME
+        # 7x7 is a 5x5 (and a band of zeros would leave XNNPACK an ADD of scales it refuses).
+        outputs = (size + before + after - k) // s + 1
+        first, last = max(0, before - (outputs - 1) * s), min(k - 1, before + size - 1)
+        keep.append(slice(first, last + 1))
+        before -= first
+        pads.append((before, max(0, (outputs - 1) * s + last - first + 1 - size - before)))
+    kernel = kernel[keep[0], keep[1]]
+    (kh, kw) = kernel.shape[:2]
+    if any(pads[0] + pads[1]):
+        pad = layers.ZeroPadding2D(tuple(pads), name=f"{name}_pad")
         entries.append(_entry(pad, inbound))
         inbound = [[pad.name, 0, 0, {}]]
-    kernel, *bias = layer.get_weights()
     if (norm := _folded_norm(model, layer)) is not None:
         scale = 1 / np.sqrt(norm.moving_variance.numpy() + norm.epsilon)
         scale = scale * (norm.gamma.numpy() if norm.scale else 1)
         shift = (norm.beta.numpy() if norm.center else 0) - norm.moving_mean.numpy() * scale
         kernel = kernel * scale.reshape(kernel.shape[2:])
         bias = [(bias[0] if bias else 0) * scale + shift]
-    rows = MAX_DEPTHWISE_TAPS // kw
+    rows = MAX_DEPTHWISE_TAPS // kw if kh * kw > MAX_DEPTHWISE_TAPS else kh
     bands = []
     for i, top in enumerate(range(0, kh, rows)):
         height = min(rows, kh - top)
+        single = height == kh  # trimmed to at most 25 taps: one convolution, no crop or sum
         crop = layers.Cropping2D(((top, kh - top - height), (0, 0)), name=f"{name}_rows{top}_{top + height}")
         band = layers.DepthwiseConv2D((height, kw), layer.strides, padding="valid",
-                                      depth_multiplier=layer.depth_multiplier,
-                                      use_bias=bool(bias) and i == 0, name=f"{name}_band{i}")
-        entries += [_entry(crop, inbound), _entry(band, [[crop.name, 0, 0, {}]])]
+                                      depth_multiplier=layer.depth_multiplier, use_bias=bool(bias) and i == 0,
+                                      name=f"{name}_band{i}" if not single else f"{name}_trimmed")
+        entries += ([] if single else [_entry(crop, inbound)]) + [
+            _entry(band, inbound if single else [[crop.name, 0, 0, {}]])]
         weights[band.name] = [kernel[top:top + height], *(bias if i == 0 else [])]
         bands.append([band.name, 0, 0, {}])
     activation = keras.activations.serialize(layer.activation)
-    total = layers.Add(name=name if activation == "linear" else f"{name}_sum")
-    entries.append(_entry(total, bands))
+    total = layers.Add(name=name if activation == "linear" else f"{name}_sum") if len(bands) > 1 else \
+        layers.Activation("linear", name=name if activation == "linear" else f"{name}_sum")
+    entries.append(_entry(total, bands if len(bands) > 1 else bands[0:1]))
     if activation != "linear":
         entries.append(_entry(layers.Activation(activation, name=name), [[total.name, 0, 0, {}]]))
     return Replacement(entries, weights)
