@@ -88,10 +88,15 @@ PASS_THROUGH = (layers.ZeroPadding2D, layers.GlobalAveragePooling2D, layers.Aver
                 layers.Dropout)  # linear and weightless: a factor passes them unchanged
 
 
+def _takers(model: keras.Model, layer) -> list:
+    """The layers that take ``layer``'s output where the model was built."""
+    return [c for c in model.layers if c.inbound_nodes and any(
+        s is layer for s in tf.nest.flatten(_inbound(c)))]
+
+
 def _only_taker(model: keras.Model, layer):
     """The one layer that takes ``layer``'s output, if one alone does and no model output is it."""
-    takers = [c for c in model.layers if c.inbound_nodes and any(
-        t is layer for t in tf.nest.flatten(_inbound(c)))]
+    takers = _takers(model, layer)
     if len(takers) == 1 and not any(t._keras_history.layer is layer for t in model.outputs):
         return takers[0]
     return None
@@ -107,9 +112,8 @@ def _linear_consumers(model: keras.Model, layer) -> list | None:
         current = todo.pop()
         if any(t._keras_history.layer is current for t in model.outputs):
             return None
-        for consumer in model.layers:
-            if not consumer.inbound_nodes or consumer.name in carrying or \
-                    not any(s is current for s in tf.nest.flatten(_inbound(consumer))):
+        for consumer in _takers(model, current):
+            if consumer.name in carrying:
                 continue
             if type(consumer) in LINEAR:
                 found.append(consumer)
@@ -218,7 +222,8 @@ def large_depthwise_in_bands(model: keras.Model, entry: dict) -> Replacement | N
     microkernels and larger ones, on an Intel Xeon (AVX-512 VNNI, AMX), 75-100x slower: 1 thread,
     3 alternating rounds, 28x28x256 input, 5x5 0.21 ms, 3x7 0.21 ms, 4x7 16.2 ms, 7x7 21.6 ms;
     MobileFaceNet's 7x7 on 7x7x512 0.83 ms, 23% of the model (2026-12-06). SAME padding becomes
-    an explicit zero padding first."""
+    an explicit zero padding first, and kernel rows and columns that only read its zeros go (a SAME
+    7x7 on a 3x3 map is one 5x5 convolution)."""
     layer = model.get_layer(entry["name"])
     if type(layer) is layers.BatchNormalization:
         source = _inbound(layer)
@@ -230,7 +235,7 @@ def large_depthwise_in_bands(model: keras.Model, entry: dict) -> Replacement | N
     name, inbound, entries, weights = entry["name"], _inputs(entry), [], {}
     kernel, *bias = layer.get_weights()
     pads, keep = [], []
-    for axis, (size, k, s) in enumerate(zip(layer.input_shape[1:3], layer.kernel_size, layer.strides)):
+    for size, k, s in zip(layer.input_shape[1:3], layer.kernel_size, layer.strides):
         before, after = _same_padding(size, k, s) if layer.padding == "same" else (0, 0)
         # Kernel rows (columns) that only ever read the padding's zeros go: on a 3x3 map a SAME
         # 7x7 is a 5x5 (and a band of zeros would leave XNNPACK an ADD of scales it refuses).
@@ -251,23 +256,23 @@ def large_depthwise_in_bands(model: keras.Model, entry: dict) -> Replacement | N
         shift = (norm.beta.numpy() if norm.center else 0) - norm.moving_mean.numpy() * scale
         kernel = kernel * scale.reshape(kernel.shape[2:])
         bias = [(bias[0] if bias else 0) * scale + shift]
-    rows = MAX_DEPTHWISE_TAPS // kw if kh * kw > MAX_DEPTHWISE_TAPS else kh
-    bands = []
+    activation = keras.activations.serialize(layer.activation)
+    if kh * kw <= MAX_DEPTHWISE_TAPS:  # trimmed to at most 25 taps: one convolution, no bands
+        single = layers.DepthwiseConv2D((kh, kw), layer.strides, padding="valid", activation=activation,
+                                        depth_multiplier=layer.depth_multiplier, use_bias=bool(bias), name=name)
+        return Replacement(entries + [_entry(single, inbound)], {name: [kernel, *bias]})
+    rows, bands = MAX_DEPTHWISE_TAPS // kw, []
     for i, top in enumerate(range(0, kh, rows)):
         height = min(rows, kh - top)
-        single = height == kh  # trimmed to at most 25 taps: one convolution, no crop or sum
         crop = layers.Cropping2D(((top, kh - top - height), (0, 0)), name=f"{name}_rows{top}_{top + height}")
         band = layers.DepthwiseConv2D((height, kw), layer.strides, padding="valid",
                                       depth_multiplier=layer.depth_multiplier, use_bias=bool(bias) and i == 0,
-                                      name=f"{name}_band{i}" if not single else f"{name}_trimmed")
-        entries += ([] if single else [_entry(crop, inbound)]) + [
-            _entry(band, inbound if single else [[crop.name, 0, 0, {}]])]
+                                      name=f"{name}_band{i}")
+        entries += [_entry(crop, inbound), _entry(band, [[crop.name, 0, 0, {}]])]
         weights[band.name] = [kernel[top:top + height], *(bias if i == 0 else [])]
         bands.append([band.name, 0, 0, {}])
-    activation = keras.activations.serialize(layer.activation)
-    total = layers.Add(name=name if activation == "linear" else f"{name}_sum") if len(bands) > 1 else \
-        layers.Activation("linear", name=name if activation == "linear" else f"{name}_sum")
-    entries.append(_entry(total, bands if len(bands) > 1 else bands[0:1]))
+    total = layers.Add(name=name if activation == "linear" else f"{name}_sum")
+    entries.append(_entry(total, bands))
     if activation != "linear":
         entries.append(_entry(layers.Activation(activation, name=name), [[total.name, 0, 0, {}]]))
     return Replacement(entries, weights)
