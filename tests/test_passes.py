@@ -256,11 +256,12 @@ def test_unknown_pass_is_one_line(digits_dir, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model, rewrite, gone, epochs, overrides", [
-    ("mobilefacenet", "prelu_as_depthwise", "PRELU", 12, {}),
-    ("shufflenet_v2_050", "route_channels", "TRANSPOSE", 30, {"drop_strides": 1})])
+    ("mobilefacenet", "prelu_as_depthwise", "PRELU", 6, {}),
+    ("shufflenet_v2_050", "route_channels", "TRANSPOSE", 12, {"drop_strides": 1})])
 def test_trained_int8_with_a_pass_predicts_as_its_float_model(digits_dir, tmp_path, model, rewrite,
                                                                gone, epochs, overrides):
-    """A model trained on the digits at 32x32 (float 95-98%): its int8 export with the pass
+    """A model trained on the digits at 32x32 at 5x the quickstart's learning rate (float 97-99%;
+    at its rate it took twice the epochs and more): its int8 export with the pass
     (MobileFaceNet: its 33 PReLUs as depthwise convolutions; ShuffleNetV2: its shuffles routed)
     predicts as the float model and as the export without it on >= 99% of all 1,797 digits
     (issue 23's bar), and scores what the float model scores on the test split (to 1%).
@@ -274,7 +275,7 @@ def test_trained_int8_with_a_pass_predicts_as_its_float_model(digits_dir, tmp_pa
 
     run = stage("quickstart", None, tmp_path / "run", f"train.data_dir = '{digits_dir}'",
                 f"train.model = '{model}'", f"train.model_overrides = {dict(bn_momentum=0.9, **overrides)!r}",
-                epochs=epochs)
+                "train.learning_rate = 1e-2", epochs=epochs)
     reports = {name: exporter.export(run, "int8", out_dir=str(tmp_path / name), progress=lambda _: None,
                                      skip_passes=skip)
                for name, skip in (("with", []), ("without", [rewrite]))}
