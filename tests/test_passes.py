@@ -151,7 +151,7 @@ def test_shufflenet_v1_average_pool_becomes_a_depthwise_conv_in_xnnpack(rng):
 
     model = create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3), num_classes=10)
     rewritten, applied = passes.apply(model, "int8")
-    assert applied == ["average_pool_as_depthwise"]
+    assert applied == ["average_pool_as_depthwise", "strided_stem_as_space_to_depth"]
     x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
     pools = [l.name for l in model.layers if isinstance(l, layers.AveragePooling2D)]
     assert len(pools) == 3 and not any(isinstance(l, layers.AveragePooling2D) for l in rewritten.layers)
@@ -191,7 +191,7 @@ def test_large_depthwise_becomes_bands_of_at_most_25_taps_with_the_same_outputs(
     model = large_depthwise_model()
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"])
     model.fit(images[:1437], digits.target[:1437], epochs=6, batch_size=64, verbose=0)
-    rewritten, applied = passes.apply(model, "int8")
+    rewritten, applied = passes.apply(model, "int8", skip=["strided_stem_as_space_to_depth"])
     assert applied == ["large_depthwise_in_bands"]
     kernels = [l.kernel_size for l in rewritten.layers if isinstance(l, layers.DepthwiseConv2D)]
     assert kernels == [(3, 7), (3, 7), (1, 7), (3, 8), (3, 8), (2, 8)], kernels
@@ -200,7 +200,8 @@ def test_large_depthwise_becomes_bands_of_at_most_25_taps_with_the_same_outputs(
     want, got = model.predict(images, verbose=0), rewritten.predict(images, verbose=0)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
     content = [convert(model, "int8", lambda: (images[i:i + 1] for i in range(0, 1797, 20)), skip_passes=skip)
-               for skip in (["large_depthwise_in_bands"], [])]
+               for skip in (["large_depthwise_in_bands", "strided_stem_as_space_to_depth"],
+                            ["strided_stem_as_space_to_depth"])]
     before, after = map(ops_and_delegation, content)
     assert all(runs for _, runs in after), after
     assert [op for op, _ in before].count("DEPTHWISE_CONV_2D") == 2
@@ -234,6 +235,66 @@ def test_kernel_rows_that_only_read_padding_are_left_out(rng, size, stride, padd
     x = rng.uniform(-1, 1, (2, size, size, 8)).astype("float32")
     want = model(x).numpy()
     np.testing.assert_allclose(rewritten(x).numpy(), want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("size, pad, kernel, padding, taps", [
+    (32, (1, 1), 3, "valid", (2, 2)),  # PyTorch's stem: padding 1 on every side
+    (32, (0, 1), 3, "valid", (2, 2)),  # keras.applications': padding after only
+    (32, None, 3, "same", (2, 2)), (16, None, 3, "valid", (2, 2)),
+    (16, (3, 3), 7, "valid", (4, 4)), (16, None, 4, "same", (3, 3)), (16, None, 7, "valid", (4, 4))])
+def test_strided_stem_becomes_space_to_depth_with_the_same_outputs(rng, size, pad, kernel, padding, taps):
+    """A stride-2 convolution on 3 channels: SPACE_TO_DEPTH then a stride-1 convolution of
+    ``taps`` on 12 channels, its padding on the block grid; the same outputs."""
+    inputs = keras.Input((size, size, 3), name="input")
+    x = layers.ZeroPadding2D(pad, name="stem_pad")(inputs) if pad else inputs
+    x = layers.Conv2D(8, kernel, strides=2, padding=padding, activation="relu", name="stem")(x)
+    model = keras.Model(inputs, layers.BatchNormalization(name="stem_bn")(x))
+    for layer in model.layers:
+        layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied == ["strided_stem_as_space_to_depth"]
+    assert [type(l).__name__ for l in rewritten.layers[:2]] == ["InputLayer", "SpaceToDepth"]
+    assert [l.kernel_size for l in rewritten.layers if isinstance(l, layers.Conv2D)] == [taps]
+    assert "stem_pad" not in [l.name for l in rewritten.layers]
+    x = rng.uniform(-1, 1, (2, size, size, 3)).astype("float32")
+    want = model(x).numpy()
+    np.testing.assert_allclose(rewritten(x).numpy(), want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def test_strided_stem_in_int8_runs_in_xnnpack_and_predicts_as_without(rng):
+    """Trained on the digits (32x32, a few epochs): the int8 graph's SPACE_TO_DEPTH and its
+    convolution in XNNPACK, no PAD left on the 3 channels, and the int8 export predicts as the
+    export without the pass on >= 99% of the 1,797 digits (issue 23's bar). Odd sizes, more
+    channels and another stride are left alone."""
+    from sklearn.datasets import load_digits
+
+    keras.utils.set_random_seed(0)
+    digits = load_digits()
+    images = np.repeat(np.kron(digits.images / 16.0, np.ones((4, 4)))[..., None], 3, axis=-1).astype("float32")
+    images = np.roll(images, 1, axis=(1, 2))  # 4x4 pixel blocks astride the 2x2 blocks
+    inputs = keras.Input((32, 32, 3), name="input")
+    x = layers.Conv2D(16, 3, strides=2, use_bias=False, name="stem")(layers.ZeroPadding2D(1, name="stem_pad")(inputs))
+    x = layers.ReLU(6.0, name="stem_relu")(layers.BatchNormalization(momentum=0.9, name="stem_bn")(x))
+    x = layers.Conv2D(32, 3, strides=2, padding="same", name="conv")(x)
+    x = layers.Flatten(name="flat")(layers.ReLU(name="relu")(x))
+    model = keras.Model(inputs, layers.Dense(10, name="logits")(x))
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"])
+    model.fit(images[:1437], digits.target[:1437], epochs=4, batch_size=64, verbose=0)
+    content = [convert(model, "int8", lambda: (images[i:i + 1] for i in range(0, 1797, 20)), skip_passes=skip)
+               for skip in (["strided_stem_as_space_to_depth"], [])]
+    before, after = map(ops_and_delegation, content)
+    assert [op for op, _ in before][:2] == ["PAD", "CONV_2D"], before
+    assert [op for op, _ in after][:2] == ["SPACE_TO_DEPTH", "PAD"] and all(runs for _, runs in after), after
+    predictions = [litert.TFLiteModel(c)(images).argmax(-1) for c in content]
+    accuracy = [(p == digits.target).mean() for p in predictions]
+    assert min(accuracy) >= 0.8, accuracy  # a trained model, not a constant one
+    agree = (predictions[0] == predictions[1]).mean()
+    print(f"int8 top-1 on the 1,797 digits without / with the pass: {accuracy}; agreement {agree:.4f}")
+    assert agree >= 0.99, agree
+    for shape, strides, pad in [((31, 31, 3), 2, 1), ((32, 32, 8), 2, 1), ((32, 32, 3), 1, 1)]:
+        inputs = keras.Input(shape, name="input")
+        kept = keras.Model(inputs, layers.Conv2D(4, 3, strides, name="stem")(layers.ZeroPadding2D(pad)(inputs)))
+        assert passes.apply(kept, "int8") == (kept, []), (shape, strides, pad)
 
 
 def test_a_slope_above_one_keeps_its_prelu(rng):
@@ -279,7 +340,8 @@ def test_trained_int8_with_a_pass_predicts_as_its_float_model(digits_dir, tmp_pa
     reports = {name: exporter.export(run, "int8", out_dir=str(tmp_path / name), progress=lambda _: None,
                                      skip_passes=skip)
                for name, skip in (("with", []), ("without", [rewrite]))}
-    assert reports["with"]["passes"] == [rewrite] and reports["without"]["passes"] == []
+    assert rewrite in reports["with"]["passes"]
+    assert reports["without"]["passes"] == [p for p in reports["with"]["passes"] if p != rewrite]
     assert gone in {o["op"] for o in reports["without"]["ops"]}
     assert gone not in {o["op"] for o in reports["with"]["ops"]}
     assert reports["with"]["float_top1"] >= 0.95, reports["with"]
@@ -367,8 +429,9 @@ def test_partial_identity_keeps_its_two_channel_ranges_apart_with_the_same_outpu
     assert ops["after"]["STRIDED_SLICE"] == 5  # the first shortcut of each of the 5 stages with several blocks
     assert ops["after"]["CONCATENATION"] <= ops["before"]["CONCATENATION"]
     full = create_model("mobilenext_035", input_shape=(32, 32, 3), num_classes=10)
-    assert passes.apply(full, "int8") == (full, [])  # nothing to do at multiplier 1
-    assert passes.apply(model, "int8")[1] == ["partial_identity_in_two"]  # the model is left as it was
+    assert "partial_identity_in_two" not in passes.apply(full, "int8")[1]  # nothing to do at multiplier 1
+    # The model is left as it was: the passes apply to it again.
+    assert passes.apply(model, "int8")[1] == ["strided_stem_as_space_to_depth", "partial_identity_in_two"]
 
 
 def shuffled_model(rng, groups_after=1):
