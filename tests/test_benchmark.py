@@ -12,7 +12,8 @@ import conftest
 from conftest import ROOT, run_command, run_module, run_script, snapshot
 from lite_tf import rundir
 from lite_tf.deploy import convert
-from lite_tf.deploy.benchmark import host, results
+from lite_tf.deploy.benchmark import host, measure, results
+from lite_tf.errors import InputError
 from lite_tf.models import create_model
 
 RESULT_KEYS = {"model", "path", "size_bytes", "threads", "runs", "warmup", "init_ms",
@@ -74,6 +75,21 @@ def test_measurement_times_the_model(models):
     result = host.benchmark(str(big), runs=30)
     assert result["p50_ms"] > 4 * small["p50_ms"]
     assert result["top1"] is None  # no report beside big.tflite
+
+
+def test_timing_scale_shortens_the_timed_invocations_and_a_bad_one_is_one_line(models, monkeypatch):
+    """$LITE_TF_TIMING_SCALE (0.1 in the tests) times for a fraction of the usual seconds; a value
+    outside (0, 1] is the measurement's one-line error."""
+    int8, _ = models
+    runs = {}
+    for scale in ("1", "0.1"):
+        monkeypatch.setenv(measure.SCALE_VARIABLE, scale)
+        result = host.benchmark(str(int8), runs=1, warmup=0)
+        runs[scale] = result["runs"] * result["mean_ms"] / 1e3  # seconds inside invoke()
+    assert runs["1"] > 0.8 * measure.MIN_SECONDS and runs["0.1"] < runs["1"] / 5, runs
+    monkeypatch.setenv(measure.SCALE_VARIABLE, "10")
+    with pytest.raises(InputError, match=r"LITE_TF_TIMING_SCALE must be a number in \(0, 1\], got '10'$"):
+        host.benchmark(str(int8))
 
 
 def test_several_models_write_table_and_plot(models, tmp_path):

@@ -18,6 +18,21 @@ from ai_edge_litert.interpreter import Interpreter
 # are not enough to see the steady state.
 WARMUP_SECONDS = 0.5
 MIN_SECONDS = 1.0
+# $LITE_TF_TIMING_SCALE: a factor on every warm-up and timing duration (0.1: a tenth, for smoke
+# runs and the tests, which check what a figure is, not its last percent).
+SCALE_VARIABLE = "LITE_TF_TIMING_SCALE"
+
+
+def timing_scale() -> float:
+    """The factor ``$LITE_TF_TIMING_SCALE`` sets (a number in (0, 1]; 1 when unset)."""
+    text = os.environ.get(SCALE_VARIABLE, "1")
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = -1.0
+    if not 0 < scale <= 1:
+        raise ValueError(f"{SCALE_VARIABLE} must be a number in (0, 1], got {text!r}")
+    return scale
 
 
 def _status(field: str) -> int | None:
@@ -49,8 +64,11 @@ def measure(path: str, threads: int = 1, runs: int = 50, warmup: int = 5,
 
     Timed: ``init`` = Interpreter(...) + allocate_tensors(); ``first inference`` = the first
     invoke(); then at least ``warmup`` untimed invoke() calls lasting at least ``warmup_seconds``,
-    and at least ``runs`` timed ones lasting at least ``min_seconds``, on a fixed random input.
+    and at least ``runs`` timed ones lasting at least ``min_seconds``, on a fixed random input;
+    both durations times ``timing_scale()``.
     """
+    scale = timing_scale()
+    warmup_seconds, min_seconds = warmup_seconds * scale, min_seconds * scale
     base = reset_peak()
     start = time.perf_counter()
     interpreter = Interpreter(model_path=path, num_threads=threads)
