@@ -185,18 +185,18 @@ def test_a_budget_given_as_a_zoo_model_is_its_measured_latency_kept_from_the_fir
 
     monkeypatch.setattr(latency, "phone_measurer", fake_phone)
     cfg = config_file(tmp_path, digits_dir, table, "search.device = 'phone'\n"
-                                                   "search.budget_model = 'shufflenet_v2_050'\n")
+                                                   "search.budget_model = 'mobilenet_v1_025'\n")
     said = []
     try:
         for trials in (4, 6):
             launch.search([cfg], [f"search.trials = {trials}"], str(tmp_path / "out"), said.append)
     finally:
         gin.clear_config()
-    zoo = create_model("shufflenet_v2_050", num_classes=10, input_shape=(32, 32, 3))
+    zoo = create_model("mobilenet_v1_025", num_classes=10, input_shape=(32, 32, 3))
     assert len(timed) == 2 and timed[0][0] > zoo.count_params()  # the whole int8 model, once a start
-    assert f"budget: shufflenet_v2_050 at 32x32 measures {first:.3f} ms on Pixel 8, 1 thread" in said
+    assert f"budget: mobilenet_v1_025 at 32x32 measures {first:.3f} ms on Pixel 8, 1 thread" in said
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert doc["budget_ms"] == first and doc["budget_model"] == "shufflenet_v2_050"
+    assert doc["budget_ms"] == first and doc["budget_model"] == "mobilenet_v1_025"
     assert doc["counts"]["complete"] == 6
     for t in doc["trials"]:  # the second start still prunes at the first figure
         assert (t["pruned"] == f"over the budget of {first:.4g} ms") == (t["latency_ms"] > first), t
