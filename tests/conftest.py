@@ -196,8 +196,8 @@ def quickstart_run(workdir, digits_dir, epochs):
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory, worker_id, digits_dir):
     """A finished 2-epoch ``quickstart_run``, trained once per test run, for the tests that need a
-    finished run, not a good one (the default suite's: 40% of ``trained``'s time); copy it before
-    changing it."""
+    finished run, not a good one (the default suite's; 43 s to set up on a busy worker where
+    ``trained`` took 103 s); copy it before changing it."""
     return shared(tmp_path_factory, worker_id, "finished_run",
                   lambda workdir: quickstart_run(workdir, digits_dir, 2))
 
