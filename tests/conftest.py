@@ -185,31 +185,16 @@ def stage(config, parent, workdir, *bindings, epochs=1):
     return rundir.find_run(str(workdir))
 
 
-def quickstart_run(workdir, digits_dir, epochs):
-    """The quickstart config on the digits: MobileNeXt-0.35 at 32x32, ``epochs`` epochs of 23
-    steps at 2.5x the quickstart's learning rate, no warm-up."""
-    stage("quickstart", None, workdir, "train.model = 'mobilenext_035'", "train.warmup_epochs = 0",
-          "train.learning_rate = 5e-3", "train.image_size = 32", f"train.data_dir = '{digits_dir}'",
-          epochs=epochs)
-
-
-@pytest.fixture(scope="session")
-def finished_run(tmp_path_factory, worker_id, digits_dir):
-    """A finished 2-epoch ``quickstart_run``, trained once per test run, for the tests that need a
-    finished run, not a good one (the default suite's; 43 s to set up on a busy worker where
-    ``trained`` took 103 s); copy it before changing it."""
-    return shared(tmp_path_factory, worker_id, "finished_run",
-                  lambda workdir: quickstart_run(workdir, digits_dir, 2))
-
-
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, worker_id, digits_dir):
-    """A finished 6-epoch ``quickstart_run`` (about 87% top-1; at the quickstart's rate 61-72%,
-    still climbing, and a stage's one epoch after it moved by more than the stage tests allow),
-    trained once per test run, for the tests whose figures need a trained model (the stages');
-    copy it before changing it."""
-    return shared(tmp_path_factory, worker_id, "trained_run",
-                  lambda workdir: quickstart_run(workdir, digits_dir, 6))
+    """A finished short quickstart run (MobileNeXt-0.35 at 32x32, 6 epochs of 23 steps at 2.5x
+    the quickstart's learning rate: about 87% top-1; at its rate 61-72%, still climbing, and a
+    stage's one epoch after it moved by more than the stage tests allow), trained once per test
+    run; copy it before changing it."""
+    return shared(tmp_path_factory, worker_id, "trained_run", lambda workdir: stage(
+        "quickstart", None, workdir, "train.model = 'mobilenext_035'", "train.warmup_epochs = 0",
+        "train.learning_rate = 5e-3", "train.image_size = 32", f"train.data_dir = '{digits_dir}'",
+        epochs=6))
 
 
 @pytest.fixture(scope="session")

@@ -72,34 +72,34 @@ def test_init_from_flag_on_the_command_line(trained, tmp_path):
     assert "model         mobilenext_035" in proc.stdout
 
 
-def bad(case, run, request):
+def bad(case, trained, request):
     if case == "init_from a QAT run":
         return ["--init_from", str(request.getfixturevalue("qat_run"))]
     if case == "init_from nothing":
-        return ["--init_from", str(run.parent / "nope")]
+        return ["--init_from", str(trained.parent / "nope")]
     if case == "unknown compression":
-        return ["--init_from", str(run), "--gin_bindings", "train.compress = 'prune_all'"]
+        return ["--init_from", str(trained), "--gin_bindings", "train.compress = 'prune_all'"]
     if case == "pruning past 100%":
-        return ["--init_from", str(run), "--gin_bindings", "train.compress = 'prune'",
+        return ["--init_from", str(trained), "--gin_bindings", "train.compress = 'prune'",
                 "--gin_bindings", "prune.Pruning.target = 1.5"]
     if case == "a rank larger than the layer":
-        return ["--config", "low_rank", "--init_from", str(run), "--gin_bindings",
+        return ["--config", "low_rank", "--init_from", str(trained), "--gin_bindings",
                 "low_rank.LowRank.ranks = {'s3b1_expand': 4096}"]
     if case.startswith("a latency table of another"):
         table = request.getfixturevalue("tmp_path_factory").mktemp("table") / "table.json"
         device = {**latency.host_device(), **({"cpu": "Another CPU"} if "device" in case else {})}
         table.write_text(json.dumps({"schema": latency.SCHEMA, "device": device, "threads": 1,
                                      "overhead_ms": 0.01, "overhead_samples_ms": [0.01], "entries": {}}))
-        return ["--config", "channel_prune_latency", "--init_from", str(run), "--gin_bindings",
+        return ["--config", "channel_prune_latency", "--init_from", str(trained), "--gin_bindings",
                 f"latency_target.LatencyTarget.table = '{table}'", "--gin_bindings",
                 f"latency_target.LatencyTarget.device = '{'host' if 'device' in case else 'table'}'"]
     if case == "cluster-preserving QAT of a run that is not clustered":
-        return ["--config", "cqat", "--init_from", str(run)]
+        return ["--config", "cqat", "--init_from", str(trained)]
     if case == "a teacher that is not there":
         return ["--config", "distill", "--gin_bindings",
-                f"distill.Distillation.teacher = '{run.parent / 'nope'}'", "--gin_bindings",
-                f"train.data_dir = '{rundir.find_run(str(run))['data_dir']}'"]
-    return ["--init_from", str(run), "--gin_bindings", "train.precision = 'mixed_float16'"]
+                f"distill.Distillation.teacher = '{trained.parent / 'nope'}'", "--gin_bindings",
+                f"train.data_dir = '{rundir.find_run(str(trained))['data_dir']}'"]
+    return ["--init_from", str(trained), "--gin_bindings", "train.precision = 'mixed_float16'"]
 
 
 BAD = {
@@ -125,9 +125,9 @@ SLOW_BAD = {"pruning past 100%", "a teacher that is not there", "init_from a QAT
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_BAD else c
                                   for c in BAD])
-def test_bad_stage_is_one_line_exit_2(case, finished_run, tmp_path, request):
+def test_bad_stage_is_one_line_exit_2(case, trained, tmp_path, request):
     before = snapshot(tmp_path)
-    args = bad(case, finished_run, request)
+    args = bad(case, trained, request)
     proc = run_command("train", args if "--config" in args else ["--config", "qat", *args],
                        "python -m train", tmp_path)
     assert BAD[case] in conftest.one_error_line(proc, "python -m train")
@@ -317,7 +317,7 @@ def test_channel_pruned_run_is_rebuilt_by_later_stages_and_exports(trained, tmp_
     assert {o["type"] for o in report["ops"]} <= {"int8", "int32"}
 
 
-def test_rerunning_a_stage_from_runs_latest_resumes_it(finished_run, tmp_path, monkeypatch):
+def test_rerunning_a_stage_from_runs_latest_resumes_it(trained, tmp_path, monkeypatch):
     """`--init_from runs/latest` moves runs/latest to the new stage run; when that run is
     interrupted, the same command again must resume it from the parent it recorded."""
     monkeypatch.chdir(tmp_path)
@@ -325,9 +325,9 @@ def test_rerunning_a_stage_from_runs_latest_resumes_it(finished_run, tmp_path, m
                "init_from": "runs/latest"}
     stage_dir = tmp_path / "runs" / "qat-20261124-000000"
     stage_dir.mkdir(parents=True)
-    rundir.RunDir(stage_dir).start(command, str(finished_run))
+    rundir.RunDir(stage_dir).start(command, str(trained))
     os.symlink(stage_dir.name, tmp_path / "runs" / "latest")
-    assert rundir.parent_run("runs/latest", command).workdir == os.path.realpath(finished_run)
+    assert rundir.parent_run("runs/latest", command).workdir == os.path.realpath(trained)
     assert rundir.choose(command["config"], command).path == os.path.realpath(stage_dir)
     with pytest.raises(InputError, match="has not finished training"):  # another command
         rundir.parent_run("runs/latest", {**command, "gin_bindings": ["train.epochs = 2"]})

@@ -20,16 +20,16 @@ from lite_tf.models import create_model
 from lite_tf.training import trainer
 
 
-def copy_run(finished_run, tmp_path):
-    return shutil.copytree(finished_run, tmp_path / "run", symlinks=True)
+def copy_run(trained, tmp_path):
+    return shutil.copytree(trained, tmp_path / "run", symlinks=True)
 
 
 def run_export(args, cwd):
     return run_module("export", args, cwd)
 
 
-def test_int8_export_is_verified_and_reported(finished_run, tmp_path):
-    workdir = copy_run(finished_run, tmp_path)
+def test_int8_export_is_verified_and_reported(trained, tmp_path):
+    workdir = copy_run(trained, tmp_path)
     report = exporter.export(rundir.find_run(str(workdir)), "int8", progress=lambda _: None)
     out = workdir / "export"
     assert sorted(os.listdir(out)) == ["export_report.json", "labels.txt",
@@ -81,8 +81,8 @@ def test_int8_export_is_verified_and_reported(finished_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_float16_export_through_the_cli(finished_run, tmp_path):
-    workdir = copy_run(finished_run, tmp_path)
+def test_float16_export_through_the_cli(trained, tmp_path):
+    workdir = copy_run(trained, tmp_path)
     proc = run_export(["--float16", "--workdir", str(workdir), "--eval-samples", "64"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "tflite top-1" in proc.stdout
@@ -92,10 +92,10 @@ def test_float16_export_through_the_cli(finished_run, tmp_path):
 
 
 @pytest.mark.slow  # two exports: the default suite is full
-def test_model_files_export_like_their_run(finished_run, tmp_path, digits_dir):
+def test_model_files_export_like_their_run(trained, tmp_path, digits_dir):
     """The run's model.keras (through the CLI) and its SavedModel, given by path with the dataset,
     score the same float top-1 as the run's own export: same weights, same preprocessing."""
-    workdir = copy_run(finished_run, tmp_path)
+    workdir = copy_run(trained, tmp_path)
     quiet = dict(eval_samples=128, progress=lambda _: None)
     from_run = exporter.export(rundir.find_run(str(workdir)), "int8", **quiet)
     proc = run_export(["--model", str(workdir / "model.keras"), "--dataset", "sklearn_digits",
@@ -120,18 +120,18 @@ def test_model_files_export_like_their_run(finished_run, tmp_path, digits_dir):
     assert from_keras["input_shape"] == [1, 32, 32, 3]
 
 
-def legacy_copy(finished_run, tmp_path):
+def legacy_copy(trained, tmp_path):
     """A copy of the run as runs from before run.json were: settings in config.gin, the command in
     command.json; and the run.json it had."""
-    workdir = copy_run(finished_run, tmp_path)
+    workdir = copy_run(trained, tmp_path)
     record = json.loads((workdir / "run.json").read_text())
     (workdir / "run.json").unlink()
     (workdir / "command.json").write_text(json.dumps(record["command"]))
     return workdir, record
 
 
-def test_a_run_from_before_run_json_reads_as_it_was(finished_run, tmp_path):
-    workdir, record = legacy_copy(finished_run, tmp_path)
+def test_a_run_from_before_run_json_reads_as_it_was(trained, tmp_path):
+    workdir, record = legacy_copy(trained, tmp_path)
     run = rundir.find_run(str(workdir))
     assert run.record.get("legacy") and run["model"] == "mobilenext_035"
     assert {k: run[k] for k in rundir.LEGACY_SETTINGS} == \
@@ -140,9 +140,9 @@ def test_a_run_from_before_run_json_reads_as_it_was(finished_run, tmp_path):
 
 
 @pytest.mark.slow  # an export
-def test_a_run_from_before_run_json_still_exports(finished_run, tmp_path):
+def test_a_run_from_before_run_json_still_exports(trained, tmp_path):
     """A run written before run.json is read as it is and exports like a new one."""
-    workdir, _ = legacy_copy(finished_run, tmp_path)
+    workdir, _ = legacy_copy(trained, tmp_path)
     report = exporter.export(rundir.find_run(str(workdir)), "float32", eval_samples=32,
                              device_samples=0, progress=lambda _: None)
     assert report["eval_examples"] == 32 and report["agreement"] == 1.0
@@ -195,8 +195,8 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", BAD)
-def test_bad_input_is_one_line_exit_2_and_nothing_half_written(case, finished_run, tmp_path, digits_dir):
-    workdir = copy_run(finished_run, tmp_path)
+def test_bad_input_is_one_line_exit_2_and_nothing_half_written(case, trained, tmp_path, digits_dir):
+    workdir = copy_run(trained, tmp_path)
     args = break_run(case, workdir, digits_dir)
     before = snapshot(tmp_path)
     cwd = tmp_path / "elsewhere"

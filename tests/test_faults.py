@@ -186,9 +186,9 @@ def test_a_dangling_runs_latest_is_one_line(tmp_path):
 
 
 @pytest.mark.slow  # an export in-process (the write_atomic and best-weights cases stay)
-def test_a_full_disk_while_writing_a_tflite_keeps_the_earlier_one(finished_run, tmp_path, monkeypatch):
+def test_a_full_disk_while_writing_a_tflite_keeps_the_earlier_one(trained, tmp_path, monkeypatch):
     run = tmp_path / "run"
-    shutil.copytree(finished_run, run)
+    shutil.copytree(trained, run)
     model = run / "export" / f"{rundir.find_run(str(run))['model']}_float16.tflite"
     model.parent.mkdir(exist_ok=True)
     model.write_bytes(b"an earlier good export")
@@ -239,9 +239,9 @@ def test_write_atomic_of_bad_content_leaves_nothing_behind(tmp_path):
 
 
 @pytest.mark.slow  # an export killed and rerun: about a minute
-def test_sigkill_during_export_leaves_no_partial_file_and_a_rerun_completes(finished_run, tmp_path):
+def test_sigkill_during_export_leaves_no_partial_file_and_a_rerun_completes(trained, tmp_path):
     run = tmp_path / "run"
-    shutil.copytree(finished_run, run)
+    shutil.copytree(trained, run)
     shutil.rmtree(run / "export", ignore_errors=True)
     command = [sys.executable, "-m", "export", "--workdir", str(run), "--eval-samples", "64"]
     for _ in range(3):  # killed at different points of the work
@@ -260,5 +260,5 @@ def test_sigkill_during_export_leaves_no_partial_file_and_a_rerun_completes(fini
     assert not [f for f in (run / "export").iterdir() if f.name.endswith(files.PARTIAL)]
 
 
-def test_check_backup_reads_an_intact_backup(finished_run):
-    callbacks.check_backup(str(finished_run / "backup"))
+def test_check_backup_reads_an_intact_backup(trained):
+    callbacks.check_backup(str(trained / "backup"))

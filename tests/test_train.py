@@ -26,29 +26,29 @@ def quick(digits_dir, *extra):
         "train.verbose = 0", "train.saved_model = False", *extra]
 
 
-def test_end_to_end_run_writes_the_workdir(finished_run, tmp_path, monkeypatch):
-    """The shared fixture run (the quickstart config, 2 epochs of MobileNeXt-0.35) as launched
+def test_end_to_end_run_writes_the_workdir(trained, tmp_path, monkeypatch):
+    """The shared fixture run (the quickstart config, 6 epochs of MobileNeXt-0.35) as launched
     (with train.saved_model = False: tests/test_fashion_mnist.py sees a run write its SavedModel)."""
-    run = finished_run
+    run = trained
     for name in ("model.keras", "config.gin", "run.json", "checkpoints/best.weights.h5",
                  "metrics.json", "tensorboard"):
         assert (run / name).exists(), name
     assert not (run / "saved_model").exists()
     metrics = json.loads((run / "metrics.json").read_text())
-    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3, 4, 5, 6]
     for key in ("loss", "top1", "top5", "val_loss", "val_top1", "val_top5", "images_per_sec"):
         assert key in metrics["history"][0]
     final = metrics["final"]
-    assert final["epochs"] == 2 and final["model"] == "mobilenext_035"
+    assert final["epochs"] == 6 and final["model"] == "mobilenext_035"
     assert final["dataset"] == "sklearn_digits" and 0 <= final["val_top1"] <= 1
     assert final["val_top1"] == metrics["history"][-1]["val_top1"]
-    assert "train.epochs = 2" in (run / "config.gin").read_text()
+    assert "train.epochs = 6" in (run / "config.gin").read_text()
     record = json.loads((run / "run.json").read_text())
     assert record["schema"] == "lite_tf.run/1" and record["status"] == "finished"
     command = record["command"]
     assert command["config"] == [os.path.join(ROOT, "configs", "quickstart.gin")]
-    assert "train.epochs = 2" in command["gin_bindings"] and record["parent"] is None
-    assert record["settings"]["epochs"] == 2 and record["settings"]["preprocessing"] == "tf"
+    assert "train.epochs = 6" in command["gin_bindings"] and record["parent"] is None
+    assert record["settings"]["epochs"] == 6 and record["settings"]["preprocessing"] == "tf"
     assert record["settings"]["augment"] == {"scale": [0.8, 1.0], "ratio": [0.75, 4 / 3],
                                              "flip": False, "crop": "resized",
                                              "pad_fraction": 0.125, "erasing": 0.0}
@@ -59,7 +59,7 @@ def test_end_to_end_run_writes_the_workdir(finished_run, tmp_path, monkeypatch):
     again = launch(command["config"], command["gin_bindings"], str(copy)).final
     assert again == final
     assert [h["epoch"] for h in json.loads((copy / "metrics.json").read_text())["history"]] == \
-        [1, 2]
+        [1, 2, 3, 4, 5, 6]
 
 
 def test_default_workdir_and_latest_link(tmp_path, monkeypatch):
