@@ -168,10 +168,34 @@ def build_model(run: rundir.Run, num_classes: int):
                         **(run["model_overrides"] or {}))
 
 
+def output_width(config: dict) -> int:
+    """The output width of the functional model a Keras config describes: the units (or filters)
+    of the layer nearest its output that has them, back through activations and TF-MOT wrappers."""
+    found = {layer["name"]: layer for layer in config["config"]["layers"]}
+    name = config["config"]["output_layers"][0][0]
+    while True:
+        layer = found[name]
+        for settings in (layer["config"], layer["config"].get("layer", {}).get("config", {})):
+            for key in ("units", "filters"):
+                if key in settings:
+                    return settings[key]
+        name = layer["inbound_nodes"][0][0][0]
+
+
 def load_model(run: rundir.Run):
     """The run's final model, rebuilt from the zoo in float32 as its stage saved it (e.g.
-    fake-quantized) with its trained weights, so mixed-precision runs give float32 models."""
-    trained = read_model(run.model_path)
-    model = get(run.stage).rebuild(build_model(run, trained.output_shape[-1]))
-    model.set_weights(trained.get_weights())
-    return model
+    fake-quantized) with its trained weights, so mixed-precision runs give float32 models. Only
+    the weights are read from the file (deserializing a QAT model whole first took 7 of its 19 s)."""
+    path = run.model_path
+    trust.check_model_file(path)
+    try:
+        classes = output_width(trust.model_config(path))
+    except (KeyError, IndexError, TypeError) as e:
+        raise InputError(f"cannot read {path}: no functional model config ({e})") from None
+    model = get(run.stage).rebuild(build_model(run, classes))
+
+    def weights(p):
+        with quantize_scope():
+            model.load_weights(p)
+        return model
+    return read_model(path, weights)
