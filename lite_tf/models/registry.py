@@ -153,9 +153,11 @@ def _build_checked(entry: ModelEntry, settings: dict, drop_strides: int = 0):
     VALID window (SqueezeNet's pools) does not fit."""
     shape = settings["input_shape"]
     size, default = min((d for d in shape[:2] if d), default=None), entry.default_input_shape[0]
+    needed = None  # the total stride (the same at every input size), from the model if it builds
     try:
         model = _build(entry, settings, drop_strides)
-        if size is None or size >= total_stride(model):
+        needed = total_stride(model)
+        if size is None or size >= needed:
             return model
     except ValueError:
         if size is None or size >= default:
@@ -171,7 +173,9 @@ def _build_checked(entry: ModelEntry, settings: dict, drop_strides: int = 0):
             return False
         return True
 
-    low, high = max(size + 1, total_stride(build_at(default))), default
+    if needed is None:
+        needed = total_stride(build_at(default))
+    low, high = max(size + 1, needed), default
     if not builds(low):  # a VALID window does not fit yet: binary search for the smallest size
         low += 1
         while low < high:
