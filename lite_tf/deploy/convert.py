@@ -9,6 +9,7 @@ import numpy as np
 
 from lite_tf import console
 from lite_tf.backend import tf
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 from lite_tf.deploy import passes
 
 MODES = ("int8", "int16x8", "float16", "dynamic", "float32")
@@ -24,15 +25,14 @@ def converter_for(model, mode: str = "int8", representative_data: Callable[[], I
         raise ValueError(f"per-tensor weight scales apply to int8 only, not {mode}")
     model, _ = passes.apply(model, mode, skip_passes)
     spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32)
-    # The converter saves what it is given as a SavedModel first. Given the Keras model, it would
-    # serialize every layer (tracing each one's call: about 3/4 of the time, 47 s -> 13 s for
-    # GhostNet); a bare module holding just the function and its variables gives the same bytes.
-    root = tf.Module()
-    root.variables_kept = list(model.variables)
-    root.forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [root.forward.get_concrete_function()], root)
-    converter.root_kept = root  # the function's variables live as long as the converter
+    # The converter saves what it is given as a SavedModel and reads it back first. Given the
+    # Keras model, it would serialize every layer (tracing each one's call: 47 s -> 13 s for
+    # GhostNet without); given the function with its variables, it writes a checkpoint of every
+    # variable (QAT: each quantizer's ranges too). The function frozen to constants saves in no
+    # time: QAT MobileNeXt-0.35 14.6 -> 4.4 s, the same ops, tensors, signature and outputs.
+    forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    frozen = convert_variables_to_constants_v2(forward.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
     if mode != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if sparse:
