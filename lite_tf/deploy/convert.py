@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from lite_tf import console
-from lite_tf.backend import tf
+from lite_tf.backend import tf  # first: it selects tf_keras before TensorFlow is imported
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 from lite_tf.deploy import passes
 
