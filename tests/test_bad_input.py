@@ -31,7 +31,7 @@ BAD = [
     ("unknown export pass", ["export", "--no-pass", "fold_everything"],
      "unknown export pass 'fold_everything'; the passes: prelu_as_depthwise, "
      "hard_swish_as_multiply, average_pool_as_depthwise, large_depthwise_in_bands, "
-     "strided_stem_as_space_to_depth, partial_identity_in_two, route_channels"),
+     "strided_stem_as_space_to_depth, small_groups_merged, partial_identity_in_two, route_channels"),
     ("no calibration images", ["export", "--calibration-samples", "0"],
      "argument --calibration-samples: must be >= 1, got '0'"),
     ("negative evaluation images", ["export", "--eval-samples=-1"],

@@ -475,11 +475,79 @@ def test_shuffles_and_splits_become_routing_with_the_same_outputs(rng):
     np.testing.assert_allclose(outputs["after"], outputs["before"], atol=0.05 * scale)
 
 
-def test_a_shuffle_before_a_grouped_convolution_stays(rng):
-    """Only a layer that mixes all its channels can take them in any order: before a grouped
-    convolution (ShuffleNetV1) the shuffle would have to become a gather, so the pass does nothing."""
+def test_a_grouped_convolution_after_a_shuffle_takes_its_channels_where_they_are(rng):
+    """A grouped convolution after a shuffle that scatters its groups' channels (ShuffleNetV1)
+    becomes one dense convolution, its groups' blocks on the diagonal and its rows permuted: no
+    RESHAPE/TRANSPOSE left, the same outputs. Where the channels' order keeps each in its group
+    (a shuffle of one half of the channels) it stays grouped, its rows permuted within groups."""
+    from lite_tf.blocks.channels import channel_shuffle, channel_split
+
     model = shuffled_model(rng, groups_after=2)
-    assert "route_channels" not in passes.apply(model, "int8")[1]
+    rewritten, applied = passes.apply(model, "float32")
+    assert applied == ["route_channels"] and rewritten.get_layer("head").groups == 1
+    x = rng.uniform(-1, 1, (4, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    ops = [op for op, _ in litert.tensor_types(convert(model, "float32"))]
+    assert "TRANSPOSE" not in ops and "RESHAPE" not in ops, ops
+
+    inputs = keras.Input((4, 4, 3), name="input")
+    left, right = channel_split(layers.Conv2D(8, 1, name="wide")(inputs), name="split")
+    x = layers.Concatenate(name="cat")([channel_shuffle(left, 2, name="shuffle"), right])
+    model = keras.Model(inputs, layers.Conv2D(6, 1, groups=2, name="head")(x))
+    rewritten, applied = passes.apply(model, "float32")
+    assert applied == ["route_channels"] and rewritten.get_layer("head").groups == 2
+    x = rng.uniform(-1, 1, (4, 4, 4, 3)).astype("float32")
+    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_small_groups_are_merged_with_the_same_outputs(rng):
+    """Grouped convolutions whose groups hold fewer than 8,192 weights take fewer groups, their
+    neighbours' blocks on the diagonal (8 groups of 48x12 -> 2 of 192x48; a 3x3 with 3 groups of
+    4,608 -> dense), a large one keeps its groups; float outputs equal, the int8 export in XNNPACK
+    and computing what the unchanged one does."""
+    inputs = keras.Input((6, 6, 384), name="input")
+    x = layers.Conv2D(96, 1, groups=8, activation="relu", name="small")(inputs)
+    x = layers.BatchNormalization(name="bn")(x)
+    x = layers.Conv2D(48, 3, groups=3, padding="same", name="kxk")(x)
+    x = layers.Conv2D(256, 1, name="wide")(x)
+    x = layers.Conv2D(256, 1, groups=2, name="kept")(x)
+    model = keras.Model(inputs, layers.GlobalAveragePooling2D(name="pool")(x))
+    bn = model.get_layer("bn")
+    bn.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in bn.get_weights()])
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied == ["small_groups_merged"]
+    assert {n: rewritten.get_layer(n).groups for n in ("small", "kxk", "kept")} == {"small": 2, "kxk": 1, "kept": 2}
+    x = rng.uniform(-1, 1, (2, 6, 6, 384)).astype("float32")
+    np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
+    content = {name: calibrated_int8(model, np.random.default_rng(0), skip_passes=skip)
+               for name, skip in (("before", ["small_groups_merged"]), ("after", []))}
+    assert all(runs for _, runs in ops_and_delegation(content["after"]))
+    outputs = {name: litert.TFLiteModel(c)(x) for name, c in content.items()}
+    np.testing.assert_allclose(outputs["after"], outputs["before"], atol=1e-6)  # the same integer sums
+
+
+def test_shufflenet_v1_in_int8_without_shuffles_computes_what_it_did(rng):
+    """ShuffleNetV1 g3 with route_channels and small_groups_merged: no RESHAPE/TRANSPOSE, no
+    grouped convolution left at 0.5 width, every op but the softmax in XNNPACK, and the int8
+    outputs those of the export without either pass (zeros and permuted rows change no integer sum)."""
+    from lite_tf.models import create_model
+
+    model = create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3), num_classes=10)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
+    skip = ["route_channels", "small_groups_merged"]
+    content = {name: calibrated_int8(model, np.random.default_rng(0), skip_passes=s)
+               for name, s in (("before", skip), ("after", []))}
+    ops = {name: [op for op, _ in litert.tensor_types(c)] for name, c in content.items()}
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied[-2:] == skip[::-1] and all(getattr(l, "groups", 1) == 1 for l in rewritten.layers)
+    assert ops["before"].count("TRANSPOSE") == 16  # one per unit
+    assert "TRANSPOSE" not in ops["after"] and "RESHAPE" not in ops["after"], ops["after"]
+    assert all(runs or op == "SOFTMAX" for op, runs in ops_and_delegation(content["after"]))
+    x = rng.uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
+    outputs = {name: litert.TFLiteModel(c)(x) for name, c in content.items()}
+    np.testing.assert_allclose(outputs["after"], outputs["before"], atol=1e-6)
 
 
 def test_routing_keeps_a_plain_concatenation_whole_where_order_matters(rng):

@@ -615,19 +615,78 @@ def _permuted_copy(layer, order, axis_in: bool):
     return copy, weights
 
 
+def _merged_groups(kernel: np.ndarray, groups: int, to: int) -> np.ndarray:
+    """A grouped convolution's kernel (kh, kw, C / groups, out) as the kernel of ``to`` groups
+    (a divisor of ``groups``) that computes the same: each new group's neighbouring groups' blocks
+    on its diagonal, zeros elsewhere."""
+    size, out, per = kernel.shape[2], kernel.shape[3] // groups, groups // to
+    merged = np.zeros((*kernel.shape[:2], size * per, kernel.shape[3]), kernel.dtype)
+    for g in range(groups):
+        rows = slice(g % per * size, (g % per + 1) * size)
+        merged[:, :, rows, g * out:(g + 1) * out] = kernel[:, :, :, g * out:(g + 1) * out]
+    return merged
+
+
+def _regrouped(layer, to: int, kernel: np.ndarray):
+    """A copy of the grouped convolution ``layer`` (same name) with ``to`` groups and ``kernel``."""
+    config = dict(layer.get_config(), groups=to)
+    return type(layer).from_config(config), [kernel, *layer.get_weights()[1:]]
+
+
+MIN_GROUP_WEIGHTS = 8192  # below it, a group's kernel is too small a matrix product for XNNPACK
+
+
+def small_groups_merged(model: keras.Model, entry: dict) -> Replacement | None:
+    """A grouped convolution whose groups are small matrix products (fewer than 8,192 weights
+    each) as one of fewer groups, neighbouring groups merged (zeros off their diagonal blocks) until
+    each holds 8,192 or one is left: more MACs, each group's products large enough for XNNPACK's
+    int8 kernels. ShuffleNetV1 1x1 convolutions, int8, 1 thread, Intel Xeon: 28x28, 240 -> 60,
+    3 groups of 1,600 weights 48 -> 17 us as one; 384 -> 96, 8 groups of 576 112 -> 36 us as 2;
+    at 7x7, 1536 -> 384 (8 groups of 9,216) 12 us kept, 15 us as 4. Whole models at 224x224
+    (with route_channels): ShuffleNetV1 g3 1.0 2.16 -> 2.08 ms, g8 1.0 3.36 -> 3.06 ms."""
+    layer = model.get_layer(entry["name"])
+    if type(layer) is not layers.Conv2D or layer.groups == 1:
+        return None
+    kernel, groups, to = layer.get_weights()[0], layer.groups, layer.groups
+    while to > 1 and kernel.size * groups // to ** 2 < MIN_GROUP_WEIGHTS:
+        to //= next(p for p in range(2, to + 1) if to % p == 0)
+    if to == groups:
+        return None
+    copy, weights = _regrouped(layer, to, _merged_groups(kernel, groups, to))
+    return Replacement([_entry(copy, _inputs(entry))], {copy.name: weights})
+
+
+def _grouped_copy(layer, order):
+    """A copy of the grouped convolution ``layer`` (same name) for an input whose channel i is
+    the original's channel ``order[i]``: still grouped where ``order`` keeps every channel in its
+    group (its rows permuted within), else one dense convolution whose kernel is the groups'
+    blocks on the diagonal, its input rows permuted (``groups`` times the MACs, the same sums)."""
+    kernel, groups = layer.get_weights()[0], layer.groups
+    size, out = kernel.shape[2], kernel.shape[3] // groups
+    if np.array_equal(order // size, np.arange(len(order)) // size):
+        return _regrouped(layer, groups, np.concatenate(
+            [np.take(kernel[:, :, :, g * out:(g + 1) * out], order[g * size:(g + 1) * size] - g * size, axis=2)
+             for g in range(groups)], axis=3))
+    return _regrouped(layer, 1, np.take(_merged_groups(kernel, groups, 1), order, axis=2))
+
+
 def route_channels(model: keras.Model) -> keras.Model | None:
     """Channel shuffles (ShuffleNetV2, SNet) with no op: the channel splits, concatenations and
     shuffles of a model only move channels, so each result is kept as where its channels live
     and nothing is emitted for them; a layer that mixes all its input channels (a dense
     convolution, a Dense) takes the channels it reads from where they are, as one concatenation of
     contiguous ranges, with its kernel's input rows permuted to match; per-channel layers
-    (depthwise, BatchNorm, activations) on such an input take their weights permuted along. Each
-    output is the same sum of the same products (float: equal up to summation order). Left alone:
-    models without a shuffle, and models where a reordered tensor would have to be gathered back
-    into order (ShuffleNetV1: its shuffle feeds a grouped convolution). At 224x224, int8, 1 thread,
-    AMD EPYC (benchmarks/int8_efficiency.py, 5 alternating rounds): ShuffleNetV2 1.0 2.01 -> 1.62
-    ms (0.81x; its 16 shuffles, 48 RESHAPE/TRANSPOSE, gone; STRIDED_SLICE 26 -> 65, smaller),
-    SNet-146 2.71 -> 2.18 ms (0.80x)."""
+    (depthwise, BatchNorm, activations) on such an input take their weights permuted along; a
+    grouped convolution (ShuffleNetV1's after its shuffle) whose groups' channels the order
+    scatters becomes one dense convolution (``_grouped_copy``: its groups' blocks on the diagonal).
+    Each output is the same sum of the same products (float: equal up to summation order). Left
+    alone: models without a shuffle, and models where a reordered tensor would have to be gathered
+    back into order (an ADD takes it, or the model's output). At 224x224, int8, 1 thread, AMD EPYC
+    (benchmarks/int8_efficiency.py, 5 alternating rounds): ShuffleNetV2 1.0 2.01 -> 1.62 ms (0.81x;
+    its 16 shuffles, 48 RESHAPE/TRANSPOSE, gone; STRIDED_SLICE 26 -> 65, smaller), SNet-146 2.71 ->
+    2.18 ms (0.80x); Intel Xeon, 7 rounds: ShuffleNetV1 g3 1.0 2.50 -> 2.16 ms, g8 1.0 3.69 -> 3.38
+    ms (its second 1x1 convolutions dense: 3x and 8x their MACs, faster than grouped behind a
+    TRANSPOSE)."""
     uses: dict[str, list] = {}
     for layer in model.layers:
         if layer.inbound_nodes:
@@ -722,6 +781,10 @@ def route_channels(model: keras.Model) -> keras.Model | None:
                     and getattr(layer, "depth_multiplier", 1) == 1 \
                     and getattr(layer, "data_format", "channels_last") == "channels_last" \
                     and getattr(layer, "activation", None) is not keras.activations.softmax
+                if type(layer) is layers.Conv2D and layer.groups > 1:
+                    tensor, order = gathered(source, layer.name, any_order=True)
+                    values[layer.name] = graph.add(*_grouped_copy(layer, order), tensor)
+                    continue
                 if mixes or per_channel:
                     tensor, order = gathered(source, layer.name, any_order=True)
                     out = graph.add(*_permuted_copy(layer, order, axis_in=mixes), tensor)
@@ -813,6 +876,7 @@ PASSES = {p.name: p for p in [
     Pass("average_pool_as_depthwise", ("int8",), by_layer(average_pool_as_depthwise)),
     Pass("large_depthwise_in_bands", ("int8",), by_layer(large_depthwise_in_bands)),
     Pass("strided_stem_as_space_to_depth", ("int8",), by_layer(strided_stem_as_space_to_depth)),
+    Pass("small_groups_merged", ("int8",), by_layer(small_groups_merged)),
     Pass("partial_identity_in_two", ("int8", "float16", "dynamic", "float32"), partial_identity_in_two),
     Pass("route_channels", ("int8", "float16", "dynamic", "float32"), route_channels),
 ]}
