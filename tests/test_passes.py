@@ -526,26 +526,31 @@ def test_small_groups_are_merged_with_the_same_outputs(rng):
     np.testing.assert_allclose(outputs["after"], outputs["before"], atol=1e-6)  # the same integer sums
 
 
-def test_shufflenet_v1_in_int8_without_shuffles_computes_what_it_did(rng):
-    """ShuffleNetV1 g3 with route_channels and small_groups_merged: no RESHAPE/TRANSPOSE, no
-    grouped convolution left at 0.5 width, every op but the softmax in XNNPACK, and the int8
-    outputs those of the export without either pass (zeros and permuted rows change no integer sum)."""
-    from lite_tf.models import create_model
+def test_shufflenet_v1_units_in_int8_without_shuffles_compute_what_they_did(rng):
+    """ShuffleNetV1 g3 units (a stage's first, stride 2, then two at stride 1) with route_channels
+    and small_groups_merged: no RESHAPE/TRANSPOSE and no grouped convolution left, every op in
+    XNNPACK, and the int8 outputs those of the export without either pass (zeros and permuted rows
+    change no integer sum)."""
+    from lite_tf.blocks.shufflenet import shufflenet_v1_unit
 
-    model = create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3), num_classes=10)
+    inputs = keras.Input((16, 16, 3), name="input")
+    x = layers.Conv2D(24, 3, padding="same", activation="relu", name="stem")(inputs)
+    x = shufflenet_v1_unit(x, 240, 2, 3, name="u1")
+    x = shufflenet_v1_unit(x, 240, 1, 3, name="u2")
+    model = keras.Model(inputs, shufflenet_v1_unit(x, 240, 1, 3, name="u3"))
     for layer in model.layers:
         if isinstance(layer, layers.BatchNormalization):
             layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
     skip = ["route_channels", "small_groups_merged"]
+    rewritten, applied = passes.apply(model, "int8")
+    assert applied[-2:] == skip[::-1] and all(getattr(l, "groups", 1) == 1 for l in rewritten.layers)
     content = {name: calibrated_int8(model, np.random.default_rng(0), skip_passes=s)
                for name, s in (("before", skip), ("after", []))}
     ops = {name: [op for op, _ in litert.tensor_types(c)] for name, c in content.items()}
-    rewritten, applied = passes.apply(model, "int8")
-    assert applied[-2:] == skip[::-1] and all(getattr(l, "groups", 1) == 1 for l in rewritten.layers)
-    assert ops["before"].count("TRANSPOSE") == 16  # one per unit
+    assert ops["before"].count("TRANSPOSE") == 3  # one per unit
     assert "TRANSPOSE" not in ops["after"] and "RESHAPE" not in ops["after"], ops["after"]
-    assert all(runs or op == "SOFTMAX" for op, runs in ops_and_delegation(content["after"]))
-    x = rng.uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
+    assert all(runs for _, runs in ops_and_delegation(content["after"]))
+    x = rng.uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
     outputs = {name: litert.TFLiteModel(c)(x) for name, c in content.items()}
     np.testing.assert_allclose(outputs["after"], outputs["before"], atol=1e-6)
 
