@@ -151,7 +151,8 @@ def test_shufflenet_v1_average_pool_becomes_a_depthwise_conv_in_xnnpack(rng):
 
     model = create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3), num_classes=10)
     rewritten, applied = passes.apply(model, "int8")
-    assert applied == ["average_pool_as_depthwise", "strided_stem_as_space_to_depth"]
+    assert applied == ["average_pool_as_depthwise", "strided_stem_as_space_to_depth",
+                       "small_groups_merged", "route_channels"]
     x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
     pools = [l.name for l in model.layers if isinstance(l, layers.AveragePooling2D)]
     assert len(pools) == 3 and not any(isinstance(l, layers.AveragePooling2D) for l in rewritten.layers)
