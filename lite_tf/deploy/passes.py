@@ -642,8 +642,8 @@ def small_groups_merged(model: keras.Model, entry: dict) -> Replacement | None:
     each holds 8,192 or one is left: more MACs, each group's products large enough for XNNPACK's
     int8 kernels. ShuffleNetV1 1x1 convolutions, int8, 1 thread, Intel Xeon: 28x28, 240 -> 60,
     3 groups of 1,600 weights 48 -> 17 us as one; 384 -> 96, 8 groups of 576 112 -> 36 us as 2;
-    at 7x7, 1536 -> 384 (8 groups of 9,216) 12 us kept, 15 us as 4. Whole models at 224x224
-    (with route_channels): ShuffleNetV1 g3 1.0 2.16 -> 2.08 ms, g8 1.0 3.36 -> 3.06 ms."""
+    at 7x7, 1536 -> 384 (8 groups of 9,216) 12 us kept, 15 us as 4. Whole models at 224x224 after
+    route_channels, 7 alternating rounds: ShuffleNetV1 g3 1.0 2.15 -> 2.07 ms, g8 1.0 3.40 -> 2.97 ms."""
     layer = model.get_layer(entry["name"])
     if type(layer) is not layers.Conv2D or layer.groups == 1:
         return None
@@ -664,9 +664,9 @@ def _grouped_copy(layer, order):
     kernel, groups = layer.get_weights()[0], layer.groups
     size, out = kernel.shape[2], kernel.shape[3] // groups
     if np.array_equal(order // size, np.arange(len(order)) // size):
+        rows = order.reshape(groups, size) % size  # each group's rows, in the new order
         return _regrouped(layer, groups, np.concatenate(
-            [np.take(kernel[:, :, :, g * out:(g + 1) * out], order[g * size:(g + 1) * size] - g * size, axis=2)
-             for g in range(groups)], axis=3))
+            [np.take(kernel[:, :, :, g * out:(g + 1) * out], rows[g], axis=2) for g in range(groups)], axis=3))
     return _regrouped(layer, 1, np.take(_merged_groups(kernel, groups, 1), order, axis=2))
 
 
@@ -684,7 +684,7 @@ def route_channels(model: keras.Model) -> keras.Model | None:
     back into order (an ADD takes it, or the model's output). At 224x224, int8, 1 thread, AMD EPYC
     (benchmarks/int8_efficiency.py, 5 alternating rounds): ShuffleNetV2 1.0 2.01 -> 1.62 ms (0.81x;
     its 16 shuffles, 48 RESHAPE/TRANSPOSE, gone; STRIDED_SLICE 26 -> 65, smaller), SNet-146 2.71 ->
-    2.18 ms (0.80x); Intel Xeon, 7 rounds: ShuffleNetV1 g3 1.0 2.50 -> 2.16 ms, g8 1.0 3.69 -> 3.38
+    2.18 ms (0.80x); Intel Xeon, 7 rounds: ShuffleNetV1 g3 1.0 2.53 -> 2.15 ms, g8 1.0 3.72 -> 3.40
     ms (its second 1x1 convolutions dense: 3x and 8x their MACs, faster than grouped behind a
     TRANSPOSE)."""
     uses: dict[str, list] = {}
