@@ -225,36 +225,3 @@ def trained_int8(trained, tmp_path_factory, worker_id) -> dict:
     path = shared(tmp_path_factory, worker_id, "trained_int8", make)
     (report,) = path.glob("*.report.json")
     return json.loads(report.read_text())
-
-
-# Longest first. xdist's worksteal hands each worker a contiguous share of the collection and
-# lets an idle one take half of the other's pending tests, so a long test collected late is the
-# run's tail. durations.json holds each test's last recorded setup + call time in seconds;
-# `python -m pytest --record-durations` (and `-m slow --record-durations`) refresh it. Tests it
-# does not know keep their order, after the ones it does.
-DURATIONS = pathlib.Path(__file__).with_name("durations.json")
-_recorded: dict[str, float] = {}
-
-
-def pytest_addoption(parser):
-    parser.addoption("--record-durations", action="store_true",
-                     help=f"write each test's setup + call time to tests/{DURATIONS.name}, "
-                          "the order later runs take (longest first)")
-
-
-def pytest_collection_modifyitems(config, items):
-    if DURATIONS.exists():
-        known = json.loads(DURATIONS.read_text())
-        items.sort(key=lambda item: -known.get(item.nodeid, 0.0))
-
-
-def pytest_runtest_logreport(report):
-    if report.when in ("setup", "call"):
-        _recorded[report.nodeid] = _recorded.get(report.nodeid, 0.0) + report.duration
-
-
-def pytest_sessionfinish(session):
-    if session.config.getoption("--record-durations") and not hasattr(session.config, "workerinput"):
-        known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
-        known.update({name: round(seconds, 2) for name, seconds in _recorded.items()})
-        DURATIONS.write_text(json.dumps(dict(sorted(known.items())), indent=0) + "\n")
