@@ -12,6 +12,19 @@ from lite_tf.deploy import litert, passes
 from lite_tf.deploy.convert import convert
 
 
+def shifted(layer, rng, low=0.1, high=0.5):
+    """``layer``'s weights each moved by U(low, high): a BatchNorm's away from its init's, so a
+    rewrite that drops or misplaces one changes the outputs."""
+    layer.set_weights([w + rng.uniform(low, high, w.shape).astype("float32") for w in layer.get_weights()])
+
+
+def batchnorms_shifted(model, rng):
+    """Every BatchNorm of ``model`` ``shifted``."""
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            shifted(layer, rng)
+
+
 def prelu_model(rng, slopes):
     """conv -> BN -> PReLU (one per slope range) -> depthwise -> PReLU -> pooled head."""
     inputs = keras.Input((12, 12, 3), batch_size=1, name="input")
@@ -25,8 +38,7 @@ def prelu_model(rng, slopes):
     for i, (low, high) in enumerate(slopes):
         layer = model.get_layer(f"prelu{i}")
         layer.set_weights([rng.uniform(low, high, layer.get_weights()[0].shape).astype("float32")])
-    bn = model.get_layer("bn")
-    bn.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in bn.get_weights()])
+    shifted(model.get_layer("bn"), rng)
     return model
 
 
@@ -89,8 +101,7 @@ def test_hard_swish_becomes_depthwise_and_multiply_in_xnnpack(rng):
     x = HardSwish(name="hswish0")(layers.BatchNormalization(name="bn")(x))
     x = HardSwish(name="hswish1")(layers.DepthwiseConv2D(3, padding="same", name="dw")(x))
     model = keras.Model(inputs, layers.Dense(10, name="logits")(layers.GlobalAveragePooling2D(name="pool")(x)))
-    bn = model.get_layer("bn")
-    bn.set_weights([w + rng.uniform(0.5, 3, w.shape).astype("float32") for w in bn.get_weights()])
+    shifted(model.get_layer("bn"), rng, 0.5, 3)
     rewritten, applied = passes.apply(model, "int8")
     assert applied == ["hard_swish_as_multiply"]
     x = rng.uniform(-3, 3, (4, 12, 12, 3)).astype("float32")
@@ -133,8 +144,7 @@ def test_a_hard_swish_before_squeeze_and_excite_folds_its_factor_into_both_paths
     for residual, norm, scaled in ((False, False, False), (True, False, True), (True, True, False)):
         model = se_model(residual, norm)
         if norm:  # a BatchNorm that makes x: the 1/6 goes into it (x / 6 to the Add's inputs)
-            bn = model.get_layer("bn")
-            bn.set_weights([w + rng.uniform(0.5, 2, w.shape).astype("float32") for w in bn.get_weights()])
+            shifted(model.get_layer("bn"), rng, 0.5, 2)
         rewritten, applied = passes.apply(model, "int8")
         assert applied == ["hard_swish_as_multiply"]
         assert ("hswish_scaled" in [l.name for l in rewritten.layers]) == scaled
@@ -228,7 +238,7 @@ def test_kernel_rows_that_only_read_padding_are_left_out(rng, size, stride, padd
     x = layers.DepthwiseConv2D(7, strides=stride, padding=padding, name="dw")(inputs)
     model = keras.Model(inputs, layers.BatchNormalization(name="bn")(x))
     for layer in model.layers:
-        layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
+        shifted(layer, rng)
     rewritten, applied = passes.apply(model, "int8")
     assert applied == ["large_depthwise_in_bands"]
     assert [l.kernel_size for l in rewritten.layers if isinstance(l, layers.DepthwiseConv2D)] == kernels
@@ -251,7 +261,7 @@ def test_strided_stem_becomes_space_to_depth_with_the_same_outputs(rng, size, pa
     x = layers.Conv2D(8, kernel, strides=2, padding=padding, activation="relu", name="stem")(x)
     model = keras.Model(inputs, layers.BatchNormalization(name="stem_bn")(x))
     for layer in model.layers:
-        layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
+        shifted(layer, rng)
     rewritten, applied = passes.apply(model, "int8")
     assert applied == ["strided_stem_as_space_to_depth"]
     assert [type(l).__name__ for l in rewritten.layers[:2]] == ["InputLayer", "SpaceToDepth"]
@@ -413,10 +423,7 @@ def test_partial_identity_keeps_its_two_channel_ranges_apart_with_the_same_outpu
 
     model = create_model("mobilenext_035", input_shape=(32, 32, 3), num_classes=10,
                          identity_multiplier=multiplier)
-    for layer in model.layers:  # statistics away from the init's, so every channel differs
-        if isinstance(layer, layers.BatchNormalization):
-            layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32")
-                               for w in layer.get_weights()])
+    batchnorms_shifted(model, rng)  # statistics away from the init's, so every channel differs
     rewritten, applied = passes.apply(model, "float32")
     assert applied == ["partial_identity_in_two"]
     x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
@@ -448,10 +455,7 @@ def shuffled_model(rng, groups_after=1):
     x = layers.Conv2D(8, 1, groups=groups_after, name="head")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     model = keras.Model(inputs, layers.Dense(10, name="logits")(x))
-    for layer in model.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32")
-                               for w in layer.get_weights()])
+    batchnorms_shifted(model, rng)
     return model
 
 
@@ -513,8 +517,7 @@ def test_small_groups_are_merged_with_the_same_outputs(rng):
     x = layers.Conv2D(256, 1, name="wide")(x)
     x = layers.Conv2D(256, 1, groups=2, name="kept")(x)
     model = keras.Model(inputs, layers.GlobalAveragePooling2D(name="pool")(x))
-    bn = model.get_layer("bn")
-    bn.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in bn.get_weights()])
+    shifted(model.get_layer("bn"), rng)
     rewritten, applied = passes.apply(model, "int8")
     assert applied == ["small_groups_merged"]
     assert {n: rewritten.get_layer(n).groups for n in ("small", "kxk", "kept")} == {"small": 2, "kxk": 1, "kept": 2}
@@ -539,9 +542,7 @@ def test_shufflenet_v1_units_in_int8_without_shuffles_compute_what_they_did(rng)
     x = shufflenet_v1_unit(x, 240, 2, 3, name="u1")
     x = shufflenet_v1_unit(x, 240, 1, 3, name="u2")
     model = keras.Model(inputs, shufflenet_v1_unit(x, 240, 1, 3, name="u3"))
-    for layer in model.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            layer.set_weights([w + rng.uniform(0.1, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
+    batchnorms_shifted(model, rng)
     skip = ["route_channels", "small_groups_merged"]
     rewritten, applied = passes.apply(model, "int8")
     assert applied[-2:] == skip[::-1] and all(getattr(l, "groups", 1) == 1 for l in rewritten.layers)

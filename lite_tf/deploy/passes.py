@@ -781,15 +781,15 @@ def route_channels(model: keras.Model) -> keras.Model | None:
                     and getattr(layer, "depth_multiplier", 1) == 1 \
                     and getattr(layer, "data_format", "channels_last") == "channels_last" \
                     and getattr(layer, "activation", None) is not keras.activations.softmax
-                if type(layer) is layers.Conv2D and layer.groups > 1:
+                grouped = type(layer) is layers.Conv2D and layer.groups > 1
+                if grouped or mixes or per_channel:
                     tensor, order = gathered(source, layer.name, any_order=True)
-                    values[layer.name] = graph.add(*_grouped_copy(layer, order), tensor)
-                    continue
-                if mixes or per_channel:
-                    tensor, order = gathered(source, layer.name, any_order=True)
-                    out = graph.add(*_permuted_copy(layer, order, axis_in=mixes), tensor)
-                    values[layer.name] = out if mixes else Routed(tuple(
-                        (out, i) for i in np.argsort(order)))
+                    if grouped:
+                        values[layer.name] = graph.add(*_grouped_copy(layer, order), tensor)
+                    else:
+                        out = graph.add(*_permuted_copy(layer, order, axis_in=mixes), tensor)
+                        values[layer.name] = out if mixes else Routed(tuple(
+                            (out, i) for i in np.argsort(order)))
                     continue
             graph.call(layer)
         return graph.rebuilt()
