@@ -107,6 +107,8 @@ BAD = [
      "channel_prune.ChannelPruning.criterion must be one of l1, bn, apoz, lasso, got 'l3'"),
     ("erasing probability above 1", bind("data.Augment.erasing = 2.0"),
      "data.Augment.erasing must be in [0, 1], got 2.0"),
+    ("negative mixup", bind("data.Augment.mixup = -0.2"),
+     "data.Augment.mixup must be >= 0, got -0.2"),
     ("crop scale range reversed", bind("data.Augment.scale = (0.5, 0.1)"),
      "data.Augment.scale must be a pair (a, b) with 0 < a <= b <= 1, got (0.5, 0.1)"),
     ("misspelled crop", bind("data.Augment.crop = 'pads'"),

@@ -42,6 +42,26 @@ def test_training_and_eval_pipelines(digits):
     np.testing.assert_array_equal(first, again)  # evaluation is deterministic
 
 
+def test_mixup_mixes_each_batch_with_itself_reversed_by_one_weight(digits):
+    """Images and labels by the same w ~ Beta(a, a), one per batch: each mixed batch is
+    w * x + (1 - w) * x reversed, for the batch x the same seed gives without mixup."""
+    def batches(mixup):
+        augment = pipeline.Augment(crop="pad", pad_fraction=0.0, flip=False, mixup=mixup)
+        ds = pipeline.make_dataset(digits, "train", training=True, batch_size=16, image_size=8,
+                                   augment=augment, seed=0)
+        return [tuple(t.numpy() for t in batch) for batch, _ in zip(ds, range(20))]
+
+    weights = []
+    for (x, y), (mixed_x, mixed_y) in zip(batches(0.0), batches(0.4)):
+        i = next(i for i in range(16) if y[i].argmax() != y[15 - i].argmax())
+        w = mixed_y[i, y[i].argmax()]  # the weight of its own label
+        np.testing.assert_allclose(mixed_y, w * y + (1 - w) * y[::-1], atol=1e-6)
+        np.testing.assert_allclose(mixed_x, w * x + (1 - w) * x[::-1], atol=1e-5)
+        weights.append(w)
+    assert 0 <= min(weights) and max(weights) <= 1
+    assert np.std(weights) > 0.15  # a weight drawn for each batch (Beta(0.4, 0.4): 0.37)
+
+
 def test_eval_transform_center_crops():
     image = np.zeros((8, 8, 3), np.uint8)
     image[2:6, 2:6] = 255

@@ -51,7 +51,8 @@ def test_end_to_end_run_writes_the_workdir(trained, tmp_path, monkeypatch):
     assert record["settings"]["epochs"] == 6 and record["settings"]["preprocessing"] == "tf"
     assert record["settings"]["augment"] == {"scale": [0.8, 1.0], "ratio": [0.75, 4 / 3],
                                              "flip": False, "crop": "resized",
-                                             "pad_fraction": 0.125, "erasing": 0.0}
+                                             "pad_fraction": 0.125, "erasing": 0.0,
+                                             "mixup": 0.0}
 
     # Rerunning a finished run restores its last checkpoint and trains no further.
     copy = shutil.copytree(run, tmp_path / "run", symlinks=True)

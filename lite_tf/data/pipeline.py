@@ -1,6 +1,7 @@
 """Input pipelines over a prepared dataset (``lite_tf.data.sources``): preprocessing lives here,
 not in the model. For training, an Inception-style random resized crop or a CIFAR-style pad and
-random crop, an optional flip and optional random erasing; center crop + resize for evaluation;
+random crop, an optional flip, optional random erasing and optional mixup of each training batch;
+center crop + resize for evaluation;
 then scaled as ``preprocessing`` names (``lite_tf.data.preprocessing``; default [-1, 1]); parallel
 map, cache and prefetch with AUTOTUNE.
 """
@@ -34,7 +35,10 @@ class Augment:
     ``ratio`` (Inception: 8%-100%, 3/4-4/3). ``crop='pad'``: resize to the input size, zero-pad
     ``pad_fraction`` of it on each side and crop at random (CIFAR style: 4 px at 32x32). Then a
     horizontal flip if ``flip``, and with probability ``erasing`` one random rectangle set to the
-    mean (random erasing, Zhong et al. 2017, arXiv 1708.04896).
+    mean (random erasing, Zhong et al. 2017, arXiv 1708.04896). ``mixup`` > 0: each batch mixed
+    with itself reversed, images and labels by one weight drawn from Beta(mixup, mixup) (Zhang et
+    al. 2018, arXiv 1710.09412; 0.2 there for ImageNet); a distillation's teacher and student see the same mixed
+    images (function matching, Beyer et al. 2022, arXiv 2106.05237).
     """
 
     scale: tuple[float, float] = checks.field((0.08, 1.0), checks.pair(0, 1),
@@ -46,6 +50,7 @@ class Augment:
     pad_fraction: float = checks.field(0.125, checks.within(0, 1, high_open=True),
                                        "crop='pad': padding on each side, a fraction of the size")
     erasing: float = checks.field(0.0, checks.within(0, 1), "random erasing's probability")
+    mixup: float = checks.field(0.0, checks.at_least(0), "mixup's Beta(a, a) parameter (0: off)")
 
     def __post_init__(self):
         checks.validate(self, "data.Augment")
@@ -95,6 +100,15 @@ def random_erase(image, probability: float):
     return tf.where(erase[..., None], tf.zeros_like(image), image)
 
 
+def mix(images, labels, alpha: float):
+    """A batch mixed with itself reversed: ``w * x + (1 - w) * x[::-1]`` for images and labels
+    alike, one ``w`` ~ Beta(alpha, alpha) per batch (drawn as a ratio of two Gamma samples)."""
+    a, b = tf.random.gamma([], alpha), tf.random.gamma([], alpha)
+    w = a / (a + b)
+    return (w * images + (1 - w) * tf.reverse(images, [0]),
+            w * labels + (1 - w) * tf.reverse(labels, [0]))
+
+
 def eval_transform(image, image_size: int, crop_fraction: float = 0.875, channels: int = 3,
                    preprocessing: str | None = None):
     """Central crop of ``crop_fraction`` of each side, resized to ``image_size``, scaled as
@@ -129,4 +143,7 @@ def make_dataset(builder, split: str, *, training: bool, batch_size: int, image_
         transform = lambda x: eval_transform(x, image_size, crop_fraction,  # noqa: E731
                                              preprocessing=preprocessing)
     ds = ds.map(lambda x, y: (transform(x), tf.one_hot(y, classes)), num_parallel_calls=AUTOTUNE)
-    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=training)
+    if training and augment.mixup:
+        ds = ds.map(lambda x, y: mix(x, y, augment.mixup), num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)
