@@ -19,9 +19,17 @@ def inverted_residual(x, filters, strides=1, expansion=6, *, kernel_size=3, acti
                         name=f"{name}_expand")
     y = depthwise_bn_act(y, kernel_size, strides, activation_fn=activation_fn, cfg=cfg,
                          name=f"{name}_dw")
+    return se_project_add(x, y, filters, strides, se_reduction=se_reduction, se_gate=se_gate,
+                          cfg=cfg, name=name)
+
+
+def se_project_add(x, y, filters, strides, *, se_reduction, se_gate, cfg, name):
+    """The tail of an inverted bottleneck (this one, MobileNetV4's UIB) from its input ``x`` and
+    its depthwise output ``y``: [squeeze-and-excite ``name_se_*``] -> linear 1x1 ``name_project``,
+    plus ``x`` (``name_add``) when the stride is 1 and the channels are kept."""
     if se_reduction:
         y = squeeze_excite(y, se_reduction, gate=se_gate, name=f"{name}_se")
     y = conv_bn_act(y, filters, 1, activation_fn=None, cfg=cfg, name=f"{name}_project")
-    if strides == 1 and in_channels == filters:
+    if strides == 1 and x.shape[-1] == filters:
         y = layers.Add(name=f"{name}_add")([x, y])
     return y

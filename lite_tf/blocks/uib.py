@@ -1,9 +1,8 @@
 """The universal inverted bottleneck and the fused inverted bottleneck (MobileNetV4, Qin et al.,
 arXiv 2404.10518)."""
 
-from lite_tf.backend import layers
 from lite_tf.blocks.conv import DEFAULT, conv_bn_act, depthwise_bn_act, make_divisible
-from lite_tf.blocks.se import squeeze_excite
+from lite_tf.blocks.inverted_residual import se_project_add
 
 
 def universal_inverted_bottleneck(x, filters, strides=1, expansion=4, *, start_kernel=0,
@@ -28,12 +27,8 @@ def universal_inverted_bottleneck(x, filters, strides=1, expansion=4, *, start_k
     if mid_kernel:
         y = depthwise_bn_act(y, mid_kernel, strides, activation_fn=activation_fn, cfg=cfg,
                              name=f"{name}_dw")
-    if se_reduction:
-        y = squeeze_excite(y, se_reduction, gate=se_gate, name=f"{name}_se")
-    y = conv_bn_act(y, filters, 1, activation_fn=None, cfg=cfg, name=f"{name}_project")
-    if strides == 1 and in_channels == filters:
-        y = layers.Add(name=f"{name}_add")([x, y])
-    return y
+    return se_project_add(x, y, filters, strides, se_reduction=se_reduction, se_gate=se_gate,
+                          cfg=cfg, name=name)
 
 
 def fused_inverted_residual(x, filters, strides=1, expansion=4, *, kernel_size=3,
@@ -41,10 +36,6 @@ def fused_inverted_residual(x, filters, strides=1, expansion=4, *, kernel_size=3
     """A full kxk conv expanding to ``expansion`` times the input (in place of 1x1 + depthwise),
     then a linear 1x1 project; identity shortcut when the shape is kept (FusedIB, EfficientNetV2's
     and MobileNetV4's first block). Layers ``name_expand``, ``name_project``, ``name_add``."""
-    in_channels = x.shape[-1]
-    y = conv_bn_act(x, make_divisible(in_channels * expansion), kernel_size, strides,
+    y = conv_bn_act(x, make_divisible(x.shape[-1] * expansion), kernel_size, strides,
                     activation_fn=activation_fn, cfg=cfg, name=f"{name}_expand")
-    y = conv_bn_act(y, filters, 1, activation_fn=None, cfg=cfg, name=f"{name}_project")
-    if strides == 1 and in_channels == filters:
-        y = layers.Add(name=f"{name}_add")([x, y])
-    return y
+    return se_project_add(x, y, filters, strides, se_reduction=None, se_gate=None, cfg=cfg, name=name)
