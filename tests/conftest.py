@@ -16,7 +16,7 @@ from filelock import FileLock
 
 from lite_tf import commands
 from lite_tf.deploy.benchmark import measure
-from lite_tf.models import get_entry, list_families, list_models
+from lite_tf.models import create_model, get_entry, list_families, list_models
 
 # Every latency the tests take (theirs and their subprocesses') is timed for a tenth of the usual
 # durations: the tests check what a figure is; the benchmarks measure it.
@@ -51,6 +51,17 @@ def sampled(names, slow: set[str] | None = None, ends: bool = False) -> list:
     between = slow - set(one_per_family()) - set(widest_per_family()) if ends else set()
     return [pytest.param(n, marks=pytest.mark.sweep) if n in between else
             pytest.param(n, marks=pytest.mark.slow) if n in slow else n for n in names]
+
+
+def randomized(name, rng, size):
+    """``name`` at ``size`` x ``size`` (MobileFaceNet at its 112) with logits out, random weights
+    and BatchNorm variances in [0.5, 2], so every channel carries something."""
+    size = 112 if get_entry(name).family == "mobilefacenet" else size
+    model = create_model(name, num_classes=10, input_shape=(size, size, 3), classifier_activation=None)
+    for layer in model.layers:
+        layer.set_weights([rng.uniform(0.5, 2.0, w.shape) if "variance" in w.name
+                           else rng.normal(0.0, 0.5, w.shape) for w in layer.weights])
+    return model
 
 
 def configs_by_kind() -> tuple[list[str], list[str], list[str]]:

@@ -4,7 +4,7 @@ computes when the removed channels contribute nothing (every family)."""
 import numpy as np
 import pytest
 
-from conftest import one_per_family
+from conftest import one_per_family, randomized
 from lite_tf.compression import channel_criteria as criteria
 from lite_tf.compression import channel_prune as cp
 from lite_tf.errors import InputError
@@ -12,16 +12,6 @@ from lite_tf.models import create_model, get_entry
 from lite_tf.models.profile import profile_model
 
 NO_PRUNABLE_CHANNELS = {"shufflenet_v1"}  # every 1x1 conv is grouped and feeds a shuffle or a concat
-
-
-def randomized(name, rng, size=64):
-    """``name`` at a small input with logits out and random weights and BatchNorm statistics."""
-    size = 112 if get_entry(name).family == "mobilefacenet" else size
-    model = create_model(name, num_classes=10, input_shape=(size, size, 3), classifier_activation=None)
-    for layer in model.layers:
-        layer.set_weights([rng.uniform(0.5, 2.0, w.shape) if "variance" in w.name
-                           else rng.normal(0.0, 0.5, w.shape) for w in layer.weights])
-    return model
 
 
 # GhostNet: its ghost modules concatenate each 1x1 conv's maps with their depthwise "ghosts", and
@@ -39,7 +29,7 @@ SLOW_TO_THIN = {"mobilenext_035", "mnasnet_050", "mobilefacenet", "efficientnet_
     if n in CONCAT_LIMITED else pytest.param(n, marks=pytest.mark.slow) if n in SLOW_TO_THIN else n
     for n in one_per_family()])
 def test_thin_model_computes_what_the_wide_one_does_without_the_removed_channels(name, rng):
-    model = randomized(name, rng)
+    model = randomized(name, rng, 64)
     if get_entry(name).family in NO_PRUNABLE_CHANNELS:
         with pytest.raises(InputError, match="has no channels that can be pruned"):
             cp.plan(model, cp.ChannelPruning())

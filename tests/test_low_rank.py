@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from conftest import one_per_family, sampled, stage
+from conftest import one_per_family, randomized, sampled, stage
 from lite_tf import rundir
 from lite_tf.backend import keras, layers
 from lite_tf.compression import low_rank as lr
@@ -67,14 +67,6 @@ def test_truncated_svd_error_is_the_dropped_singular_values(rng):
     assert lr.rank_for(np.array([3.0, 2.0, 1.0, 0.1]), 0.9, 8) == 4  # rounded up, capped
 
 
-def randomized(name, rng, size=32):
-    model = create_model(name, num_classes=10, input_shape=(size, size, 3), classifier_activation=None)
-    for layer in model.layers:
-        layer.set_weights([rng.uniform(0.5, 2.0, w.shape) if "variance" in w.name
-                           else rng.normal(0.0, 0.5, w.shape) for w in layer.weights])
-    return model
-
-
 # Every 1x1 convolution of ShuffleNetV1 is grouped: only its stem and classifier factorize.
 TOO_FEW = {"shufflenet_v1"}
 # MobileNetV2-0.35: its 8- to 24-channel layers and its stem (3 input channels: a full-rank Tucker-2
@@ -85,8 +77,8 @@ TARGET = {"mobilenet_v2_035": 0.65}
 @pytest.mark.parametrize("name", sampled(one_per_family(), slow=set(one_per_family()) - {
     "mobilenet_v1_025", "squeezenet_11"}))
 def test_target_macs_is_reached_and_the_run_record_rebuilds_it(name, rng):
-    size = 112 if get_entry(name).family == "mobilefacenet" else 32
-    model = randomized(name, rng, size)
+    model = randomized(name, rng, 32)
+    size = model.input_shape[1]
     target = TARGET.get(name, 0.6)
     config = lr.LowRank(target_macs=target)
     if get_entry(name).family in TOO_FEW:
