@@ -37,8 +37,8 @@ class Augment:
     horizontal flip if ``flip``, and with probability ``erasing`` one random rectangle set to the
     mean (random erasing, Zhong et al. 2017, arXiv 1708.04896). ``mixup`` > 0: each batch mixed
     with itself reversed, images and labels by one weight drawn from Beta(mixup, mixup) (Zhang et
-    al. 2018, arXiv 1710.09412; 0.2 there for ImageNet); a distillation's teacher and student see the same mixed
-    images (function matching, Beyer et al. 2022, arXiv 2106.05237).
+    al. 2018, arXiv 1710.09412; 0.2 there for ImageNet); in a distillation the teacher sees the
+    student's mixed images (function matching, Beyer et al. 2022, arXiv 2106.05237).
     """
 
     scale: tuple[float, float] = checks.field((0.08, 1.0), checks.pair(0, 1),
