@@ -300,18 +300,11 @@ class ChannelPrune(stage.Stage):
     def prepare(self, net, options: ChannelPruning, context):
         thin, walk = (by_latency(net, options, context.train) if options.by_latency
                       else (prune(net, options, context.train), None))
-        before, after = profile_model(net), profile_model(thin)
-        figures = {"criterion": options.criterion, "params_before": before["trainable_params"],
-                   "params_after": after["trainable_params"], "macs_before": before["macs"],
-                   "macs_after": after["macs"], **({"latency": walk} if walk else {})}
+        figures = {"criterion": options.criterion, **latency_target.shrunk(net, thin, walk)}
         return stage.Prepared(thin, evaluate_first=True,
                               report=lambda model: {"channel_pruning": figures},
                               model_overrides={**(context.model_overrides or {}),
                                                "channels": channels(thin)})
 
     def summary(self, final):
-        c = final["channel_pruning"]
-        return [("MACs", f"{c['macs_before']:,} -> {c['macs_after']:,} "
-                         f"({c['macs_after'] / c['macs_before']:.1%})"),
-                ("params", f"{c['params_before']:,} -> {c['params_after']:,}"),
-                *latency_target.summary(c.get("latency"))]
+        return latency_target.shrunk_summary(final["channel_pruning"])

@@ -32,6 +32,7 @@ from lite_tf.checks import above, at_least, field, one_of, validate, within
 from lite_tf.deploy.benchmark import host
 from lite_tf.deploy.convert import write_random_int8
 from lite_tf.errors import InputError
+from lite_tf.models.profile import profile_model
 from lite_tf.search import latency
 
 CHECKS = 3  # end-to-end measurements (each followed by more walking while over the target)
@@ -242,6 +243,22 @@ def reach(model, start: dict, smaller, build, target_ms: float | None, fraction:
                "steps": [{"changed": p.changed, "size": p.sizes[p.changed], "ms": p.ms, "top1": p.top1}
                          for p in path[1:]]}
     return path[-1].sizes, figures
+
+
+def shrunk(net, model, walk: dict | None) -> dict:
+    """What a shrinking stage reports: params and MACs of the model before and after, and its walk
+    (none without a latency target)."""
+    before, after = profile_model(net), profile_model(model)
+    return {"params_before": before["trainable_params"], "params_after": after["trainable_params"],
+            "macs_before": before["macs"], "macs_after": after["macs"], **({"latency": walk} if walk else {})}
+
+
+def shrunk_summary(figures: dict, macs_note: str = "") -> list[tuple[str, str]]:
+    """The train command's summary rows for what ``shrunk`` reported."""
+    f = figures
+    ratio = f["macs_after"] / f["macs_before"]
+    return [("MACs", f"{f['macs_before']:,} -> {f['macs_after']:,} ({ratio:.1%}){macs_note}"),
+            ("params", f"{f['params_before']:,} -> {f['params_after']:,}"), *summary(f.get("latency"))]
 
 
 def summary(walk: dict | None) -> list[tuple[str, str]]:

@@ -265,16 +265,10 @@ class LowRankStage(stage.Stage):
         chosen, walk = by_latency(net, options, context.train) if options.by_latency \
             else (plan(net, options), None)
         model = factorize(net, chosen)
-        before, after = profile_model(net), profile_model(model)
-        figures = {"layers": len(chosen), "params_before": before["trainable_params"],
-                   "params_after": after["trainable_params"], "macs_before": before["macs"],
-                   "macs_after": after["macs"], **({"latency": walk} if walk else {})}
+        figures = {"layers": len(chosen), **latency_target.shrunk(net, model, walk)}
         return stage.Prepared(model, evaluate_first=True, report=lambda _: {"low_rank": figures},
                               model_overrides={**(context.model_overrides or {}), "low_rank": chosen})
 
     def summary(self, final):
         f = final["low_rank"]
-        return [("MACs", f"{f['macs_before']:,} -> {f['macs_after']:,} "
-                         f"({f['macs_after'] / f['macs_before']:.1%}), {f['layers']} layers factorized"),
-                ("params", f"{f['params_before']:,} -> {f['params_after']:,}"),
-                *latency_target.summary(f.get("latency"))]
+        return latency_target.shrunk_summary(f, f", {f['layers']} layers factorized")
