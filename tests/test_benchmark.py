@@ -295,6 +295,9 @@ def test_fashion_mnist_compression_steps_from_a_base_run(tmp_path, trained, digi
     assert check["measured"] == f"{measured:+.2f} points" and check["met"] == (measured >= -0.3)
     text = out.read_text()
     assert "| `qat` | mobilenext_035 | QAT |" in text and "Not yet run" not in text
+    base = text.split("One base run (`", 1)[1].split("`)", 1)[0]  # the command that made it
+    assert base.startswith("python -m train --config quickstart ") and \
+        "--gin_bindings \"train.model = 'mobilenext_035'\"" in base, base
 
 
 @pytest.mark.slow  # converts nine int8 models and times them in subprocesses
