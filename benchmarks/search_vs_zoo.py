@@ -3,6 +3,7 @@
     python benchmarks/search_vs_zoo.py --search runs/searches/search_fashion_mnist_035 --run RUN
         [--leaderboard benchmarks/results/fashion_mnist_leaderboard.json] [--epochs 10]
         [--train] [--root runs/fashion_mnist_leaderboard] [--out docs/search.md]
+    python benchmarks/search_vs_zoo.py --budget-model mobilenet_v2_100 --run RUN [--name NAME] ...
 
 In one process, on this host at the search's threads: the search's budget model, every registered
 zoo model (built at the search's resolution with its ``model_overrides``, random weights: int8
@@ -12,7 +13,9 @@ latency fit the budget; their accuracy is their Fashion-MNIST leaderboard row of
 epochs (the same recipe as the searched run), else with ``--train`` they train first, in the
 leaderboard's run directories (resumable: rerun after a kill). The table and the accuracy-latency
 plot go into ``--out`` (a section per search), the figures into
-``benchmarks/results/<search>_vs_zoo.json``.
+``benchmarks/results/<search>_vs_zoo.json``. Without the search's folder (trained on another
+machine from its ``best.gin``), ``--budget-model`` names the zoo model whose latency is the budget
+and the run gives the resolution and ``model_overrides``; the study's own budget is then unknown.
 """
 
 from __future__ import annotations
@@ -60,6 +63,21 @@ def search_facts(folder: str) -> dict:
             "resolution": min(settings["search.space"]["resolutions"]),
             "overrides": settings["search.model_overrides"] or {},
             "threads": settings["search.threads"]}
+
+
+def run_facts(workdir: str, budget_model: str, name: str | None) -> dict:
+    """The facts ``search_facts`` reads from a search's folder, for a searched run without it:
+    the budget model given, the run's resolution and ``model_overrides`` (less its architecture),
+    1 thread."""
+    if budget_model not in list_models():
+        raise InputError(f"--budget-model {budget_model!r}: not a zoo model (lite-tf models lists them)")
+    run = rundir.find_run(workdir)
+    if run["model"] != "searched":
+        raise InputError(f"--run {workdir}: trains {run['model']!r}, not a searched architecture")
+    overrides = {k: v for k, v in (run["model_overrides"] or {}).items() if k != "arch"}
+    return {"name": name or os.path.basename(os.path.normpath(workdir)), "budget_model": budget_model,
+            "study_budget_ms": None, "resolution": run["image_size"], "overrides": overrides,
+            "threads": 1}
 
 
 def zoo_latency(facts: dict, exported: str) -> tuple[dict, dict[str, tuple[float, int]], float]:
@@ -118,6 +136,8 @@ def markdown(facts: dict, device: dict, budget: float, searched: dict, zoo: list
     fits = [z for z in zoo if z["fits"]]
     best = max((z for z in fits if z.get("int8_top1")), key=lambda z: z["int8_top1"], default=None)
     untrained = [z["model"] for z in fits if not z.get("int8_top1")]
+    study = "" if facts["study_budget_ms"] is None else \
+        f" (the study pruned at {facts['study_budget_ms']:.3f} ms)"
     lines = [
         f"### `{facts['name']}`: the searched model against the zoo under `{facts['budget_model']}`'s latency",
         "",
@@ -125,7 +145,7 @@ def markdown(facts: dict, device: dict, budget: float, searched: dict, zoo: list
         f"{device['cpu']}, 1 thread, {facts['resolution']}x{facts['resolution']} inputs, "
         f"model_overrides {facts['overrides']}. Every latency below was measured in one process "
         f"(int8, the fastest of 3 fresh processes): the budget is `{facts['budget_model']}`'s "
-        f"**{budget:.3f} ms** (the study pruned at {facts['study_budget_ms']:.3f} ms). "
+        f"**{budget:.3f} ms**{study}. "
         f"{len(fits)} of {len(zoo)} zoo models fit it.",
         "",
         f"![accuracy against latency]({picture})",
@@ -152,9 +172,14 @@ def markdown(facts: dict, device: dict, budget: float, searched: dict, zoo: list
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--search", required=True, help="a finished search's folder (results.json)")
+    parser = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--search", help="a finished search's folder (results.json)")
+    source.add_argument("--budget-model", help="without the search's folder: the zoo model whose "
+                        "latency is the budget (resolution and model_overrides: the run's)")
     parser.add_argument("--run", required=True, help="the searched model's finished training run")
+    parser.add_argument("--name", help="with --budget-model: the section's and results file's name "
+                        "(default: the run's folder name)")
     parser.add_argument("--leaderboard", default=os.path.join(
         ROOT, "benchmarks", "results", "fashion_mnist_leaderboard.json"),
         help="the zoo models' accuracy: the Fashion-MNIST leaderboard's figures")
@@ -168,7 +193,10 @@ def main(argv=None) -> None:
                         help="the Markdown page the table goes into (a section per search)")
     args = parser.parse_args(argv)
     try:
-        facts = search_facts(args.search)
+        if args.name and args.search:
+            raise InputError("--name goes with --budget-model (a search's comparison takes its name)")
+        facts = search_facts(args.search) if args.search else \
+            run_facts(args.run, args.budget_model, args.name)
         rundir.find_run(args.run)
         files.writable_dir(os.path.dirname(os.path.abspath(args.out)), "the output folder")
     except InputError as e:

@@ -409,6 +409,40 @@ def test_search_vs_zoo_states_the_margin_over_the_best_zoo_model_that_fits():
     assert "is OVER the budget (1.10x)" in over
 
 
+def test_search_vs_zoo_takes_a_searched_run_without_its_search_folder(tmp_path, capsys):
+    script = conftest.load_script(os.path.join(ROOT, "benchmarks", "search_vs_zoo.py"))
+    arch = {"resolution": 32, "stem": 16, "stages": [], "head": 960, "identity_multiplier": 1.0}
+    searched = tmp_path / "best100"
+    searched.mkdir()
+    rundir.RunDir(searched).finish({"model": "searched", "image_size": 32, "model_overrides": {
+        "drop_strides": 1, "bn_momentum": 0.99, "arch": arch}}, None, "")
+    (searched / "model.keras").write_bytes(b"")
+    facts = script.run_facts(str(searched), "mobilenet_v2_100", None)
+    assert facts == {"name": "best100", "budget_model": "mobilenet_v2_100", "study_budget_ms": None,
+                     "resolution": 32, "overrides": {"drop_strides": 1, "bn_momentum": 0.99},
+                     "threads": 1}
+    assert script.run_facts(str(searched), "mobilenet_v2_100", "search_x")["name"] == "search_x"
+    text = script.markdown(facts, {"cpu": "CPU"}, 0.3, {"run": "best100", "macs": 7e6, "latency_ms": 0.2,
+                                                        "int8_top1": 0.92, "epochs": 10}, [], "x.png")
+    assert "`mobilenet_v2_100`'s **0.300 ms**. 0 of 0 zoo models fit it." in text  # no study budget
+
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    rundir.RunDir(zoo).finish({"model": "mobilenet_v2_100", "image_size": 32}, None, "")
+    (zoo / "model.keras").write_bytes(b"")
+    before = snapshot(tmp_path)
+    for args, error in [
+            (["--budget-model", "mobilenet_v9", "--run", str(searched)], "'mobilenet_v9': not a zoo model"),
+            (["--budget-model", "mobilenet_v2_100", "--run", str(zoo)], "not a searched architecture"),
+            (["--search", str(tmp_path), "--name", "x", "--run", str(searched)], "--name goes with --budget-model"),
+            (["--run", str(searched)], "one of the arguments --search --budget-model is required")]:
+        with pytest.raises(SystemExit) as exit:  # in this process: the script's imports take seconds
+            script.main(args)
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert exit.value.code == 2 and error in lines[-1] and lines[-1].startswith("search_vs_zoo.py: error:"), args
+    assert snapshot(tmp_path) == before
+
+
 def test_search_vs_zoo_wants_a_search_whose_budget_is_a_zoo_model(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps({"budget_ms": 0.3, "budget_model": None}))
     (tmp_path / "search.json").write_text(json.dumps({"command": {"config": ["s.gin"]},
