@@ -10,8 +10,9 @@ zoo model (built at the search's resolution with its ``model_overrides``, random
 latency does not depend on their values) and the searched run's exported int8 model, each timed by
 the latency table's code (the fastest of 3 fresh processes). Zoo models within the budget model's
 latency fit the budget; their accuracy is their Fashion-MNIST leaderboard row of ``--epochs``
-epochs (the same recipe as the searched run), else with ``--train`` they train first, in the
-leaderboard's run directories (resumable: rerun after a kill). The table and the accuracy-latency
+epochs (the same recipe as the searched run), or what another comparison's ``--train`` recorded
+in its results file, else with ``--train`` they train first, in the leaderboard's run
+directories (resumable: rerun after a kill). The table and the accuracy-latency
 plot go into ``--out`` (a section per search), the figures into
 ``benchmarks/results/<search>_vs_zoo.json``. Without the search's folder (trained on another
 machine from its ``best.gin``), ``--budget-model`` names the zoo model whose latency is the budget
@@ -102,6 +103,24 @@ def accuracies(rows: list[dict], epochs: int, resolution: int) -> dict[str, dict
             if r["run"] == r["model"] and r["epochs"] == epochs and r["input"] == resolution}
 
 
+def compared(folder: str, epochs: int, resolution: int, skip: str) -> dict[str, dict]:
+    """Zoo models trained for other comparisons (``--train``, the same recipe) and recorded in
+    their results files in ``folder`` (``*_vs_zoo.json`` but ``skip``'s), of ``epochs`` at
+    ``resolution``, by model, each with ``from``: the file (its run directories may be gone)."""
+    found = {}
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith("_vs_zoo.json") or name == skip:
+            continue
+        with open(os.path.join(folder, name)) as f:
+            result = json.load(f)
+        if result["search"]["resolution"] != resolution:
+            continue
+        for z in result["zoo"]:
+            if z.get("int8_top1") and z.get("epochs") == epochs:
+                found.setdefault(z["model"], {**{k: z[k] for k in ACCURACY}, "from": name})
+    return found
+
+
 def plot(zoo: list[dict], searched: dict, budget: float, title: str) -> bytes:
     import matplotlib
     matplotlib.use("Agg")
@@ -118,7 +137,11 @@ def plot(zoo: list[dict], searched: dict, budget: float, title: str) -> bytes:
                marker="*", s=150, label="searched")
     ax.axvline(budget, color="k", ls="--", lw=0.8, label=f"budget {budget:.3f} ms")
     near = [100 * z["int8_top1"] for z in trained if z["fits"]] + [100 * searched["int8_top1"]]
-    ax.set_ylim(bottom=min(near) - 1.5)  # the models that compete; a weaker one may fall below
+    bottom = max(min(near) - 1.5, max(near) - 5)  # the models that compete, not a far weaker one
+    ax.set_ylim(bottom=bottom)
+    below = [z["model"] for z in trained if 100 * z["int8_top1"] < bottom]
+    if below:
+        ax.text(0.01, 0.01, "below the axis: " + ", ".join(below), transform=ax.transAxes, fontsize=7)
     ax.set_xlabel("int8 latency, ms (this host, 1 thread)")
     ax.set_ylabel("test top-1 int8 (%)")
     ax.grid(alpha=0.3)
@@ -165,6 +188,10 @@ def markdown(facts: dict, device: dict, budget: float, searched: dict, zoo: list
         lines.append(f"The searched model {'is within' if within else 'is OVER'} the budget "
                      f"({searched['latency_ms'] / budget:.2f}x) and is {margin:+.2f} points "
                      f"int8 against the most accurate trained zoo model that fits, `{best['model']}`.")
+    elsewhere = sorted({z["from"] for z in fits if z.get("from")})
+    for source in elsewhere:
+        lines.append(f"Trained for another comparison (figures from `benchmarks/results/{source}`): "
+                     + ", ".join(f"`{z['model']}`" for z in fits if z.get("from") == source) + ".")
     if untrained:
         lines.append(f"Zoo models that fit but have no {searched.get('epochs')}-epoch run yet: "
                      + ", ".join(f"`{m}`" for m in untrained) + " (`--train` trains them).")
@@ -203,13 +230,15 @@ def main(argv=None) -> None:
         parser.error(str(e))
 
     searched = board.row(args.run)
+    name = facts["name"] + "_vs_zoo"
     device, zoo_ms, searched["latency_ms"] = zoo_latency(facts, searched["tflite"])
     budget = zoo_ms[facts["budget_model"]][0]
-    known = accuracies(board.recorded(args.leaderboard).values(), args.epochs, facts["resolution"])
+    results = os.path.join(ROOT, "benchmarks", "results")
+    known = {**compared(results, args.epochs, facts["resolution"], name + ".json"),
+             **accuracies(board.recorded(args.leaderboard).values(), args.epochs, facts["resolution"])}
     zoo = [{"model": name, "latency_ms": ms, "fits": ms <= budget, "macs": macs,
-            **{k: known[name][k] for k in ACCURACY if name in known}}
+            **{k: v for k, v in known.get(name, {}).items() if k in (*ACCURACY, "from")}}
            for name, (ms, macs) in zoo_ms.items()]
-    name = facts["name"] + "_vs_zoo"
     picture = os.path.join(os.path.dirname(os.path.abspath(args.out)), name + ".png")
 
     def publish() -> None:
@@ -221,7 +250,7 @@ def main(argv=None) -> None:
                                                                 f"{facts['budget_model']}'s latency"))
         text = markdown(facts, device, budget, searched, zoo, os.path.basename(picture))
         files.write_section(args.out, name, text)
-        files.write_json(os.path.join(ROOT, "benchmarks", "results", name + ".json"), {
+        files.write_json(os.path.join(results, name + ".json"), {
             "search": facts, "device": device, "budget_ms": budget,
             "searched": {k: v for k, v in searched.items() if k != "curve"}, "zoo": zoo})
         print(text, flush=True)

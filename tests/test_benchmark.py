@@ -443,6 +443,29 @@ def test_search_vs_zoo_takes_a_searched_run_without_its_search_folder(tmp_path, 
     assert snapshot(tmp_path) == before
 
 
+def test_search_vs_zoo_takes_zoo_figures_other_comparisons_trained(tmp_path):
+    script = conftest.load_script(os.path.join(ROOT, "benchmarks", "search_vs_zoo.py"))
+
+    def comparison(name, resolution, zoo):
+        (tmp_path / name).write_text(json.dumps({"search": {"resolution": resolution}, "zoo": zoo}))
+
+    trained = {"model": "a", "float_top1": 0.91, "int8_top1": 0.905, "epochs": 10}
+    comparison("s1_vs_zoo.json", 32, [trained, {"model": "untrained"},
+                                      {**trained, "model": "longer", "epochs": 25}])
+    comparison("s2_vs_zoo.json", 64, [{**trained, "model": "bigger input"}])
+    comparison("s3_vs_zoo.json", 32, [{**trained, "model": "mine"}])  # the comparison being made
+    (tmp_path / "other.json").write_text("{}")
+    found = script.compared(str(tmp_path), 10, 32, "s3_vs_zoo.json")
+    assert found == {"a": {"float_top1": 0.91, "int8_top1": 0.905, "epochs": 10, "from": "s1_vs_zoo.json"}}
+    facts = {"name": "s3", "budget_model": "b", "study_budget_ms": None, "resolution": 32,
+             "overrides": {}, "threads": 1}
+    zoo = [{"model": "a", "macs": 4e6, "latency_ms": 0.1, "fits": True, **found["a"]}]
+    text = script.markdown(facts, {"cpu": "CPU"}, 0.2, {"run": "best", "macs": 5e6, "latency_ms": 0.15,
+                                                        "int8_top1": 0.92, "epochs": 10}, zoo, "x.png")
+    assert "+1.50 points int8 against the most accurate trained zoo model that fits, `a`." in text
+    assert "Trained for another comparison (figures from `benchmarks/results/s1_vs_zoo.json`): `a`." in text
+
+
 def test_search_vs_zoo_wants_a_search_whose_budget_is_a_zoo_model(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps({"budget_ms": 0.3, "budget_model": None}))
     (tmp_path / "search.json").write_text(json.dumps({"command": {"config": ["s.gin"]},
