@@ -117,7 +117,7 @@ def compared(folder: str, epochs: int, resolution: int, skip: str) -> dict[str, 
             continue
         for z in result["zoo"]:
             if z.get("int8_top1") and z.get("epochs") == epochs:
-                found.setdefault(z["model"], {**{k: z[k] for k in ACCURACY}, "from": name})
+                found.setdefault(z["model"], {**{k: z[k] for k in ACCURACY}, "from": z.get("from", name)})
     return found
 
 
@@ -230,16 +230,16 @@ def main(argv=None) -> None:
         parser.error(str(e))
 
     searched = board.row(args.run)
-    name = facts["name"] + "_vs_zoo"
+    section = facts["name"] + "_vs_zoo"
     device, zoo_ms, searched["latency_ms"] = zoo_latency(facts, searched["tflite"])
     budget = zoo_ms[facts["budget_model"]][0]
     results = os.path.join(ROOT, "benchmarks", "results")
-    known = {**compared(results, args.epochs, facts["resolution"], name + ".json"),
+    known = {**compared(results, args.epochs, facts["resolution"], section + ".json"),
              **accuracies(board.recorded(args.leaderboard).values(), args.epochs, facts["resolution"])}
     zoo = [{"model": name, "latency_ms": ms, "fits": ms <= budget, "macs": macs,
             **{k: v for k, v in known.get(name, {}).items() if k in (*ACCURACY, "from")}}
            for name, (ms, macs) in zoo_ms.items()]
-    picture = os.path.join(os.path.dirname(os.path.abspath(args.out)), name + ".png")
+    picture = os.path.join(os.path.dirname(os.path.abspath(args.out)), section + ".png")
 
     def publish() -> None:
         for z in zoo:  # a run of --epochs in --root, trained by --train now or before
@@ -249,8 +249,8 @@ def main(argv=None) -> None:
         files.write_atomic(picture, plot(zoo, searched, budget, f"Fashion-MNIST under "
                                                                 f"{facts['budget_model']}'s latency"))
         text = markdown(facts, device, budget, searched, zoo, os.path.basename(picture))
-        files.write_section(args.out, name, text)
-        files.write_json(os.path.join(results, name + ".json"), {
+        files.write_section(args.out, section, text)
+        files.write_json(os.path.join(results, section + ".json"), {
             "search": facts, "device": device, "budget_ms": budget,
             "searched": {k: v for k, v in searched.items() if k != "curve"}, "zoo": zoo})
         print(text, flush=True)
