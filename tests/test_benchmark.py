@@ -386,6 +386,24 @@ def test_int8_kernels_finds_each_models_kernel_mix(tmp_path):
     assert "between the kernels" in again.stdout and "grouped conv 1x1 (3 groups)" in again.stdout
 
 
+@pytest.mark.slow
+def test_int8_vs_float_times_the_three_exports_and_prints_the_ratios(capsys):
+    script = conftest.load_script(os.path.join(ROOT, "benchmarks", "int8_vs_float.py"))
+    assert script.main(["--models", "mobilenet_v1_025", "--input-size", "32", "--rounds", "2",
+                        "--runs", "3"]) == 0
+    out = capsys.readouterr().out
+    times = re.search(r"mobilenet_v1_025: float32 ([\d.]+) ms, int8 ([\d.]+) ms, int8 without passes "
+                      r"([\d.]+) ms \(1 thread\(s\), median of 2 rounds' p50\)", out)
+    ratios = re.search(r"mobilenet_v1_025 int8 / float32: ([\d.]+) \(without passes: ([\d.]+)\)", out)
+    assert times and ratios, out
+    float32, int8, without = map(float, times.groups())
+    assert float(ratios.group(1)) == pytest.approx(int8 / float32, rel=0.05)  # the times are rounded
+    assert float(ratios.group(2)) == pytest.approx(without / float32, rel=0.05)
+    with pytest.raises(SystemExit) as exit:
+        script.main(["--models", "mobilenet_v9"])
+    assert exit.value.code == 2 and "unknown model 'mobilenet_v9'" in capsys.readouterr().err
+
+
 def test_search_vs_zoo_states_the_margin_over_the_best_zoo_model_that_fits():
     script = conftest.load_script(os.path.join(ROOT, "benchmarks", "search_vs_zoo.py"))
     facts = {"name": "search_x", "budget_model": "b", "study_budget_ms": 0.1, "resolution": 32,
