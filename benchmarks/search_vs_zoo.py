@@ -4,6 +4,7 @@
         [--leaderboard benchmarks/results/fashion_mnist_leaderboard.json] [--epochs 10]
         [--train] [--root runs/fashion_mnist_leaderboard] [--out docs/search.md]
     python benchmarks/search_vs_zoo.py --budget-model mobilenet_v2_100 --run RUN [--name NAME] ...
+    python benchmarks/search_vs_zoo.py --budget-model mobilenet_v2_100 --name NAME --train ...
 
 In one process, on this host at the search's threads: the search's budget model, every registered
 zoo model (built at the search's resolution with its ``model_overrides``, random weights: int8
@@ -17,6 +18,10 @@ plot go into ``--out`` (a section per search), the figures into
 ``benchmarks/results/<search>_vs_zoo.json``. Without the search's folder (trained on another
 machine from its ``best.gin``), ``--budget-model`` names the zoo model whose latency is the budget
 and the run gives the resolution and ``model_overrides``; the study's own budget is then unknown.
+Without ``--run`` (its directory went with another machine), the searched model is the one this
+comparison's results file recorded: its figures as recorded, its latency measured anew on an int8
+model of its architecture with random weights. Zoo models trained by an earlier ``--train`` stay in
+that file too, so a comparison carries on across machines with no run directory of its own.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ import io
 import json
 import os
 import sys
+import tempfile
 
 from lite_tf import files, rundir
 from lite_tf.deploy.benchmark.render import percent
+from lite_tf.deploy.convert import write_random_int8
 from lite_tf.errors import InputError
 from lite_tf.models import create_model, list_models
 from lite_tf.models.profile import profile_model
@@ -81,6 +88,29 @@ def run_facts(workdir: str, budget_model: str, name: str | None) -> dict:
             "threads": 1}
 
 
+def recorded_comparison(path: str, budget_model: str | None) -> tuple[dict, dict]:
+    """The facts and the searched model a comparison's results file at ``path`` recorded."""
+    try:
+        with open(path) as f:
+            result = json.load(f)
+        facts, searched = result["search"], result["searched"]
+    except (OSError, ValueError, KeyError) as e:
+        raise InputError(f"no --run, and {os.path.relpath(path)} holds no comparison to take the "
+                         f"searched model from ({e})") from None
+    if budget_model and facts["budget_model"] != budget_model:
+        raise InputError(f"--budget-model {budget_model!r}: {os.path.relpath(path)} compared under "
+                         f"{facts['budget_model']!r}'s latency")
+    return facts, searched
+
+
+def architecture_int8(searched: dict, folder: str) -> str:
+    """An int8 model of the searched architecture with random weights, written to ``folder``."""
+    r = searched["input"]
+    model = create_model(searched["model"], num_classes=board.CLASSES, input_shape=(r, r, 3),
+                         **searched["overrides"])
+    return write_random_int8({"searched": model}, folder)["searched"]
+
+
 def zoo_latency(facts: dict, exported: str) -> tuple[dict, dict[str, tuple[float, int]], float]:
     """(device, each zoo model's int8 ms and MACs, the exported model's ms), timed together."""
     r = facts["resolution"]
@@ -103,21 +133,22 @@ def accuracies(rows: list[dict], epochs: int, resolution: int) -> dict[str, dict
             if r["run"] == r["model"] and r["epochs"] == epochs and r["input"] == resolution}
 
 
-def compared(folder: str, epochs: int, resolution: int, skip: str) -> dict[str, dict]:
-    """Zoo models trained for other comparisons (``--train``, the same recipe) and recorded in
-    their results files in ``folder`` (``*_vs_zoo.json`` but ``skip``'s), of ``epochs`` at
-    ``resolution``, by model, each with ``from``: the file (its run directories may be gone)."""
+def compared(folder: str, epochs: int, resolution: int, own: str) -> dict[str, dict]:
+    """Zoo models trained for comparisons (``--train``, the same recipe) and recorded in their
+    results files in ``folder`` (``*_vs_zoo.json``), of ``epochs`` at ``resolution``, by model:
+    this one's (file ``own``) first, then the others', each of those with ``from``: the file (the
+    run directories may be gone)."""
     found = {}
-    for name in sorted(os.listdir(folder)):
-        if not name.endswith("_vs_zoo.json") or name == skip:
-            continue
+    names = sorted(n for n in os.listdir(folder) if n.endswith("_vs_zoo.json") and n != own)
+    for name in [own, *names] if os.path.exists(os.path.join(folder, own)) else names:
         with open(os.path.join(folder, name)) as f:
             result = json.load(f)
         if result["search"]["resolution"] != resolution:
             continue
         for z in result["zoo"]:
+            source = {"from": z["from"]} if "from" in z else {} if name == own else {"from": name}
             if z.get("int8_top1") and z.get("epochs") == epochs:
-                found.setdefault(z["model"], {**{k: z[k] for k in ACCURACY}, "from": z.get("from", name)})
+                found.setdefault(z["model"], {**{k: z[k] for k in ACCURACY}, **source})
     return found
 
 
@@ -169,7 +200,10 @@ def markdown(facts: dict, device: dict, budget: float, searched: dict, zoo: list
         f"model_overrides {facts['overrides']}. Every latency below was measured in one process "
         f"(int8, the fastest of 3 fresh processes): the budget is `{facts['budget_model']}`'s "
         f"**{budget:.3f} ms**{study}. "
-        f"{len(fits)} of {len(zoo)} zoo models fit it.",
+        f"{len(fits)} of {len(zoo)} zoo models fit it." + (
+            " The searched run is not on this machine: its figures are the ones recorded, its "
+            "latency that of an int8 model of its architecture with random weights."
+            if searched.get("latency_of") == "architecture" else ""),
         "",
         f"![accuracy against latency]({picture})",
         "",
@@ -204,9 +238,10 @@ def main(argv=None) -> None:
     source.add_argument("--search", help="a finished search's folder (results.json)")
     source.add_argument("--budget-model", help="without the search's folder: the zoo model whose "
                         "latency is the budget (resolution and model_overrides: the run's)")
-    parser.add_argument("--run", required=True, help="the searched model's finished training run")
+    parser.add_argument("--run", help="the searched model's finished training run (default: the "
+                        "searched model this comparison's results file recorded)")
     parser.add_argument("--name", help="with --budget-model: the section's and results file's name "
-                        "(default: the run's folder name)")
+                        "(default: the run's folder name; needed without --run)")
     parser.add_argument("--leaderboard", default=os.path.join(
         ROOT, "benchmarks", "results", "fashion_mnist_leaderboard.json"),
         help="the zoo models' accuracy: the Fashion-MNIST leaderboard's figures")
@@ -219,21 +254,35 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "search.md"),
                         help="the Markdown page the table goes into (a section per search)")
     args = parser.parse_args(argv)
+    results = os.path.join(ROOT, "benchmarks", "results")
     try:
         if args.name and args.search:
             raise InputError("--name goes with --budget-model (a search's comparison takes its name)")
-        facts = search_facts(args.search) if args.search else \
-            run_facts(args.run, args.budget_model, args.name)
-        rundir.find_run(args.run)
+        if not (args.run or args.search or args.name):
+            raise InputError("--budget-model without --run needs --name: the comparison whose "
+                             "results file recorded the searched model")
+        if args.run:
+            facts = search_facts(args.search) if args.search else \
+                run_facts(args.run, args.budget_model, args.name)
+            rundir.find_run(args.run)
+        else:
+            name = search_facts(args.search)["name"] if args.search else args.name
+            facts, searched = recorded_comparison(os.path.join(results, name + "_vs_zoo.json"),
+                                                  args.budget_model)
         files.writable_dir(os.path.dirname(os.path.abspath(args.out)), "the output folder")
     except InputError as e:
         parser.error(str(e))
 
-    searched = board.row(args.run)
     section = facts["name"] + "_vs_zoo"
-    device, zoo_ms, searched["latency_ms"] = zoo_latency(facts, searched["tflite"])
+    with tempfile.TemporaryDirectory() as folder:
+        if args.run:
+            searched = board.row(args.run)
+            exported = searched["tflite"]
+        else:
+            searched = {**searched, "latency_of": "architecture"}
+            exported = architecture_int8(searched, folder)
+        device, zoo_ms, searched["latency_ms"] = zoo_latency(facts, exported)
     budget = zoo_ms[facts["budget_model"]][0]
-    results = os.path.join(ROOT, "benchmarks", "results")
     known = {**compared(results, args.epochs, facts["resolution"], section + ".json"),
              **accuracies(board.recorded(args.leaderboard).values(), args.epochs, facts["resolution"])}
     zoo = [{"model": name, "latency_ms": ms, "fits": ms <= budget, "macs": macs,

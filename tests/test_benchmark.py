@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import conftest
+from ai_edge_litert.interpreter import Interpreter
 from conftest import ROOT, run_command, run_module, run_script, snapshot
 from lite_tf import rundir
 from lite_tf.deploy import convert
@@ -471,17 +472,56 @@ def test_search_vs_zoo_takes_zoo_figures_other_comparisons_trained(tmp_path):
     comparison("s1_vs_zoo.json", 32, [trained, {"model": "untrained"},
                                       {**trained, "model": "longer", "epochs": 25}])
     comparison("s2_vs_zoo.json", 64, [{**trained, "model": "bigger input"}])
-    comparison("s3_vs_zoo.json", 32, [{**trained, "model": "mine"}])  # the comparison being made
     (tmp_path / "other.json").write_text("{}")
+    elsewhere = script.compared(str(tmp_path), 10, 32, "s3_vs_zoo.json")  # s3: not made yet
+    assert elsewhere == {"a": {"float_top1": 0.91, "int8_top1": 0.905, "epochs": 10, "from": "s1_vs_zoo.json"}}
+    # the comparison being made: what its --train trained (on a machine since gone) stays its own,
+    # what it took from another comparison keeps that file, and its own figures come first
+    comparison("s3_vs_zoo.json", 32, [{**trained, "model": "mine"}, {**trained, "int8_top1": 0.9},
+                                      {**trained, "model": "passed", "from": "s0_vs_zoo.json"}])
     found = script.compared(str(tmp_path), 10, 32, "s3_vs_zoo.json")
-    assert found == {"a": {"float_top1": 0.91, "int8_top1": 0.905, "epochs": 10, "from": "s1_vs_zoo.json"}}
+    assert found == {"mine": {"float_top1": 0.91, "int8_top1": 0.905, "epochs": 10},
+                     "a": {"float_top1": 0.91, "int8_top1": 0.9, "epochs": 10},
+                     "passed": {"float_top1": 0.91, "int8_top1": 0.905, "epochs": 10, "from": "s0_vs_zoo.json"}}
     facts = {"name": "s3", "budget_model": "b", "study_budget_ms": None, "resolution": 32,
              "overrides": {}, "threads": 1}
-    zoo = [{"model": "a", "macs": 4e6, "latency_ms": 0.1, "fits": True, **found["a"]}]
+    zoo = [{"model": "a", "macs": 4e6, "latency_ms": 0.1, "fits": True, **elsewhere["a"]}]
     text = script.markdown(facts, {"cpu": "CPU"}, 0.2, {"run": "best", "macs": 5e6, "latency_ms": 0.15,
                                                         "int8_top1": 0.92, "epochs": 10}, zoo, "x.png")
     assert "+1.50 points int8 against the most accurate trained zoo model that fits, `a`." in text
     assert "Trained for another comparison (figures from `benchmarks/results/s1_vs_zoo.json`): `a`." in text
+
+
+def test_search_vs_zoo_carries_on_from_its_results_file_without_the_searched_run(tmp_path, capsys):
+    """On a machine without the searched run, the comparison takes the searched model its results
+    file recorded and times an int8 model of its architecture."""
+    script = conftest.load_script(os.path.join(ROOT, "benchmarks", "search_vs_zoo.py"))
+    arch = {"resolution": 32, "stem": 8, "head": 32, "identity_multiplier": 1.0, "stages": [
+        {"block": "sandglass", "kernel": 3, "expansion": 2, "depth": 1, "channels": 16, "stride": 2,
+         "se": True, "activation": "hard_swish"}]}
+    facts = {"name": "s", "budget_model": "mobilenet_v2_100", "study_budget_ms": None,
+             "resolution": 32, "overrides": {"drop_strides": 1}, "threads": 1}
+    searched = {"run": "best", "model": "searched", "input": 32, "int8_top1": 0.92, "epochs": 10,
+                "overrides": {"drop_strides": 1, "arch": arch}}
+    path = tmp_path / "s_vs_zoo.json"
+    path.write_text(json.dumps({"search": facts, "searched": searched, "zoo": []}))
+    assert script.recorded_comparison(str(path), None) == (facts, searched)
+    assert script.recorded_comparison(str(path), "mobilenet_v2_100") == (facts, searched)
+    for budget, where, error in [("mobilenet_v2_035", path, "compared under 'mobilenet_v2_100'"),
+                                 (None, tmp_path / "gone.json", "holds no comparison")]:
+        with pytest.raises(InputError, match=error):
+            script.recorded_comparison(str(where), budget)
+    tflite = script.architecture_int8(searched, str(tmp_path))
+    interpreter = Interpreter(model_path=tflite)
+    (given,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    assert given["dtype"] == out["dtype"] == np.int8 and list(given["shape"]) == [1, 32, 32, 3]
+    assert list(out["shape"]) == [1, 10]
+    text = script.markdown(facts, {"cpu": "CPU"}, 0.3, {**searched, "macs": 1e6, "latency_ms": 0.1,
+                                                        "latency_of": "architecture"}, [], "x.png")
+    assert "The searched run is not on this machine: its figures are the ones recorded" in text
+    with pytest.raises(SystemExit) as exit:
+        script.main(["--budget-model", "mobilenet_v2_100"])
+    assert exit.value.code == 2 and "without --run needs --name" in capsys.readouterr().err
 
 
 def test_search_vs_zoo_wants_a_search_whose_budget_is_a_zoo_model(tmp_path):
