@@ -7,7 +7,9 @@ input size and width). With --latency: where its int8 time goes on this machine,
 (stem, each block, head: milliseconds, share, GMAC/s, the TFLite ops each became and those
 XNNPACK left to TFLite's own kernels), timed as the search's latency table times them, beside
 the whole model's time; with --by kernel, by the kind of kernel instead (conv 1x1, depthwise 3x3,
-grouped conv, ...: milliseconds, share and GMAC/s of each, and the time between them).
+grouped conv, ...: milliseconds, share and GMAC/s of each, and the time between them). The
+weights are random, PReLU slopes spread per channel as trained ones are (a fresh PReLU's are 0,
+which the export makes a ReLU fused into its convolution).
 """
 
 from __future__ import annotations
@@ -42,13 +44,13 @@ def add_arguments(parser) -> None:
 def run(args, parser) -> int:
     if (args.table or args.threads != 1 or args.by != "block") and not args.latency:
         parser.error("--by, --threads and --table apply to --latency only")
-    from lite_tf.deploy import breakdown  # TensorFlow: after --help and the log level
+    from lite_tf.deploy import breakdown, passes  # TensorFlow: after --help and the log level
     from lite_tf.models import create_model, get_entry, profile  # (as above)
 
     if args.latency:
         size = args.input_size or get_entry(args.model).default_input_shape[0]
-        model = create_model(args.model, input_shape=(size, size, 3),
-                             **({} if args.width is None else {"width": args.width}))
+        model = passes.spread_prelu_slopes(create_model(
+            args.model, input_shape=(size, size, 3), **({} if args.width is None else {"width": args.width})))
         measure, table = {"block": (breakdown.breakdown, breakdown.format_table),
                           "kernel": (breakdown.kernels, breakdown.format_kernels)}[args.by]
         result = measure(model, args.threads, args.table, progress=None if args.json else cli.progress)

@@ -131,7 +131,7 @@ def format_table(result: dict) -> str:
                   f"{(predicted / measured - 1) * 100:+.1f}%)"]
     outside = sorted({op for r in result["units"] for op in r["outside_xnnpack"]})
     if outside:
-        lines.append(f"outside XNNPACK (TFLite's reference kernels, graph split): {', '.join(outside)}")
+        lines.append(f"outside XNNPACK (TFLite's own kernels, each splitting the graph): {', '.join(outside)}")
     return "\n".join(lines)
 
 
