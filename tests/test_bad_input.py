@@ -15,6 +15,10 @@ def bind(*bindings):
 
 
 # (kind, lite-tf arguments, the error line after "lite-tf COMMAND: error: ")
+UNKNOWN_PASS = ("unknown export pass 'fold_everything'; the passes: prelu_as_depthwise, "
+                "hard_swish_as_multiply, average_pool_as_depthwise, large_depthwise_in_bands, "
+                "strided_stem_as_space_to_depth, small_groups_merged, partial_identity_in_two, "
+                "route_channels, route_channels_dense")
 BAD = [
     ("zero width multiplier", ["profile", "mobilenet_v2_100", "--width", "0"],
      "argument --width: must be > 0, got '0'"),
@@ -28,10 +32,11 @@ BAD = [
      "--by, --threads and --table apply to --latency only"),
     ("zero latency threads", ["profile", "mobilenet_v2_100", "--latency", "--threads", "0"],
      "argument --threads: must be >= 1, got '0'"),
-    ("unknown export pass", ["export", "--no-pass", "fold_everything"],
-     "unknown export pass 'fold_everything'; the passes: prelu_as_depthwise, "
-     "hard_swish_as_multiply, average_pool_as_depthwise, large_depthwise_in_bands, "
-     "strided_stem_as_space_to_depth, small_groups_merged, partial_identity_in_two, route_channels"),
+    ("unknown export pass", ["export", "--no-pass", "fold_everything"], UNKNOWN_PASS),
+    ("unknown added export pass", ["export", "--pass", "fold_everything"], UNKNOWN_PASS),
+    ("a pass added and left out", ["export", "--pass", "small_groups_merged", "--no-pass",
+                                   "small_groups_merged"],
+     "--pass and --no-pass both name small_groups_merged"),
     ("no calibration images", ["export", "--calibration-samples", "0"],
      "argument --calibration-samples: must be >= 1, got '0'"),
     ("negative evaluation images", ["export", "--eval-samples=-1"],

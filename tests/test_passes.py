@@ -162,7 +162,9 @@ def test_shufflenet_v1_average_pool_becomes_a_depthwise_conv_in_xnnpack(rng):
     from lite_tf.models import create_model
 
     model = create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3), num_classes=10)
-    rewritten, applied = passes.apply(model, "int8")
+    assert passes.apply(model, "int8")[1] == ["average_pool_as_depthwise", "strided_stem_as_space_to_depth"]
+    rewritten, applied = passes.apply(model, "int8", add=["small_groups_merged", "route_channels_dense"])
+    # the merged groups leave the convolutions after the shuffles dense: route_channels routes them
     assert applied == ["average_pool_as_depthwise", "strided_stem_as_space_to_depth",
                        "small_groups_merged", "route_channels"]
     x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
@@ -317,6 +319,30 @@ def test_a_slope_above_one_keeps_its_prelu(rng):
     assert [layer.name for layer in rewritten.layers if isinstance(layer, layers.PReLU)] == ["prelu1"]
     x = rng.uniform(-1, 1, (2, 12, 12, 3)).astype("float32")
     np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow  # an export through the CLI, 20-30 s
+def test_export_adds_the_passes_that_are_off_by_default_when_asked(digits_dir, tmp_path):
+    """``python -m export --pass NAME``: the passes that add MACs (off by default) apply to the
+    export and its report names them; without the flag ShuffleNetV1 keeps its shuffles."""
+    import json
+
+    from lite_tf.models import create_model
+
+    create_model("shufflenet_v1_g3_050", input_shape=(32, 32, 3), num_classes=10).save(tmp_path / "m.keras")
+    reports = {}
+    for name, added in (("default", []), ("added", ["--pass", "small_groups_merged", "--pass",
+                                                    "route_channels_dense"])):
+        proc = run_command("export", ["--model", str(tmp_path / "m.keras"), "--dataset", "sklearn_digits",
+                                      "--data-dir", digits_dir, "--eval-samples", "32",
+                                      "--calibration-samples", "8", "--device-samples", "0",
+                                      "--out", str(tmp_path / name), *added], "export")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        reports[name] = json.loads((tmp_path / name / "export_report.json").read_text())
+    assert "small_groups_merged" not in reports["default"]["passes"]
+    assert "TRANSPOSE" in {o["op"] for o in reports["default"]["ops"]}
+    assert reports["added"]["passes"][-2:] == ["small_groups_merged", "route_channels"]
+    assert "TRANSPOSE" not in {o["op"] for o in reports["added"]["ops"]}
 
 
 def test_unknown_pass_is_one_line(digits_dir, tmp_path):
@@ -485,18 +511,22 @@ def test_shuffles_and_splits_become_routing_with_the_same_outputs(rng):
 
 def test_a_grouped_convolution_after_a_shuffle_takes_its_channels_where_they_are(rng):
     """A grouped convolution after a shuffle that scatters its groups' channels (ShuffleNetV1)
-    becomes one dense convolution, its groups' blocks on the diagonal and its rows permuted: no
-    RESHAPE/TRANSPOSE left, the same outputs. Where the channels' order keeps each in its group
-    (a shuffle of one half of the channels) it stays grouped, its rows permuted within groups."""
+    keeps its shuffle by default, and with route_channels_dense becomes one dense convolution,
+    its groups' blocks on the diagonal and its rows permuted: no RESHAPE/TRANSPOSE left, the same
+    outputs. Where the channels' order keeps each in its group (a shuffle of one half of the
+    channels) it stays grouped, its rows permuted within groups."""
     from lite_tf.blocks.channels import channel_shuffle, channel_split
 
     model = shuffled_model(rng, groups_after=2)
-    rewritten, applied = passes.apply(model, "float32")
-    assert applied == ["route_channels"] and rewritten.get_layer("head").groups == 1
+    assert passes.apply(model, "float32") == (model, [])  # more MACs: only when asked for
+    rewritten, applied = passes.apply(model, "float32", add=["route_channels_dense"])
+    assert applied == ["route_channels_dense"] and rewritten.get_layer("head").groups == 1
     x = rng.uniform(-1, 1, (4, 8, 8, 3)).astype("float32")
     np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
-    ops = [op for op, _ in litert.tensor_types(convert(model, "float32"))]
-    assert "TRANSPOSE" not in ops and "RESHAPE" not in ops, ops
+    ops = {name: [op for op, _ in litert.tensor_types(convert(model, "float32", add_passes=add))]
+           for name, add in (("default", []), ("dense", ["route_channels_dense"]))}
+    assert "TRANSPOSE" in ops["default"], ops["default"]
+    assert "TRANSPOSE" not in ops["dense"] and "RESHAPE" not in ops["dense"], ops["dense"]
 
     inputs = keras.Input((4, 4, 3), name="input")
     left, right = channel_split(layers.Conv2D(8, 1, name="wide")(inputs), name="split")
@@ -521,21 +551,22 @@ def test_small_groups_are_merged_with_the_same_outputs(rng):
     x = layers.Conv2D(256, 1, groups=2, name="kept")(x)
     model = keras.Model(inputs, layers.GlobalAveragePooling2D(name="pool")(x))
     shifted(model.get_layer("bn"), rng)
-    rewritten, applied = passes.apply(model, "int8")
+    assert passes.apply(model, "int8") == (model, [])  # more MACs: only when asked for
+    rewritten, applied = passes.apply(model, "int8", add=["small_groups_merged"])
     assert applied == ["small_groups_merged"]
     assert {n: rewritten.get_layer(n).groups for n in ("small", "kxk", "kept")} == {"small": 2, "kxk": 1, "kept": 2}
     x = rng.uniform(-1, 1, (2, 6, 6, 384)).astype("float32")
     np.testing.assert_allclose(rewritten(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
-    content = {name: calibrated_int8(model, np.random.default_rng(0), skip_passes=skip)
-               for name, skip in (("before", ["small_groups_merged"]), ("after", []))}
+    content = {name: calibrated_int8(model, np.random.default_rng(0), add_passes=add)
+               for name, add in (("before", []), ("after", ["small_groups_merged"]))}
     assert all(runs for _, runs in ops_and_delegation(content["after"]))
     outputs = {name: litert.TFLiteModel(c)(x) for name, c in content.items()}
     np.testing.assert_allclose(outputs["after"], outputs["before"], atol=1e-6)  # the same integer sums
 
 
 def test_shufflenet_v1_units_in_int8_without_shuffles_compute_what_they_did(rng):
-    """ShuffleNetV1 g3 units (a stage's first, stride 2, then two at stride 1) with route_channels
-    and small_groups_merged: no RESHAPE/TRANSPOSE and no grouped convolution left, every op in
+    """ShuffleNetV1 g3 units (a stage's first, stride 2, then two at stride 1) with
+    route_channels_dense and small_groups_merged: no RESHAPE/TRANSPOSE and no grouped convolution left, every op in
     XNNPACK, and the int8 outputs those of the export without either pass (zeros and permuted rows
     change no integer sum)."""
     from lite_tf.blocks.shufflenet import shufflenet_v1_unit
@@ -546,11 +577,13 @@ def test_shufflenet_v1_units_in_int8_without_shuffles_compute_what_they_did(rng)
     x = shufflenet_v1_unit(x, 240, 1, 3, name="u2")
     model = keras.Model(inputs, shufflenet_v1_unit(x, 240, 1, 3, name="u3"))
     batchnorms_shifted(model, rng)
-    skip = ["route_channels", "small_groups_merged"]
-    rewritten, applied = passes.apply(model, "int8")
-    assert applied[-2:] == skip[::-1] and all(getattr(l, "groups", 1) == 1 for l in rewritten.layers)
-    content = {name: calibrated_int8(model, np.random.default_rng(0), skip_passes=s)
-               for name, s in (("before", skip), ("after", []))}
+    add = ["small_groups_merged", "route_channels_dense"]
+    rewritten, applied = passes.apply(model, "int8", add=add)
+    # the merged groups leave the convolutions after the shuffles dense: route_channels routes them
+    assert applied[-2:] == ["small_groups_merged", "route_channels"]
+    assert all(getattr(l, "groups", 1) == 1 for l in rewritten.layers)
+    content = {name: calibrated_int8(model, np.random.default_rng(0), add_passes=a)
+               for name, a in (("before", []), ("after", add))}
     ops = {name: [op for op, _ in litert.tensor_types(c)] for name, c in content.items()}
     assert ops["before"].count("TRANSPOSE") == 3  # one per unit
     assert "TRANSPOSE" not in ops["after"] and "RESHAPE" not in ops["after"], ops["after"]

@@ -1,4 +1,4 @@
-"""lite-tf export [--int8 | --int16x8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--per-tensor] [--keep-float auto|N [--keep-float-within POINTS]] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--no-pass NAME] [--out DIR]
+"""lite-tf export [--int8 | --int16x8 | --float16 | --dynamic | --float32] [--workdir DIR | --model PATH --dataset NAME [--preprocessing P]] [--io TYPE] [--per-tensor] [--keep-float auto|N [--keep-float-within POINTS]] [--calibration-samples N] [--eval-samples N] [--device-samples N] [--no-pass NAME] [--pass NAME] [--out DIR]
 
 Exports a finished training run (default runs/latest), or a .keras/.h5/SavedModel given with the
 dataset it was trained on, to TFLite (python -m export is the same command); verifies it with
@@ -82,6 +82,10 @@ def add_arguments(parser) -> None:
                         help="leave out one of the export's rewrite passes, which re-express layers "
                              "as ops XNNPACK runs fast with the same outputs (repeatable; "
                              "docs/export.md lists them, e.g. prelu_as_depthwise)")
+    parser.add_argument("--pass", dest="add_pass", action="append", default=[], metavar="NAME",
+                        help="add a rewrite pass that is off by default because it adds MACs for "
+                             "kernels faster on some CPUs and slower on others (repeatable: "
+                             "route_channels_dense, small_groups_merged; time both on your device)")
 
 
 def _layers(text: str):
@@ -118,7 +122,9 @@ def run(args, parser) -> int:
 
     from lite_tf.deploy import export, passes  # TensorFlow: after --help and the log level
 
-    passes.check(args.no_pass)
+    passes.check([*args.no_pass, *args.add_pass])
+    if both := set(args.no_pass) & set(args.add_pass):
+        parser.error(f"--pass and --no-pass both name {sorted(both)[0]}")
     run = (rundir.model_file_run(args.model, args.dataset, args.data_dir, args.train_split,
                                  args.eval_split, args.preprocessing)
            if args.model else rundir.find_run(args.workdir))
@@ -127,7 +133,7 @@ def run(args, parser) -> int:
                                args.out, device_samples=args.device_samples,
                                skip_passes=args.no_pass, keep_float=args.keep_float,
                                keep_float_within=args.keep_float_within / 100,
-                               per_tensor=args.per_tensor)
+                               per_tensor=args.per_tensor, add_passes=args.add_pass)
     except export.ExportError as e:
         cli.print_error(parser.prog, e)
         return 1

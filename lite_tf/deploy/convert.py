@@ -17,13 +17,14 @@ CALIBRATED = ("int8", "int16x8")  # the modes that need representative data
 
 
 def converter_for(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
-                  io_type: str = "int8", sparse: bool = False, skip_passes=(), per_tensor: bool = False):
+                  io_type: str = "int8", sparse: bool = False, skip_passes=(), per_tensor: bool = False,
+                  add_passes=()):
     """The TFLiteConverter ``convert`` runs (for the quantization debugger, which runs it itself)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if per_tensor and mode != "int8":
         raise ValueError(f"per-tensor weight scales apply to int8 only, not {mode}")
-    model, _ = passes.apply(model, mode, skip_passes)
+    model, _ = passes.apply(model, mode, skip_passes, add_passes)
     spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32)
     # The converter saves what it is given as a SavedModel and reads it back first. Given the
     # Keras model, it would serialize every layer (tracing each one's call: 47 s -> 13 s for
@@ -57,9 +58,11 @@ def converter_for(model, mode: str = "int8", representative_data: Callable[[], I
 
 
 def convert(model, mode: str = "int8", representative_data: Callable[[], Iterable] | None = None,
-            io_type: str = "int8", sparse: bool = False, skip_passes=(), per_tensor: bool = False) -> bytes:
+            io_type: str = "int8", sparse: bool = False, skip_passes=(), per_tensor: bool = False,
+            add_passes=()) -> bytes:
     """Convert a tf_keras model at batch 1 (static shapes fold away), after the export's rewrite
-    passes for ``mode`` (``lite_tf.deploy.passes``) but those in ``skip_passes``.
+    passes for ``mode`` (``lite_tf.deploy.passes``) on by default but those in ``skip_passes``,
+    and those off by default in ``add_passes``.
 
     ``int8``: full-integer, TFLITE_BUILTINS_INT8 only, inputs/outputs of ``io_type`` ('int8',
     'uint8' or 'float32'); needs ``representative_data`` (a callable yielding input batches of
@@ -69,7 +72,8 @@ def convert(model, mode: str = "int8", representative_data: Callable[[], Iterabl
     TFLite's sparsity optimization (pruned weights stored sparse; float models run sparse in
     XNNPACK). ``per_tensor`` (int8): one scale per weight tensor instead of per output channel.
     """
-    converter = converter_for(model, mode, representative_data, io_type, sparse, skip_passes, per_tensor)
+    converter = converter_for(model, mode, representative_data, io_type, sparse, skip_passes, per_tensor,
+                              add_passes)
     with console.silenced():  # the converter prints its settings from C++
         return converter.convert()
 

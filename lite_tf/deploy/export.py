@@ -127,19 +127,20 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
            eval_samples: int | None = None, out_dir: str | None = None, progress=print,
            device_samples: int = 32, skip_passes=(), keep_float: str | int | None = None,
            keep_float_within: float = 0.003, selection_samples: int = 1000,
-           per_tensor: bool = False) -> dict:
+           per_tensor: bool = False, add_passes=()) -> dict:
     """Convert, verify and write ``<model>_<mode>.tflite``, the labels, the report (and a copy as
     the folder's latest report) and the first ``device_samples`` evaluation images with the host's
     predictions (``lite_tf.deploy.samples``, for the phone app's accuracy check) to ``out_dir``
     (default: the run's export folder; names: ``rundir.ExportFiles``); returns the report. The
-    export's rewrite passes (``lite_tf.deploy.passes``) apply but those in ``skip_passes``.
+    export's rewrite passes (``lite_tf.deploy.passes``) on by default apply but those in
+    ``skip_passes``, and those off by default in ``add_passes``.
     ``keep_float`` (int8 only): 'auto' keeps the fewest layers int8 hurts most in float for
     top-1 on ``selection_samples`` training images within ``keep_float_within`` of the float
     model's (``lite_tf.deploy.precision``), N the N worst; written as ``<model>_int8_mixed``.
     ``per_tensor`` (int8 only): one scale per weight tensor, for accelerators without per-channel
     int8; written as ``<model>_int8_per_tensor``."""
     start = time.time()
-    passes.check(skip_passes)
+    passes.check([*skip_passes, *add_passes])
     out_dir = out_dir or run.dir.export_dir
     files.writable_dir(out_dir, "the export folder")
     files.remove_partial(out_dir)  # what an export killed while writing left
@@ -165,7 +166,7 @@ def export(run: Run, mode: str = "int8", io_type: str = "int8", calibration_samp
              + (f" ({len(calibration)} calibration images)" if calibration else "")
              + (f", {stage.note}" if stage.note else "")
              + (", sparse weights" if sparse else ""))
-    rewritten, applied = passes.apply(model, mode, skip_passes)  # here, to report what applied
+    rewritten, applied = passes.apply(model, mode, skip_passes, add_passes)  # here, to report what applied
     content = convert(rewritten, mode, io_type=io_type, sparse=sparse, skip_passes=list(passes.PASSES),
                       per_tensor=per_tensor, representative_data=(lambda: (x for x, _ in calibration)) if calibration else None)
     shared = []

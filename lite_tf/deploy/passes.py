@@ -1,7 +1,9 @@
 """Export-side rewrite passes: a model's layers re-expressed, before conversion, as ops the
 runtime's fast kernels (XNNPACK) take, with the same outputs. ``PASSES`` is the registry (each pass
 names the conversion modes it serves); ``convert`` applies them all unless told otherwise
-(``python -m export --no-pass NAME``); QAT models' wrapped layers are left alone.
+(``python -m export --no-pass NAME``), but those off by default, which add MACs for kernels that
+run faster on some CPUs and slower on others (``python -m export --pass NAME`` adds one); QAT
+models' wrapped layers are left alone.
 
 A pass is a function from a functional model to the rewritten model (None: nothing to do). Most
 replace single layers: ``by_layer(rewrite)`` offers ``rewrite(model, entry)`` each layer's config
@@ -36,6 +38,7 @@ class Pass:
     name: str
     modes: tuple[str, ...]  # the conversion modes it is applied in
     run: Callable[[keras.Model], keras.Model | None]  # the rewritten model, None if unchanged
+    default: bool = True  # False: applied only when asked for (``--pass NAME``)
 
 
 def _entry(layer: layers.Layer, inbound: list[list]) -> dict:
@@ -643,10 +646,13 @@ def small_groups_merged(model: keras.Model, entry: dict) -> Replacement | None:
     """A grouped convolution whose groups are small matrix products (fewer than 8,192 weights
     each) as one of fewer groups, neighbouring groups merged (zeros off their diagonal blocks) until
     each holds 8,192 or one is left: more MACs, each group's products large enough for XNNPACK's
-    int8 kernels. ShuffleNetV1 1x1 convolutions, int8, 1 thread, Intel Xeon: 28x28, 240 -> 60,
-    3 groups of 1,600 weights 48 -> 17 us as one; 384 -> 96, 8 groups of 576 112 -> 36 us as 2;
-    at 7x7, 1536 -> 384 (8 groups of 9,216) 12 us kept, 15 us as 4. Whole models at 224x224 after
-    route_channels, 7 alternating rounds: ShuffleNetV1 g3 1.0 2.15 -> 2.07 ms, g8 1.0 3.40 -> 2.97 ms."""
+    int8 kernels. Off by default: it pays where dense int8 kernels run far faster than grouped ones
+    (Intel Xeon with AMX) and costs elsewhere. ShuffleNetV1 1x1 convolutions, int8, 1 thread, Intel
+    Xeon: 28x28, 240 -> 60, 3 groups of 1,600 weights 48 -> 17 us as one; 384 -> 96, 8 groups of 576
+    112 -> 36 us as 2; at 7x7, 1536 -> 384 (8 groups of 9,216) 12 us kept, 15 us as 4. Whole models
+    at 224x224 after route_channels_dense, 7 alternating rounds: ShuffleNetV1 g3 1.0 2.15 -> 2.07
+    ms, g8 1.0 3.40 -> 2.97 ms; on an AMD EPYC (2026-12-07, 5 rounds) g3 2.11 -> 2.87 ms, g8 2.58
+    -> 3.24 ms (after route_channels_dense: g3 2.41 -> 2.82 ms, g8 4.10 -> 4.44 ms)."""
     layer = model.get_layer(entry["name"])
     if type(layer) is not layers.Conv2D or layer.groups == 1:
         return None
@@ -659,37 +665,40 @@ def small_groups_merged(model: keras.Model, entry: dict) -> Replacement | None:
     return Replacement([_entry(copy, _inputs(entry))], {copy.name: weights})
 
 
-def _grouped_copy(layer, order):
+def _grouped_copy(layer, order, dense: bool):
     """A copy of the grouped convolution ``layer`` (same name) for an input whose channel i is
     the original's channel ``order[i]``: still grouped where ``order`` keeps every channel in its
-    group (its rows permuted within), else one dense convolution whose kernel is the groups'
-    blocks on the diagonal, its input rows permuted (``groups`` times the MACs, the same sums)."""
+    group (its rows permuted within), else (``dense``) one dense convolution whose kernel is the
+    groups' blocks on the diagonal, its input rows permuted (``groups`` times the MACs, the same
+    sums); else ``_Gather``."""
     kernel, groups = layer.get_weights()[0], layer.groups
     size, out = kernel.shape[2], kernel.shape[3] // groups
-    if np.array_equal(order // size, np.arange(len(order)) // size):
+    in_groups = np.array_equal(order // size, np.arange(len(order)) // size)
+    if not (in_groups or dense):
+        raise _Gather(layer.name)
+    if in_groups:
         rows = order.reshape(groups, size) % size  # each group's rows, in the new order
         return _regrouped(layer, groups, np.concatenate(
             [np.take(kernel[:, :, :, g * out:(g + 1) * out], rows[g], axis=2) for g in range(groups)], axis=3))
     return _regrouped(layer, 1, np.take(_merged_groups(kernel, groups, 1), order, axis=2))
 
 
-def route_channels(model: keras.Model) -> keras.Model | None:
+def route_channels(model: keras.Model, dense: bool = False) -> keras.Model | None:
     """Channel shuffles (ShuffleNetV2, SNet) with no op: the channel splits, concatenations and
     shuffles of a model only move channels, so each result is kept as where its channels live
     and nothing is emitted for them; a layer that mixes all its input channels (a dense
     convolution, a Dense) takes the channels it reads from where they are, as one concatenation of
     contiguous ranges, with its kernel's input rows permuted to match; per-channel layers
     (depthwise, BatchNorm, activations) on such an input take their weights permuted along; a
-    grouped convolution (ShuffleNetV1's after its shuffle) whose groups' channels the order
-    scatters becomes one dense convolution (``_grouped_copy``: its groups' blocks on the diagonal).
-    Each output is the same sum of the same products (float: equal up to summation order). Left
-    alone: models without a shuffle, and models where a reordered tensor would have to be gathered
-    back into order (an ADD takes it, or the model's output). At 224x224, int8, 1 thread, AMD EPYC
-    (benchmarks/int8_efficiency.py, 5 alternating rounds): ShuffleNetV2 1.0 2.01 -> 1.62 ms (0.81x;
-    its 16 shuffles, 48 RESHAPE/TRANSPOSE, gone; STRIDED_SLICE 26 -> 65, smaller), SNet-146 2.71 ->
-    2.18 ms (0.80x); Intel Xeon, 7 rounds: ShuffleNetV1 g3 1.0 2.53 -> 2.15 ms, g8 1.0 3.72 -> 3.40
-    ms (its second 1x1 convolutions dense: 3x and 8x their MACs, faster than grouped behind a
-    TRANSPOSE)."""
+    grouped convolution whose groups' channels the order scatters (ShuffleNetV1's after its
+    shuffle) becomes, with ``dense`` (``route_channels_dense``), one dense convolution
+    (``_grouped_copy``: its groups' blocks on the diagonal). Each output is the same sum of the
+    same products (float: equal up to summation order). Left alone: models without a shuffle, and
+    models where a reordered tensor would have to be gathered back into order (an ADD takes it,
+    the model's output, or without ``dense`` such a grouped convolution). At 224x224, int8, 1
+    thread, AMD EPYC (benchmarks/int8_efficiency.py, 5 alternating rounds): ShuffleNetV2 1.0 2.01
+    -> 1.62 ms (0.81x; its 16 shuffles, 48 RESHAPE/TRANSPOSE, gone; STRIDED_SLICE 26 -> 65,
+    smaller), SNet-146 2.71 -> 2.18 ms (0.80x)."""
     uses: dict[str, list] = {}
     for layer in model.layers:
         if layer.inbound_nodes:
@@ -788,7 +797,7 @@ def route_channels(model: keras.Model) -> keras.Model | None:
                 if grouped or mixes or per_channel:
                     tensor, order = gathered(source, layer.name, any_order=True)
                     if grouped:
-                        values[layer.name] = graph.add(*_grouped_copy(layer, order), tensor)
+                        values[layer.name] = graph.add(*_grouped_copy(layer, order, dense), tensor)
                     else:
                         out = graph.add(*_permuted_copy(layer, order, axis_in=mixes), tensor)
                         values[layer.name] = out if mixes else Routed(tuple(
@@ -798,6 +807,15 @@ def route_channels(model: keras.Model) -> keras.Model | None:
         return graph.rebuilt()
     except _Gather:
         return None
+
+
+def route_channels_dense(model: keras.Model) -> keras.Model | None:
+    """``route_channels`` with the grouped convolution a shuffle scatters made dense: ShuffleNetV1's
+    shuffles gone, its second 1x1 convolutions 3x (g3) or 8x (g8) their MACs. Off by default: it
+    pays where dense int8 kernels run far faster than grouped ones. 224x224, int8, 1 thread: Intel
+    Xeon with AMX, 7 alternating rounds, ShuffleNetV1 g3 1.0 2.53 -> 2.15 ms, g8 1.0 3.72 -> 3.40
+    ms; AMD EPYC (2026-12-07, 5 rounds) g3 2.11 -> 2.41 ms, g8 2.58 -> 4.10 ms."""
+    return route_channels(model, dense=True)
 
 
 class _Gather(Exception):
@@ -825,12 +843,14 @@ def check(names) -> list[str]:
     return list(names)
 
 
-def apply(model: keras.Model, mode: str, skip=()) -> tuple[keras.Model, list[str]]:
-    """``model`` with every pass of ``mode`` not in ``skip`` applied, and the names of the passes
-    that changed something. A model that is not a functional graph comes back as it is."""
+def apply(model: keras.Model, mode: str, skip=(), add=()) -> tuple[keras.Model, list[str]]:
+    """``model`` with every pass of ``mode`` on by default and not in ``skip``, or in ``add``,
+    applied, and the names of the passes that changed something. A model that is not a
+    functional graph comes back as it is."""
     applied = []
     for p in PASSES.values():
-        if mode in p.modes and p.name not in skip and isinstance(model, keras.Model) \
+        wanted = p.name in add or (p.default and p.name not in skip)
+        if mode in p.modes and wanted and isinstance(model, keras.Model) \
                 and getattr(model, "_is_graph_network", False):
             rewritten = p.run(model)
             if rewritten is not None:
@@ -879,7 +899,9 @@ PASSES = {p.name: p for p in [
     Pass("average_pool_as_depthwise", ("int8",), by_layer(average_pool_as_depthwise)),
     Pass("large_depthwise_in_bands", ("int8",), by_layer(large_depthwise_in_bands)),
     Pass("strided_stem_as_space_to_depth", ("int8",), by_layer(strided_stem_as_space_to_depth)),
-    Pass("small_groups_merged", ("int8",), by_layer(small_groups_merged)),
+    Pass("small_groups_merged", ("int8",), by_layer(small_groups_merged), default=False),
     Pass("partial_identity_in_two", ("int8", "float16", "dynamic", "float32"), partial_identity_in_two),
     Pass("route_channels", ("int8", "float16", "dynamic", "float32"), route_channels),
+    Pass("route_channels_dense", ("int8", "float16", "dynamic", "float32"), route_channels_dense,
+         default=False),
 ]}
