@@ -60,8 +60,8 @@ def _depthwise_1x1(name: str, scale: np.ndarray, relu: bool) -> tuple[layers.Lay
 
 def prelu_as_depthwise(model: keras.Model, entry: dict) -> Replacement | None:
     """PReLU with per-channel slopes a <= 1 as ``max(x, a * x)``: one 1x1 depthwise convolution
-    and a MAXIMUM, both in XNNPACK's int8 kernels, where the int8 PRELU runs on TFLite's reference
-    kernel and splits XNNPACK's graph (exact: with a <= 1, x >= a x for x >= 0 and a x >= x below);
+    (XNNPACK) and a MAXIMUM, where the int8 PRELU runs on TFLite's reference kernel and splits
+    XNNPACK's graph (exact: with a <= 1, x >= a x for x >= 0 and a x >= x below);
     one slope for every channel becomes a LeakyReLU (ReLU at 0, fused into the convolution
     before it). A slope above 1 keeps its PRELU. MobileFaceNet int8 at 112x112, 1 thread, AMD EPYC,
     random per-channel slopes: 19.6 ms -> 2.10 ms as ``a x + relu((1 - a) x)`` (two depthwise
