@@ -103,6 +103,7 @@ def test_a_table_measured_with_other_export_passes_is_measured_again(models, tmp
     LatencyTable.open(str(path), device=None).measure(models[1:], FakeDevice())
     document = json.loads(path.read_text())
     assert document["passes"] == latency.PASSES and "large_depthwise_in_bands" in latency.PASSES
+    assert "small_groups_merged" not in latency.PASSES  # off by default: units convert without it
     measured = len(document["entries"])
     if passes is None:
         del document["passes"]

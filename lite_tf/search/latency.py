@@ -45,7 +45,8 @@ from lite_tf.models.units import Unit, unit_model, units
 from lite_tf.weights.pretrained import cache_dir
 
 SCHEMA = "lite_tf.latency_table/1"
-PASSES = sorted(name for name, p in export_passes.PASSES.items() if "int8" in p.modes)  # units convert with them
+PASSES = sorted(name for name, p in export_passes.PASSES.items()  # units convert with them
+                if "int8" in p.modes and p.default)
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "latency_table.schema.json")) as _f:
     VALIDATOR = jsonschema.Draft202012Validator(json.load(_f))
 BATCH = 16  # units measured per measuring process; the table is saved after each batch
