@@ -59,18 +59,18 @@ def _depthwise_1x1(name: str, scale: np.ndarray, relu: bool) -> tuple[layers.Lay
 
 
 def prelu_as_depthwise(model: keras.Model, entry: dict) -> Replacement | None:
-    """PReLU with per-channel slopes a <= 1 as ``max(x, a * x)``: one 1x1 depthwise convolution
-    (XNNPACK) and a MAXIMUM, where the int8 PRELU runs on TFLite's reference kernel and splits
-    XNNPACK's graph (exact: with a <= 1, x >= a x for x >= 0 and a x >= x below);
-    one slope for every channel becomes a LeakyReLU (ReLU at 0, fused into the convolution
-    before it). A slope above 1 keeps its PRELU. MobileFaceNet int8 at 112x112, 1 thread, AMD EPYC,
-    random per-channel slopes: 19.6 ms -> 2.10 ms as ``a x + relu((1 - a) x)`` (two depthwise
-    convolutions, float32 2.5 ms); ``x + relu((a - 1) x)`` (one depthwise convolution and an ADD)
-    0.81x -> 0.59-0.64x float32; this form 0.90x that, 2.91 -> 2.61 ms (float32 4.57 ms: 0.571x;
-    5 alternating rounds, 2026-12-07): MAXIMUM, on TFLite's own int8 kernel (XNNPACK's takes it in
-    float only), shares one quantization with its inputs, where XNNPACK's ADD rescales both. ``a x``
-    so takes x's range, which holds it for 0 <= a <= 1 (a negative slope's positive side clips at
-    x's maximum)."""
+    """PReLU with per-channel slopes a <= 1 as ``x + relu((a - 1) * x)``: one 1x1 depthwise
+    convolution with a fused ReLU and an ADD, all in XNNPACK's int8 kernels, where the int8 PRELU
+    runs on TFLite's reference kernel and splits XNNPACK's graph (exact: for x < 0 the ReLU passes
+    (a - 1) x, for x >= 0 it gives 0); one slope for every channel becomes a LeakyReLU (ReLU at 0,
+    fused into the convolution before it). A slope above 1 keeps its PRELU. MobileFaceNet int8 at
+    112x112, 1 thread, AMD EPYC: 19.6 ms -> 2.10 ms as ``a x + relu((1 - a) x)`` (two depthwise
+    convolutions: float32 2.5 ms, benchmarks/int8_efficiency.py); this form, one pass over the
+    tensor fewer, 0.73x that (4.74 -> 3.44 ms on a day the VM ran at half speed, float32 5.82 ms:
+    0.81x -> 0.59x float32; 7 alternating rounds). ``max(x, a x)`` ran 0.90x this form's time but
+    its int8 MAXIMUM shares one scale across inputs and output, so ``a x`` is quantized on x's
+    whole range: four trainings on the digits agreed with their float models less (99.17-99.72%
+    of the test split, against 99.44-100%) and one lost 1.1 points top-1 (2026-12-07)."""
     layer = model.get_layer(entry["name"])
     if not isinstance(layer, layers.PReLU):
         return None
@@ -84,10 +84,10 @@ def prelu_as_depthwise(model: keras.Model, entry: dict) -> Replacement | None:
         return Replacement([_entry(layers.LeakyReLU(float(slope[0]), name=name), inbound)], {})
     if np.any(slope > 1):
         return None
-    scaled, scaled_w = _depthwise_1x1(f"{name}_slope", slope, relu=False)
-    larger = layers.Maximum(name=name)
-    return Replacement([_entry(scaled, inbound), _entry(larger, [*inbound, [scaled.name, 0, 0, {}]])],
-                       {scaled.name: scaled_w})
+    gated, gated_w = _depthwise_1x1(f"{name}_negative", slope - 1, relu=True)
+    add = layers.Add(name=name)
+    return Replacement([_entry(gated, inbound), _entry(add, [*inbound, [gated.name, 0, 0, {}]])],
+                       {gated.name: gated_w})
 
 
 LINEAR = (layers.Conv2D, layers.DepthwiseConv2D, layers.Dense)  # kernels a constant factor folds into
