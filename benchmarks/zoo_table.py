@@ -97,8 +97,9 @@ def table(rows: list[dict], threads: list[int], runs: int) -> str:
                   "its 33 PReLUs splits the graph and runs on TFLite's reference kernel (19-21 ms at "
                   "112x112, 1 thread, on an AMD EPYC; float32 2.5 ms). The export's "
                   "`prelu_as_depthwise` pass (docs/export.md) re-expresses a PReLU with per-channel "
-                  "slopes as one 1x1 depthwise convolution and an ADD, all in XNNPACK: 0.59x its "
-                  "float32 time with random per-channel slopes (7 alternating rounds, 2026-12-04; "
+                  "slopes as one 1x1 depthwise convolution and an ADD, all in XNNPACK: 0.59-0.64x "
+                  "its float32 time (random per-channel slopes, 7-15 alternating rounds, 2026-12-04 "
+                  "to 2026-12-07; "
                   "its row here was timed on 2026-12-02 with the pass's earlier form, two depthwise "
                   "convolutions and an ADD, 0.81-0.85x float32); an untrained model's slopes are "
                   "all 0, which the pass makes a ReLU fused into the convolution (about 1 ms)."]

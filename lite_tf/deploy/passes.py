@@ -67,10 +67,11 @@ def prelu_as_depthwise(model: keras.Model, entry: dict) -> Replacement | None:
     112x112, 1 thread, AMD EPYC: 19.6 ms -> 2.10 ms as ``a x + relu((1 - a) x)`` (two depthwise
     convolutions: float32 2.5 ms, benchmarks/int8_efficiency.py); this form, one pass over the
     tensor fewer, 0.73x that (4.74 -> 3.44 ms on a day the VM ran at half speed, float32 5.82 ms:
-    0.81x -> 0.59x float32; 7 alternating rounds). ``max(x, a x)`` ran 0.90x this form's time but
-    its int8 MAXIMUM shares one scale across inputs and output, so ``a x`` is quantized on x's
-    whole range: four trainings on the digits agreed with their float models less (99.17-99.72%
-    of the test split, against 99.44-100%) and one lost 1.1 points top-1 (2026-12-07)."""
+    0.81x -> 0.59x float32; 7 alternating rounds; 0.60-0.64x on 2026-12-07, 7-15 rounds).
+    ``max(x, a x)`` ran 0.90x this form's time but its int8 MAXIMUM shares one scale across
+    inputs and output, so ``a x`` is quantized on x's whole range: four trainings on the digits
+    agreed with their float models less (99.17-99.72% of the test split, against 99.44-100%) and
+    one lost 1.1 points top-1 (2026-12-07)."""
     layer = model.get_layer(entry["name"])
     if not isinstance(layer, layers.PReLU):
         return None
