@@ -1,13 +1,18 @@
-"""Training throughput of the zoo's MobileNetV2 against tf_keras.applications.MobileNetV2.
+"""Training throughput: the zoo's MobileNetV2 against tf_keras.applications.MobileNetV2, or
+(--grouped) a model with grouped convolutions as lite_tf trains it against tf_keras's XLA path.
 
     python benchmarks/train_throughput.py [--batch-size 32] [--image-size 224] [--steps 6] [--rounds 5]
+    python benchmarks/train_throughput.py --grouped shufflenet_v1_g3_100 --image-size 32 --batch-size 128
 
 Both models train (SGD with momentum, cross-entropy, model.fit) on the same in-memory batch through
 the same tf.data pipeline, in one process; rounds alternate between them and each model's images/s
 is its median round. A round times its training steps only, from the first step's start to the
 last step's end: fit() itself sometimes waits about 2 s after the last step on this machine
-(for both models alike), which says nothing about the model. The last line is zoo / keras.applications (the bar is >= 0.95: the zoo's
-explicit ZeroPadding2D + VALID convolutions must cost no measurable training speed).
+(for both models alike), which says nothing about the model. The last line is the ratio. Without
+--grouped it is zoo / keras.applications (the bar is >= 0.95: the zoo's explicit ZeroPadding2D +
+VALID convolutions must cost no measurable training speed). With --grouped it is lite_tf / XLA:
+tf_keras compiles every grouped convolution with XLA, and lite_tf.backend runs them on
+TensorFlow's own kernel where that kernel trains them (oneDNN; ``native_grouped_convolution``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import time
 
 import numpy as np
 
+from lite_tf import backend
 from lite_tf.backend import keras, tf
 from lite_tf.models import create_model
 
@@ -53,7 +59,12 @@ def main(argv=None) -> None:
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--steps", type=int, default=6, help="timed steps per round")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per model")
+    parser.add_argument("--grouped", metavar="MODEL",
+                        help="a zoo model with grouped convolutions, trained both ways")
     args = parser.parse_args(argv)
+    if args.grouped and not backend.native_grouped_convolution():
+        parser.error("TensorFlow's kernels here do not train grouped convolutions (no oneDNN): "
+                     "lite_tf uses XLA as tf_keras does, so there is nothing to compare")
 
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (args.batch_size, args.image_size, args.image_size, 3))
@@ -61,11 +72,19 @@ def main(argv=None) -> None:
     dataset = tf.data.Dataset.from_tensors((images.astype("float32"), labels.astype("float32")))
     dataset = dataset.repeat().prefetch(tf.data.AUTOTUNE)
     shape = (args.image_size, args.image_size, 3)
-    models = {
-        "lite_tf mobilenet_v2_100": compiled(create_model("mobilenet_v2_100", input_shape=shape)),
-        "keras.applications MobileNetV2": compiled(
-            keras.applications.MobileNetV2(input_shape=shape, weights=None)),
-    }
+    if args.grouped:  # the path is fixed when fit() first traces a model's train step
+        models = {}
+        for name, native in ((f"lite_tf {args.grouped}", True), ("tf_keras's XLA path", False)):
+            backend._NATIVE = native
+            models[name] = compiled(create_model(args.grouped, input_shape=shape))
+            images_per_second(models[name], dataset, 2, args.batch_size)
+        backend._NATIVE = None
+    else:
+        models = {
+            "lite_tf mobilenet_v2_100": compiled(create_model("mobilenet_v2_100", input_shape=shape)),
+            "keras.applications MobileNetV2": compiled(
+                keras.applications.MobileNetV2(input_shape=shape, weights=None)),
+        }
     for model in models.values():  # trace and warm up
         images_per_second(model, dataset, 2, args.batch_size)
     rounds = {name: [] for name in models}
@@ -75,10 +94,10 @@ def main(argv=None) -> None:
     speed = {name: statistics.median(r) for name, r in rounds.items()}
     for name, value in speed.items():
         print(f"{name}: {value:.1f} images/s (rounds: {', '.join(f'{r:.1f}' for r in rounds[name])})")
-    zoo, reference = speed.values()
+    ours, reference = speed.values()
     print(f"training throughput, batch {args.batch_size} at {args.image_size}x{args.image_size}, "
-          f"zoo / keras.applications: {zoo / reference:.3f}")
-
+          + ("lite_tf / XLA" if args.grouped else "zoo / keras.applications")
+          + f": {ours / reference:.3f}")
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,10 @@
 """Each block on its own: shapes, parameter counts and the function it computes."""
 
+import os
+
 import numpy as np
 import pytest
+from conftest import run_script
 
 from lite_tf import blocks
 from lite_tf.backend import keras, layers
@@ -69,6 +72,62 @@ def test_group_conv_keeps_groups_separate(rng):
     assert changed.tolist() == [True] * 2 + [False] * 6
     with pytest.raises(ValueError, match="divisible"):
         block_model(blocks.group_conv, filters=6, groups=4, name="bad")
+
+
+def test_grouped_conv_trains_on_tensorflows_kernel_and_computes_what_xla_does(rng, monkeypatch):
+    """lite_tf.backend runs tf_keras's grouped convolutions on TensorFlow's kernel where it trains
+    them (oneDNN): the same outputs and gradients as tf_keras's XLA path, XLA not called, and an
+    int8 TFLite model that computes the same."""
+    from lite_tf import backend
+    from lite_tf.backend import tf
+    from lite_tf.deploy.convert import convert
+    from lite_tf.deploy.litert import TFLiteModel
+
+    if not backend.native_grouped_convolution():
+        pytest.skip("TensorFlow's kernels here do not train grouped convolutions (no oneDNN)")
+    x = keras.Input((6, 6, 12))
+    m = keras.Model(x, layers.Conv2D(12, 3, groups=3, use_bias=False, name="g")(x))
+    conv, x = m.get_layer("g"), tf.constant(rng.rand(2, 6, 6, 12).astype("float32"))
+
+    def output_and_gradient(call):
+        with tf.GradientTape() as tape:
+            y = call()
+            loss = tf.reduce_sum(tf.square(y))
+        return y.numpy(), tape.gradient(loss, conv.kernel).numpy()
+
+    xla = output_and_gradient(lambda: backend._xla_grouped_convolution(conv, x, conv.kernel))
+    xla_calls = []
+    monkeypatch.setattr(backend, "_xla_grouped_convolution", lambda *a: xla_calls.append(a))
+    native = output_and_gradient(lambda: m(x, training=True))
+    assert xla_calls == []
+    np.testing.assert_allclose(native[0], xla[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(native[1], xla[1], rtol=1e-4, atol=1e-3)
+
+    monkeypatch.undo()
+    images = rng.rand(8, 6, 6, 12).astype("float32")
+    tflite = {}
+    for path in (True, False):
+        monkeypatch.setattr(backend, "_NATIVE", path)
+        tflite[path] = TFLiteModel(convert(m, "int8", lambda: (x[None] for x in images)))(images)
+    np.testing.assert_array_equal(tflite[True], tflite[False])
+
+
+def test_without_tensorflows_grouped_kernel_grouped_convs_train_through_xla(tmp_path):
+    """Without oneDNN TensorFlow's CPU kernels take no grouped convolution gradient: the probe says
+    so and tf_keras's XLA path trains them, as without lite_tf."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import numpy as np\n"
+        "import lite_tf\n"
+        "from lite_tf import backend\n"
+        "from lite_tf.backend import keras, layers\n"
+        "x = keras.Input((6, 6, 12))\n"
+        "m = keras.Model(x, layers.Conv2D(12, 3, groups=3, name='g')(x))\n"
+        "m.compile('sgd', 'mse')\n"
+        "m.fit(np.ones((4, 6, 6, 12)), np.ones((4, 4, 4, 12)), verbose=0)\n"
+        "print('native', backend.native_grouped_convolution())\n")
+    proc = run_script(str(script), [], env=dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0"))
+    assert proc.returncode == 0 and "native False" in proc.stdout, proc.stderr[-2000:]
 
 
 def test_channel_shuffle_matches_reference_permutation(rng):
