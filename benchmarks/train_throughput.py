@@ -99,5 +99,6 @@ def main(argv=None) -> None:
           + ("lite_tf / XLA" if args.grouped else "zoo / keras.applications")
           + f": {ours / reference:.3f}")
 
+
 if __name__ == "__main__":
     main()

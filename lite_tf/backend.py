@@ -45,7 +45,8 @@ def _grouped_convolution(self, inputs, kernel):
     """tf_keras compiles every grouped convolution with XLA (its base_conv.py: TensorFlow's CPU
     kernels once lacked them), and XLA's CPU convolution trains ShuffleNetV1 3-6x slower than
     TensorFlow's oneDNN kernel (``benchmarks/train_throughput.py --grouped``). The same op,
-    uncompiled, where that kernel runs; the graph and the TFLite model are unchanged."""
+    uncompiled, where that kernel runs; the TFLite model computes the same (its tensors now
+    named after their layers)."""
     if native_grouped_convolution():
         return self.convolution_op(inputs, kernel)
     return _xla_grouped_convolution(self, inputs, kernel)
