@@ -79,6 +79,7 @@ def test_squeeze_excite_gates_are_pruned_with_the_channels_they_gate():
     assert "s3b2_se_reduce" in groups  # the squeezed channels: read by the expand conv only
 
 
+@pytest.mark.slow  # 20 s; the default suite is full (the thin-model tests stay)
 def test_target_macs_is_reached_and_scores_pick_the_weakest_filters(rng):
     model = randomized("mobilenet_v2_100", rng, size=32)
     full = profile_model(model)["macs"]

@@ -120,7 +120,7 @@ BAD = {
 }
 # The default suite is full; "init_from a QAT run" needs the QAT stage run.
 SLOW_BAD = {"pruning past 100%", "a teacher that is not there", "init_from a QAT run",
-            "a rank larger than the layer"}
+            "a rank larger than the layer", "a latency table of another device"}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_BAD else c

@@ -63,6 +63,8 @@ def interrupted(digits_dir, tmp_path_factory):
     return workdir, subprocess.CompletedProcess(command, proc.returncode, "", err), command
 
 
+# The interrupted run is a training of 25 s: its tests are slow (the default suite is full).
+@pytest.mark.slow
 def test_ctrl_c_stops_training_at_a_step_with_exit_130_and_one_line(interrupted):
     workdir, proc, _ = interrupted
     lines = proc.stderr.splitlines()
@@ -87,7 +89,8 @@ def test_after_ctrl_c_the_same_command_resumes_and_finishes(interrupted, tmp_pat
     assert rundir.RunDir(str(copy)).finished()
 
 
-@pytest.mark.parametrize("damage", ["truncated", pytest.param("flipped byte", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte"])
 def test_a_damaged_backup_is_one_line_naming_the_file_and_nothing_is_written(
         interrupted, tmp_path, damage):
     workdir, _, command = interrupted

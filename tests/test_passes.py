@@ -441,7 +441,9 @@ def test_kernel_kinds_name_what_xnnpack_runs():
                      "depthwise 5x5", "depthwise 3x3 stride 2", "dense", None]
 
 
-@pytest.mark.parametrize("multiplier", [1 / 2, pytest.param(1 / 6, marks=pytest.mark.slow)])
+# 25 s each: the default suite is full; the second multiplier is a sweep (python -m pytest -m sweep).
+@pytest.mark.parametrize("multiplier", [pytest.param(1 / 2, marks=pytest.mark.slow),
+                                        pytest.param(1 / 6, marks=pytest.mark.sweep)])
 def test_partial_identity_keeps_its_two_channel_ranges_apart_with_the_same_outputs(rng, multiplier):
     """MobileNeXt with a reduced identity multiplier: no slicing of the wide tensors but where a
     stage's first shortcut takes its input; the outputs are the same numbers."""

@@ -201,6 +201,7 @@ def test_a_search_with_a_pruner_trains_only_the_candidates_ahead_for_all_epochs(
     assert best["halted"] is None and best["score"] == max(t["score"] for t in ran if not t["halted"])
 
 
+@pytest.mark.slow  # converts and times a zoo model and runs a search: 20 s; the default suite is full
 def test_a_budget_given_as_a_zoo_model_is_its_measured_latency_kept_from_the_first_start(
         tmp_path, digits_dir, phone_table, monkeypatch):
     """search.budget_model: the zoo model converted whole and timed by the device's measurer (a

@@ -38,12 +38,14 @@ def test_the_ranking_is_kendalls_tau_over_the_architectures_trained_stand_alone(
         "archs": 5, "kendall_tau": None, "spearman": None, "seconds": 5}
 
 
-def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
     results = tmp_path / "r.json"
     for args, said in ((["--archs", "0"], "must be at least 1"),
                        (["--config", "no_such_config"], "no_such_config")):
-        proc = run_script(SCRIPT, [*args, "--results", str(results)])
-        assert proc.returncode == 2 and said in proc.stderr.strip().splitlines()[-1], proc.stderr
+        with pytest.raises(SystemExit) as stopped:  # argparse's error: in this process, as exit 2
+            _script().main([*args, "--results", str(results)])
+        err = capsys.readouterr().err
+        assert stopped.value.code == 2 and said in err.strip().splitlines()[-1], err
     assert not results.exists()
 
 

@@ -71,6 +71,7 @@ def test_a_budgeted_search_trains_only_candidates_under_the_budget(name, tmp_pat
         assert all(t.values[1] == t.user_attrs["latency_ms"] for t in done)
 
 
+@pytest.mark.slow  # 20 s of trials; the default suite is full
 def test_a_study_whose_candidates_miss_the_budget_moves_towards_it():
     """Each budgeted trial carries its predicted latency less the budget as an Optuna constraint:
     TPE then suggests near the trials closest to the budget, where random search keeps missing."""

@@ -13,7 +13,9 @@ from lite_tf.models.units import unit_model, units
 @pytest.mark.parametrize("name", sampled(list_models(), ends=True))
 def test_the_units_chained_compute_the_model(name, rng):
     size = 112 if name == "mobilefacenet" else 64
-    model = create_model(name, input_shape=(size, size, 3), num_classes=10)
+    # Logits out: a softmax of random weights is 0.1 +/- 1e-5, where one float32 rounding step is
+    # already 6e-4 of the outputs' spread (SqueezeNet's head failed the bound below by that).
+    model = create_model(name, input_shape=(size, size, 3), num_classes=10, classifier_activation=None)
     found = units(model)
     assert found[0].name == "stem" and found[-1].name == "head" and len(found) >= 4
     members = [layer for u in found for layer in u.layers]

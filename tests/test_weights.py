@@ -257,6 +257,7 @@ def test_fine_tuning_from_imagenet_weights_is_one_gin_line(cache, tmp_path, digi
     assert run["preprocessing"] == "torch" and run.weights == "imagenet"
 
 
+@pytest.mark.slow  # three commands in subprocesses (torch beside TensorFlow): 13 s
 def test_import_command_writes_the_cache_and_bad_input_writes_nothing(tmp_path,
                                                                      torchvision_references):
     import torch
